@@ -1,0 +1,399 @@
+// Scripted OpenAI-compatible chat model for end-to-end tests.
+// Node built-ins only. Listens on 127.0.0.1 (random port).
+//
+//   const mock = await startMockModel({ log })
+//   mock.url        -> "http://127.0.0.1:PORT/v1"   (use as provider baseURL)
+//   mock.requests   -> recorded requests (see `record` below)
+//   await mock.close()
+//
+// Behaviour is decided from each POST /v1/chat/completions body:
+//   - title generation (system prompt starts with "You are a title generator")
+//       -> a short title: first 5 words of the conversation's user text
+//   - compaction (system prompt of opencode's compaction agent, see COMPACTION_MARKERS)
+//       -> "SUMMARY: <n> messages summarized"
+//   - agent: taken from an "AGENT=<name>" marker in the system message(s), else "?"
+//   - last message is a user message: cues in its text, one per line
+//       CALL session {json}   -> one `session` tool call per line, all in one response
+//       DELAY <ms>            -> whole response delayed by <ms>
+//     otherwise -> "[<agent>] got: <first 80 chars of the user text>"
+//   - last message is a tool result -> "[<agent>] done: <tool result, first 200 chars>"
+
+import http from "node:http";
+
+const TITLE_MARKER = "You are a title generator";
+// opencode 1.18.33 compaction system prompt begins:
+//   "You are an anchored context summarization assistant for coding sessions."
+// and the user message asks to "Create a new anchored summary ..." / "Update the anchored summary ...".
+const COMPACTION_MARKERS = [
+  /anchored context summarization assistant/i,
+  /summariz(e|ation) assistant/i,
+];
+
+/** Text of an OpenAI message `content` (string | parts array | null). */
+export function contentText(content) {
+  if (content == null) return "";
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p) => {
+        if (typeof p === "string") return p;
+        if (p && typeof p.text === "string") return p.text;
+        return "";
+      })
+      .filter((s) => s.length > 0)
+      .join("\n");
+  }
+  if (typeof content === "object" && typeof content.text === "string") return content.text;
+  return "";
+}
+
+/** Remove opencode's synthetic <system-reminder> blocks from user text. */
+export function stripReminders(text) {
+  return text.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "").trim();
+}
+
+/** Parse the request body into derived fields used by the script and by tests. */
+export function analyzeRequest(body) {
+  const messages = Array.isArray(body?.messages) ? body.messages : [];
+  const systemText = messages
+    .filter((m) => m.role === "system" || m.role === "developer")
+    .map((m) => contentText(m.content))
+    .join("\n");
+
+  let kind = "chat";
+  if (systemText.trimStart().startsWith(TITLE_MARKER) || systemText.includes(TITLE_MARKER)) kind = "title";
+  else if (COMPACTION_MARKERS.some((re) => re.test(systemText))) kind = "compaction";
+
+  const agentMatch = /AGENT=([A-Za-z0-9_.:-]+)/.exec(systemText);
+  const agent = agentMatch ? agentMatch[1] : "?";
+
+  let lastUserIndex = -1;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i].role === "user") {
+      lastUserIndex = i;
+      break;
+    }
+  }
+  const lastUserRaw = lastUserIndex >= 0 ? contentText(messages[lastUserIndex].content) : "";
+  const lastUserText = stripReminders(lastUserRaw);
+  const last = messages[messages.length - 1];
+  const lastRole = last ? last.role : null;
+
+  // Trailing tool results (the ones this request is a reaction to).
+  const toolResults = [];
+  for (let i = messages.length - 1; i >= 0 && messages[i].role === "tool"; i--) {
+    toolResults.unshift({ toolCallID: messages[i].tool_call_id, content: contentText(messages[i].content) });
+  }
+
+  const tools = Array.isArray(body?.tools) ? body.tools.map((t) => t?.function?.name).filter(Boolean) : [];
+
+  return {
+    kind,
+    agent,
+    lastRole,
+    lastUserText,
+    lastUserRaw,
+    systemText,
+    toolResults,
+    tools,
+    model: body?.model,
+    stream: body?.stream !== false,
+    messages,
+  };
+}
+
+/** Parse cue lines ("CALL session {json}", "DELAY <ms>") from user text. */
+export function parseCues(text) {
+  const calls = [];
+  let delayMs = 0;
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    let m = /^CALL\s+session\s+(\{.*\})\s*$/.exec(line);
+    if (m) {
+      let args = m[1];
+      try {
+        args = JSON.stringify(JSON.parse(args)); // normalise, keep as string
+      } catch {
+        // invalid JSON is passed through verbatim (lets tests exercise bad arguments)
+      }
+      calls.push({ name: "session", arguments: args });
+      continue;
+    }
+    m = /^DELAY\s+(\d+)\s*(ms)?$/i.exec(line);
+    if (m) delayMs += Number(m[1]);
+  }
+  return { calls, delayMs };
+}
+
+function firstUserTextForTitle(a) {
+  // The title request carries the conversation's first user message; opencode wraps
+  // it in some boilerplate, so take the last user message whose text is non-empty.
+  for (let i = a.messages.length - 1; i >= 0; i--) {
+    const m = a.messages[i];
+    if (m.role !== "user") continue;
+    const t = stripReminders(contentText(m.content));
+    if (t) return t;
+  }
+  return "";
+}
+
+function countSummarizedMessages(a) {
+  // opencode inlines the history as text into a single user message. Count role headers if
+  // present, else fall back to the number of non-system messages.
+  const nonSystem = a.messages.filter((m) => m.role !== "system" && m.role !== "developer");
+  const all = nonSystem.map((m) => contentText(m.content)).join("\n");
+  const headers = all.match(/^(?:#{1,6}\s*)?(?:User|Assistant)\s*:?\s*$/gim);
+  if (headers && headers.length) return headers.length;
+  return nonSystem.length;
+}
+
+/** Decide the scripted reply. Returns { text } or { calls }, plus delayMs. */
+export function scriptReply(a) {
+  if (a.kind === "title") {
+    const words = firstUserTextForTitle(a)
+      .replace(/[^\p{L}\p{N}\s_-]/gu, " ")
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 5);
+    return { text: words.length ? words.join(" ") : "Untitled", delayMs: 0 };
+  }
+  if (a.kind === "compaction") {
+    return { text: `SUMMARY: ${countSummarizedMessages(a)} messages summarized`, delayMs: 0 };
+  }
+  if (a.lastRole === "tool") {
+    const result = a.toolResults.map((r) => r.content).join(" | ");
+    return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: 0 };
+  }
+  if (a.lastRole === "user") {
+    const cues = parseCues(a.lastUserText);
+    if (cues.calls.length) return { calls: cues.calls, delayMs: cues.delayMs };
+    return { text: `[${a.agent}] got: ${a.lastUserText.slice(0, 80)}`, delayMs: cues.delayMs };
+  }
+  return { text: `[${a.agent}] got: ${a.lastUserText.slice(0, 80)}`, delayMs: 0 };
+}
+
+function estimateTokens(s) {
+  return Math.max(1, Math.ceil(String(s).length / 4));
+}
+
+export async function startMockModel({ log, port = 0 } = {}) {
+  const say = typeof log === "function" ? log : () => {};
+  const requests = [];
+  const sockets = new Set();
+  const timers = new Set();
+  let seq = 0;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      say(`mock: handler error ${err?.stack || err}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: String(err?.message || err) } }));
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  function readBody(req) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      req.on("error", reject);
+    });
+  }
+
+  function sleep(ms, req) {
+    if (!ms) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      timers.add(t);
+      function done() {
+        clearTimeout(t);
+        timers.delete(t);
+        req.off("close", onClose);
+        resolve();
+      }
+      // req "close" fires when the client aborts (or after body consumption on some versions);
+      // we only care about the socket being destroyed.
+      function onClose() {
+        if (req.socket?.destroyed) done();
+      }
+      req.on("close", onClose);
+    });
+  }
+
+  async function handle(req, res) {
+    const url = new URL(req.url, "http://127.0.0.1");
+    const path = url.pathname.replace(/\/+$/, "");
+    if (req.method === "GET" && (path === "/v1/models" || path === "/models")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          object: "list",
+          data: [{ id: "mock-model", object: "model", created: 0, owned_by: "mock" }],
+        }),
+      );
+      return;
+    }
+    if (req.method !== "POST" || !(path === "/v1/chat/completions" || path === "/chat/completions")) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `mock: no route ${req.method} ${url.pathname}` } }));
+      return;
+    }
+
+    const raw = await readBody(req);
+    let body;
+    try {
+      body = JSON.parse(raw);
+    } catch (err) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `mock: bad JSON: ${err.message}` } }));
+      return;
+    }
+    const a = analyzeRequest(body);
+    const reply = scriptReply(a);
+    const n = ++seq;
+    const record = {
+      n,
+      kind: a.kind,
+      agent: a.agent,
+      lastRole: a.lastRole,
+      lastUserText: a.lastUserText,
+      messages: a.messages,
+      toolResults: a.toolResults,
+      tools: a.tools,
+      sessionID: req.headers["x-session-affinity"] || null,
+      reply: reply.text !== undefined ? { text: reply.text } : { calls: reply.calls },
+      delayMs: reply.delayMs,
+      body,
+      at: Date.now(),
+      respondedAt: null,
+    };
+    requests.push(record);
+    say(
+      `mock: #${n} ${a.kind} agent=${a.agent} last=${a.lastRole} ` +
+        (reply.calls ? `-> ${reply.calls.length} tool call(s)` : `-> ${JSON.stringify(reply.text).slice(0, 100)}`) +
+        (reply.delayMs ? ` after ${reply.delayMs}ms` : ""),
+    );
+
+    await sleep(reply.delayMs, req);
+    if (res.destroyed || req.socket?.destroyed) return;
+    record.respondedAt = Date.now();
+
+    const id = `chatcmpl-mock-${n}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = body.model || "mock-model";
+    const promptTokens = estimateTokens(raw);
+    const completionText = reply.text ?? reply.calls.map((c) => c.arguments).join("");
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: estimateTokens(completionText),
+      total_tokens: promptTokens + estimateTokens(completionText),
+    };
+    const finishReason = reply.calls ? "tool_calls" : "stop";
+
+    if (!a.stream) {
+      const message = reply.calls
+        ? {
+            role: "assistant",
+            content: null,
+            tool_calls: reply.calls.map((c, i) => ({
+              id: `call_mock_${n}_${i}`,
+              type: "function",
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+        : { role: "assistant", content: reply.text };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          id,
+          object: "chat.completion",
+          created,
+          model,
+          choices: [{ index: 0, message, finish_reason: finishReason }],
+          usage,
+        }),
+      );
+      return;
+    }
+
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    const chunk = (choices, extra) =>
+      res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`);
+
+    chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
+    if (reply.calls) {
+      reply.calls.forEach((c, i) => {
+        chunk([
+          {
+            index: 0,
+            delta: {
+              tool_calls: [
+                { index: i, id: `call_mock_${n}_${i}`, type: "function", function: { name: c.name, arguments: "" } },
+              ],
+            },
+            finish_reason: null,
+          },
+        ]);
+        // arguments in two pieces, like real providers do
+        const half = Math.ceil(c.arguments.length / 2);
+        for (const piece of [c.arguments.slice(0, half), c.arguments.slice(half)]) {
+          if (!piece) continue;
+          chunk([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: piece } }] }, finish_reason: null }]);
+        }
+      });
+    } else {
+      // split text into a few deltas
+      const text = reply.text;
+      const pieces = text.length > 12 ? [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))] : [text];
+      for (const p of pieces) chunk([{ index: 0, delta: { content: p }, finish_reason: null }]);
+    }
+    chunk([{ index: 0, delta: {}, finish_reason: finishReason }]);
+    if (body.stream_options?.include_usage) chunk([], { usage });
+    res.write("data: [DONE]\n\n");
+    res.end();
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port: actualPort } = server.address();
+  const url = `http://127.0.0.1:${actualPort}/v1`;
+  say(`mock: listening on ${url}`);
+
+  let closed = false;
+  return {
+    url,
+    port: actualPort,
+    requests,
+    /** Requests of kind "chat" (optionally for one agent). */
+    chats(agent) {
+      return requests.filter((r) => r.kind === "chat" && (agent === undefined || r.agent === agent));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const done = new Promise((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections?.();
+      await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
+    },
+  };
+}

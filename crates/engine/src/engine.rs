@@ -1,0 +1,253 @@
+//! The engine's state and its input/output plumbing. Tool calls are carried
+//! forward in `calls.rs`, session relays in `relays.rs`.
+
+use crate::action::{Action, LogLevel, Request, ToastVariant};
+use crate::calls::PendingCall;
+use crate::config::EngineConfig;
+use crate::event::BusEvent;
+use crate::ids::{ActionId, RelayId, ToolCallId};
+use crate::outcome::Outcome;
+use crate::relay::SessionRelays;
+use crate::tool_call::ToolCall;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// The relay engine: a deterministic state machine with no I/O and no clock.
+///
+/// Methods fall into three groups:
+/// - `handle_*` feed it inputs: a `session` tool call, a bus event, the
+///   outcome of a request it made, or the passing of time. Each takes the
+///   current time in milliseconds; the engine never reads a clock.
+/// - `poll_*` drain its outputs: [`RelayEngine::poll_action`] yields the
+///   [`Action`]s to perform in order, [`RelayEngine::poll_timeout`] the time at
+///   which [`RelayEngine::handle_timeout`] must be called next.
+/// - getters describe what is pending.
+///
+/// After every `handle_*` call, drain `poll_action` until it returns `None`,
+/// then re-arm the timer from `poll_timeout`.
+#[derive(Debug)]
+pub struct RelayEngine {
+    pub(crate) config: EngineConfig,
+    next_id: u64,
+    pub(crate) sessions: HashMap<String, SessionRelays>,
+    pub(crate) calls: HashMap<ToolCallId, PendingCall>,
+    waiting: HashMap<ActionId, Waiting>,
+    deadlines: BTreeSet<(u64, ActionId)>,
+    actions: VecDeque<Action>,
+}
+
+/// A request in flight and whom its outcome belongs to.
+#[derive(Debug)]
+struct Waiting {
+    deadline_ms: u64,
+    timeout_ms: u64,
+    describe: &'static str,
+    owner: Owner,
+}
+
+#[derive(Debug, Clone)]
+enum Owner {
+    Call(ToolCallId),
+    Relay { session_id: String },
+}
+
+impl Default for RelayEngine {
+    fn default() -> Self {
+        Self::new(EngineConfig::default())
+    }
+}
+
+impl RelayEngine {
+    pub fn new(config: EngineConfig) -> Self {
+        RelayEngine {
+            config,
+            next_id: 1,
+            sessions: HashMap::new(),
+            calls: HashMap::new(),
+            waiting: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    // ---- inputs ----
+
+    /// A `session` tool call began. Its result comes back later as an
+    /// [`Action::ReplyToTool`] with the returned id.
+    pub fn handle_tool_call(&mut self, now_ms: u64, call: ToolCall) -> ToolCallId {
+        let id = ToolCallId(self.allocate_id());
+        self.begin_call(now_ms, id, call);
+        id
+    }
+
+    /// A bus event arrived. Events may repeat or arrive late; the engine
+    /// tolerates both.
+    pub fn handle_event(&mut self, now_ms: u64, event: BusEvent) {
+        match event {
+            BusEvent::Status { session_id, busy } => {
+                if busy {
+                    self.session_busy(&session_id);
+                } else {
+                    self.session_idle(now_ms, &session_id);
+                }
+            }
+            BusEvent::Idle { session_id } => self.session_idle(now_ms, &session_id),
+            BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
+            BusEvent::Deleted { session_id } => self.session_deleted(&session_id),
+            BusEvent::Error { .. } | BusEvent::Other => {}
+        }
+    }
+
+    /// The outcome of the request `id`. Returns `false` when no request with
+    /// that id is waiting, e.g. because it already timed out; such late
+    /// outcomes change nothing.
+    pub fn handle_outcome(&mut self, now_ms: u64, id: ActionId, outcome: Outcome) -> bool {
+        let Some(waiting) = self.waiting.remove(&id) else {
+            return false;
+        };
+        self.deadlines.remove(&(waiting.deadline_ms, id));
+        self.dispatch_outcome(now_ms, id, waiting.owner, outcome);
+        true
+    }
+
+    /// Time passed: every request whose time limit ran out fails.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now_ms {
+                break;
+            }
+            self.deadlines.remove(&(deadline, id));
+            if let Some(waiting) = self.waiting.remove(&id) {
+                let reason = format!(
+                    "no answer after {} s while {}",
+                    waiting.timeout_ms.div_ceil(1000),
+                    waiting.describe
+                );
+                self.dispatch_outcome(now_ms, id, waiting.owner, Outcome::failed(reason));
+            }
+        }
+    }
+
+    // ---- outputs ----
+
+    /// The next thing to do, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`RelayEngine::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.deadlines.first().map(|&(deadline, _)| deadline)
+    }
+
+    // ---- getters ----
+
+    /// Relays of `session_id` not yet delivered or reported, the one in progress included.
+    pub fn pending_relays(&self, session_id: &str) -> usize {
+        self.sessions
+            .get(session_id)
+            .map_or(0, SessionRelays::backlog)
+    }
+
+    /// Sessions that have relays pending.
+    pub fn sessions_with_relays(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Tool calls still waiting for their result.
+    pub fn pending_tool_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// True when nothing at all is pending: no relays, calls or requests.
+    pub fn is_quiet(&self) -> bool {
+        self.sessions.is_empty() && self.calls.is_empty() && self.waiting.is_empty()
+    }
+
+    // ---- helpers for calls.rs and relays.rs ----
+
+    fn allocate_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub(crate) fn allocate_relay_id(&mut self) -> RelayId {
+        RelayId(self.allocate_id())
+    }
+
+    fn issue(&mut self, now_ms: u64, owner: Owner, request: Request) -> ActionId {
+        let id = ActionId(self.allocate_id());
+        let timeout_ms = match request {
+            Request::Summarize { .. } => self.config.summarize_timeout_ms,
+            _ => self.config.request_timeout_ms,
+        };
+        let deadline_ms = now_ms.saturating_add(timeout_ms);
+        self.waiting.insert(
+            id,
+            Waiting {
+                deadline_ms,
+                timeout_ms,
+                describe: request.describe(),
+                owner,
+            },
+        );
+        self.deadlines.insert((deadline_ms, id));
+        self.actions.push_back(Action::Request {
+            id,
+            timeout_ms,
+            request,
+        });
+        id
+    }
+
+    pub(crate) fn issue_for_call(
+        &mut self,
+        now_ms: u64,
+        call: ToolCallId,
+        request: Request,
+    ) -> ActionId {
+        self.issue(now_ms, Owner::Call(call), request)
+    }
+
+    pub(crate) fn issue_for_relay(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        request: Request,
+    ) -> ActionId {
+        let owner = Owner::Relay {
+            session_id: session_id.to_owned(),
+        };
+        self.issue(now_ms, owner, request)
+    }
+
+    /// Stops waiting for `id`: its outcome no longer matters.
+    pub(crate) fn forget_request(&mut self, id: ActionId) {
+        if let Some(waiting) = self.waiting.remove(&id) {
+            self.deadlines.remove(&(waiting.deadline_ms, id));
+        }
+    }
+
+    fn dispatch_outcome(&mut self, now_ms: u64, id: ActionId, owner: Owner, outcome: Outcome) {
+        match owner {
+            Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
+            Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
+        }
+    }
+
+    pub(crate) fn push(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
+    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
+        self.push(Action::Log { level, message });
+    }
+
+    pub(crate) fn toast(&mut self, variant: ToastVariant, title: String, message: String) {
+        self.push(Action::Toast {
+            variant,
+            title,
+            message,
+        });
+    }
+}

@@ -1,0 +1,34 @@
+//! The relay engine behind the `opencode-sessions` plugin.
+//!
+//! Sans-IO: the engine never performs I/O and never reads a clock. The host
+//! (the plugin's JS shell) feeds it inputs through the `handle_*` methods of
+//! [`RelayEngine`] and performs the [`Action`]s it drains from
+//! [`RelayEngine::poll_action`], reporting each request's [`Outcome`] back.
+//! Everything the engine does can therefore be replayed in a test, with time
+//! as a plain number.
+
+mod action;
+mod agents;
+mod calls;
+mod config;
+mod engine;
+mod error;
+mod event;
+mod ids;
+mod mode;
+mod outcome;
+mod relay;
+mod relays;
+mod tool_call;
+mod wording;
+
+pub use action::{Action, LogLevel, Request, ToastVariant};
+pub use agents::{reachable_agents, AgentInfo};
+pub use config::EngineConfig;
+pub use engine::RelayEngine;
+pub use error::InputError;
+pub use event::{BusEvent, RELEVANT_EVENT_TYPES};
+pub use ids::{ActionId, RelayId, ToolCallId};
+pub use mode::Mode;
+pub use outcome::Outcome;
+pub use tool_call::ToolCall;

@@ -1,0 +1,54 @@
+//! The four ways the `session` tool hands work to an agent.
+
+use crate::error::InputError;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// After the calling turn ends, the text arrives in the same session.
+    Message,
+    /// A fresh session without history, answered at once.
+    New,
+    /// After the calling turn ends, the session is summarized, then answered.
+    Compact,
+    /// A copy of the session with its full history, answered at once.
+    Fork,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Message, Mode::New, Mode::Compact, Mode::Fork];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Message => "message",
+            Mode::New => "new",
+            Mode::Compact => "compact",
+            Mode::Fork => "fork",
+        }
+    }
+
+    /// Whether this mode waits in the session's queue until the calling turn ends.
+    pub fn is_queued(self) -> bool {
+        matches!(self, Mode::Message | Mode::Compact)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == s)
+            .ok_or_else(|| InputError::UnknownMode(s.to_owned()))
+    }
+}

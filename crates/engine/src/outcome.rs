@@ -1,0 +1,75 @@
+//! What became of a [`crate::Request`], as the host reports it.
+
+use crate::agents::AgentInfo;
+use crate::error::InputError;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Outcome {
+    /// The request succeeded and returns nothing the engine needs.
+    Done,
+    /// Answer to [`crate::Request::ListAgents`].
+    Agents { agents: Vec<AgentInfo> },
+    /// Answer to a session creation or fork.
+    Session { id: String, title: String },
+    /// Answer to [`crate::Request::LastUserModel`].
+    Model {
+        provider_id: String,
+        model_id: String,
+    },
+    /// The request failed; `message` says why, in words for a person.
+    Failed { message: String },
+}
+
+impl Outcome {
+    /// Reads `{type: "done" | "agents" | "session" | "model" | "failed", ...}`.
+    pub fn from_json(value: Value) -> Result<Self, InputError> {
+        serde_json::from_value(value).map_err(|e| InputError::malformed("outcome", e))
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_each_kind() {
+        assert_eq!(
+            Outcome::from_json(json!({"type": "done"})).unwrap(),
+            Outcome::Done
+        );
+        assert_eq!(
+            Outcome::from_json(json!({"type": "model", "providerId": "p", "modelId": "m"}))
+                .unwrap(),
+            Outcome::Model {
+                provider_id: "p".into(),
+                model_id: "m".into()
+            }
+        );
+        let agents = Outcome::from_json(json!({"type": "agents", "agents": [
+            {"name": "build", "mode": "primary"},
+            {"name": "explore", "mode": "subagent", "hidden": false}
+        ]}))
+        .unwrap();
+        assert!(matches!(agents, Outcome::Agents { agents } if agents.len() == 2));
+    }
+
+    #[test]
+    fn rejects_unknown_kinds() {
+        assert!(Outcome::from_json(json!({"type": "maybe"})).is_err());
+        assert!(Outcome::from_json(json!({"type": "session", "id": 3})).is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! Everything the engine says to people and models, in one place.
+
+use crate::ids::RelayId;
+
+const TITLE_CHARS: usize = 60;
+const PREVIEW_CHARS: usize = 120;
+
+/// First line of `text`, whitespace folded, cut to `max` characters.
+pub(crate) fn preview(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let folded = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() <= max {
+        folded
+    } else {
+        let cut: String = folded.chars().take(max.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+pub(crate) fn new_session_title(agent: &str, text: &str) -> String {
+    format!("{agent} · {}", preview(text, TITLE_CHARS))
+}
+
+pub(crate) fn compaction_note(caller: &str, agent: &str) -> String {
+    if caller == agent {
+        format!("[Session compacted at {caller}'s request — {agent} continues]")
+    } else {
+        format!("[Session compacted — {caller} handed over to {agent}]")
+    }
+}
+
+pub(crate) fn queued_message(agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued for {agent}{}: when your turn ends, your text arrives in this session as a user message and {agent} answers it. End your turn now; the reply will not come back to you inside this turn.",
+        after(backlog)
+    )
+}
+
+pub(crate) fn queued_compact(agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued{}: when your turn ends, this session is summarized, then {agent} answers your text on the summary. End your turn now.",
+        after(backlog)
+    )
+}
+
+fn after(backlog: usize) -> String {
+    match backlog {
+        0 => String::new(),
+        1 => " (after 1 earlier hand-off)".to_owned(),
+        n => format!(" (after {n} earlier hand-offs)"),
+    }
+}
+
+pub(crate) fn started_new(agent: &str, session_id: &str, title: &str) -> String {
+    format!(
+        "Started a new session {session_id} \"{title}\" without this conversation's history; {agent} is answering there now. It runs on its own: open it from the session list to follow it. This session goes on here."
+    )
+}
+
+pub(crate) fn started_fork(agent: &str, session_id: &str, title: &str) -> String {
+    format!(
+        "Forked this session into {session_id} \"{title}\" with the full history; {agent} is answering there now. It runs on its own: open it from the session list to follow it. This session goes on here."
+    )
+}
+
+pub(crate) fn unknown_agent(agent: &str, reachable: &[&str]) -> String {
+    let choices = if reachable.is_empty() {
+        "none are configured".to_owned()
+    } else {
+        reachable.join(", ")
+    };
+    format!(
+        "Unknown agent \"{agent}\": it is not a primary agent of this project. Agents that can answer: {choices}. Nothing was sent."
+    )
+}
+
+pub(crate) fn agents_unavailable(reason: &str) -> String {
+    format!("Could not check the target agent ({reason}). Nothing was sent; try again.")
+}
+
+pub(crate) fn branch_failed(what: &str, reason: &str) -> String {
+    format!("Could not start the {what}: {reason}.")
+}
+
+pub(crate) fn branch_not_answering(agent: &str, session_id: &str, reason: &str) -> String {
+    format!(
+        "Session {session_id} was created, but {agent} could not be started in it: {reason}. Open it and send the text yourself, or try again."
+    )
+}
+
+pub(crate) fn relay_failed_title(agent: &str) -> String {
+    format!("Hand-off to {agent} failed")
+}
+
+pub(crate) fn relay_failed(relay: RelayId, reason: &str, text: &str) -> String {
+    format!(
+        "{relay} was not delivered: {reason}. Its text: \"{}\"",
+        preview(text, PREVIEW_CHARS)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_takes_the_first_non_empty_line_and_cuts_on_characters() {
+        assert_eq!(
+            preview("\n  implement   using Redux \nmore", 60),
+            "implement using Redux"
+        );
+        assert_eq!(preview("ééééé", 3), "éé…");
+        assert_eq!(preview("", 5), "");
+    }
+
+    #[test]
+    fn titles_name_the_agent_and_the_task() {
+        assert_eq!(
+            new_session_title("plan", "Design the API"),
+            "plan · Design the API"
+        );
+    }
+}

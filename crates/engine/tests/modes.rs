@@ -1,0 +1,372 @@
+//! Simulations of each mode of the `session` tool, asserting the exact
+//! requests the engine makes and what the calling agent is told.
+
+mod sim;
+
+use opencode_sessions_engine::{Action, Outcome, Request, ToastVariant};
+use sim::*;
+
+#[test]
+fn message_waits_for_the_turn_to_end_then_prompts_the_target_agent_once() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, actions) = sim.call_checked(
+        "s1",
+        "build",
+        "message",
+        "Review the auth module",
+        Some("plan"),
+    );
+    let (ok, text) = reply_to(&actions, call);
+    assert!(ok);
+    assert!(text.starts_with("Queued for plan:"), "{text}");
+    assert!(
+        requests(&actions).is_empty(),
+        "nothing is sent while the turn runs"
+    );
+    assert_eq!(sim.engine.pending_relays("s1"), 1);
+
+    // The calling turn ends: status idle, then session.idle for the same edge.
+    sim.event(status("s1", "idle"));
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, prompt("s1", "plan", &["Review the auth module"]));
+    sim.event(serde_json::json!({"type": "session.idle", "properties": {"sessionID": "s1"}}));
+    assert!(
+        sim.drain_quiet().is_empty(),
+        "the duplicate idle sends nothing"
+    );
+
+    assert!(sim.outcome(sent[0].0, Outcome::Done));
+    sim.busy("s1");
+    sim.idle("s1");
+    let logs = sim.drain();
+    assert!(
+        matches!(&logs[..], [Action::Log { message, .. }] if message.contains("delivered")),
+        "{logs:#?}"
+    );
+    assert!(sim.engine.is_quiet(), "nothing left once delivered");
+}
+
+#[test]
+fn several_messages_in_one_turn_are_delivered_in_order_each_after_the_previous_answer() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (first_call, first) = sim.call_checked("s1", "build", "message", "one", Some("plan"));
+    let (second_call, second) = sim.call_checked("s1", "build", "message", "two", None);
+    let (third_call, third) = sim.call_checked("s1", "build", "message", "three", Some("plan"));
+    assert!(reply_to(&first, first_call).0);
+    assert!(reply_to(&second, second_call)
+        .1
+        .contains("after 1 earlier hand-off"));
+    assert!(reply_to(&third, third_call)
+        .1
+        .contains("after 2 earlier hand-offs"));
+
+    let mut delivered = Vec::new();
+    sim.idle("s1");
+    for _ in 0..3 {
+        let sent = requests(&sim.drain_quiet());
+        assert_eq!(sent.len(), 1, "one relay at a time: {sent:#?}");
+        delivered.push(sent[0].1.clone());
+        sim.outcome(sent[0].0, Outcome::Done);
+        sim.busy("s1");
+        assert!(
+            requests(&sim.drain_quiet()).is_empty(),
+            "nothing while the answer runs"
+        );
+        sim.idle("s1");
+    }
+    assert_eq!(
+        delivered,
+        [
+            prompt("s1", "plan", &["one"]),
+            prompt("s1", "build", &["two"]),
+            prompt("s1", "plan", &["three"]),
+        ]
+    );
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_answer_that_ends_before_the_prompt_is_acknowledged_still_counts_once() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "one", Some("plan"));
+    sim.call_checked("s1", "build", "message", "two", Some("plan"));
+    sim.idle("s1");
+    let first = requests(&sim.drain_quiet());
+    // A fast model: the whole answer runs before the HTTP 204 is processed.
+    sim.busy("s1");
+    sim.idle("s1");
+    let second = requests(&sim.drain_quiet());
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].1, prompt("s1", "plan", &["two"]));
+    assert!(
+        !sim.outcome(first[0].0, Outcome::Done),
+        "the late 204 is recognised as late"
+    );
+    assert!(sim.drain_quiet().is_empty());
+}
+
+#[test]
+fn new_creates_a_titled_session_prompts_it_and_returns_without_waiting_for_the_answer() {
+    let mut sim = Sim::default();
+    let (call, actions) = sim.call_checked(
+        "s1",
+        "build",
+        "new",
+        "Research rate limiting\nin depth",
+        Some("plan"),
+    );
+    let create = single_request(&actions, |r| {
+        *r == Request::CreateSession {
+            title: "plan · Research rate limiting".into(),
+        }
+    });
+    sim.outcome(
+        create,
+        Outcome::Session {
+            id: "s2".into(),
+            title: "plan · Research rate limiting".into(),
+        },
+    );
+    let actions = sim.drain_quiet();
+    let send = single_request(&actions, |r| {
+        *r == prompt("s2", "plan", &["Research rate limiting\nin depth"])
+    });
+    sim.outcome(send, Outcome::Done);
+    let (ok, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(ok);
+    assert!(
+        text.contains("s2") && text.contains("\"plan · Research rate limiting\""),
+        "{text}"
+    );
+    assert_eq!(
+        sim.engine.pending_relays("s1"),
+        0,
+        "new never queues in the caller's session"
+    );
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn fork_copies_history_up_to_the_calling_message_and_prompts_the_fork() {
+    let mut sim = Sim::default();
+    let (call, actions) = sim.call_checked("s1", "build", "fork", "Implement using Redux", None);
+    let message_id = format!("msg_s1_{}", sim.now);
+    let fork = single_request(&actions, |r| {
+        *r == Request::ForkSession {
+            session_id: "s1".into(),
+            message_id: message_id.clone(),
+        }
+    });
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "s9".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    let send = single_request(&sim.drain_quiet(), |r| {
+        *r == prompt("s9", "build", &["Implement using Redux"])
+    });
+    sim.outcome(send, Outcome::Done);
+    let (ok, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(
+        ok && text.starts_with("Forked this session into s9"),
+        "{text}"
+    );
+}
+
+#[test]
+fn three_forks_in_one_turn_run_concurrently_and_each_gets_its_own_reply() {
+    let mut sim = Sim::default();
+    let calls: Vec<_> = ["Redux", "Context API", "Zustand"]
+        .iter()
+        .map(|t| sim.call("s1", "build", "fork", t, None))
+        .collect();
+    // All three agent checks are in flight at once.
+    let lists = requests(&sim.drain_quiet());
+    assert_eq!(lists.len(), 3);
+    for (id, _) in &lists {
+        sim.outcome(*id, default_agents());
+    }
+    let forks = requests(&sim.drain_quiet());
+    assert_eq!(forks.len(), 3, "three forks requested before any finished");
+    // Forks finish in reverse order.
+    for (n, (id, _)) in forks.iter().enumerate().rev() {
+        sim.outcome(
+            *id,
+            Outcome::Session {
+                id: format!("f{n}"),
+                title: format!("fork {n}"),
+            },
+        );
+    }
+    let prompts = requests(&sim.drain_quiet());
+    let targets: Vec<_> = prompts.iter().map(|(_, r)| r.clone()).collect();
+    assert_eq!(
+        targets,
+        [
+            prompt("f2", "build", &["Zustand"]),
+            prompt("f1", "build", &["Context API"]),
+            prompt("f0", "build", &["Redux"]),
+        ]
+    );
+    for (id, _) in &prompts {
+        sim.outcome(*id, Outcome::Done);
+    }
+    let replies = sim.drain_quiet();
+    for (n, call) in calls.iter().enumerate() {
+        let (ok, text) = reply_to(&replies, *call);
+        assert!(ok && text.contains(&format!("f{n}")), "{text}");
+    }
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn compact_summarizes_with_the_sessions_model_then_hands_over_with_a_note() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, actions) = sim.call_checked(
+        "s1",
+        "build",
+        "compact",
+        "Review the architecture",
+        Some("plan"),
+    );
+    assert!(reply_to(&actions, call)
+        .1
+        .starts_with("Queued: when your turn ends, this session is summarized"));
+
+    sim.idle("s1");
+    let actions = sim.drain_quiet();
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Toast {
+            variant: ToastVariant::Info,
+            ..
+        }
+    )));
+    let read = single_request(&actions, |r| {
+        *r == Request::LastUserModel {
+            session_id: "s1".into(),
+        }
+    });
+    sim.outcome(
+        read,
+        Outcome::Model {
+            provider_id: "mock".into(),
+            model_id: "m1".into(),
+        },
+    );
+    let summarize = single_request(&sim.drain_quiet(), |r| {
+        *r == Request::Summarize {
+            session_id: "s1".into(),
+            provider_id: "mock".into(),
+            model_id: "m1".into(),
+        }
+    });
+
+    // The order OpenCode was seen to use: busy, compacted, busy, idle, then the HTTP answer.
+    sim.busy("s1");
+    sim.compacted("s1");
+    sim.busy("s1");
+    assert!(
+        sim.drain_quiet().is_empty(),
+        "nothing before the session is idle again"
+    );
+    sim.idle("s1");
+    assert!(
+        sim.drain_quiet().is_empty(),
+        "nothing before summarize returned"
+    );
+    sim.outcome(summarize, Outcome::Done);
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(
+        sent.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+        [prompt(
+            "s1",
+            "plan",
+            &[
+                "[Session compacted — build handed over to plan]",
+                "Review the architecture"
+            ]
+        )]
+    );
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy("s1");
+    sim.idle("s1");
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn compact_waits_for_the_compacted_event_and_idle_when_summarize_returns_first() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "compact", "go on", None);
+    sim.idle("s1");
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastUserModel { .. })
+    });
+    sim.outcome(
+        read,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let summarize = single_request(&sim.drain_quiet(), |_| true);
+    sim.busy("s1");
+    sim.outcome(summarize, Outcome::Done);
+    assert!(
+        sim.drain_quiet().is_empty(),
+        "summarize returned but no session.compacted yet"
+    );
+    sim.compacted("s1");
+    assert!(sim.drain_quiet().is_empty(), "compacted but still busy");
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(
+        sent.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+        [prompt(
+            "s1",
+            "build",
+            &[
+                "[Session compacted at build's request — build continues]",
+                "go on"
+            ]
+        )]
+    );
+}
+
+#[test]
+fn an_unknown_agent_is_refused_with_the_agents_that_can_answer_and_nothing_is_queued() {
+    let mut sim = Sim::default();
+    for (mode, target) in [
+        ("message", "reviewer"),
+        ("fork", "general"),
+        ("new", "title"),
+    ] {
+        let (call, actions) = sim.call_checked("s1", "build", mode, "x", Some(target));
+        let (ok, text) = reply_to(&actions, call);
+        assert!(!ok);
+        assert_eq!(
+            text,
+            format!("Unknown agent \"{target}\": it is not a primary agent of this project. Agents that can answer: build, plan. Nothing was sent.")
+        );
+        assert!(requests(&actions).is_empty());
+    }
+    assert!(sim.engine.is_quiet());
+    sim.idle("s1");
+    assert!(sim.drain_quiet().is_empty());
+}
+
+#[test]
+fn idle_events_of_other_sessions_deliver_nothing() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "x", Some("plan"));
+    sim.busy("s2");
+    sim.idle("s2");
+    assert!(sim.drain_quiet().is_empty());
+    assert_eq!(sim.engine.pending_relays("s1"), 1);
+}

@@ -1,0 +1,189 @@
+//! A deterministic stand-in for OpenCode around the engine: a clock that
+//! only moves when told, bus events written as in OpenCode, and helpers that
+//! drain and inspect the engine's actions.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use opencode_sessions_engine::{
+    Action, ActionId, AgentInfo, BusEvent, Outcome, RelayEngine, Request, ToolCall, ToolCallId,
+};
+use serde_json::{json, Value};
+
+pub struct Sim {
+    pub engine: RelayEngine,
+    pub now: u64,
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Sim {
+            engine: RelayEngine::default(),
+            now: 1_000,
+        }
+    }
+}
+
+impl Sim {
+    pub fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        self.engine.handle_timeout(self.now);
+    }
+
+    pub fn call(
+        &mut self,
+        session: &str,
+        caller: &str,
+        mode: &str,
+        text: &str,
+        agent: Option<&str>,
+    ) -> ToolCallId {
+        let mut value = json!({
+            "sessionId": session, "messageId": format!("msg_{session}_{}", self.now),
+            "callerAgent": caller, "mode": mode, "text": text
+        });
+        if let Some(agent) = agent {
+            value["agent"] = json!(agent);
+        }
+        let call = ToolCall::from_json(value).expect("valid tool call");
+        self.engine.handle_tool_call(self.now, call)
+    }
+
+    pub fn event(&mut self, value: Value) {
+        let event = BusEvent::from_json(&value).expect("valid event");
+        self.engine.handle_event(self.now, event);
+    }
+
+    pub fn busy(&mut self, session: &str) {
+        self.event(status(session, "busy"));
+    }
+
+    /// The two events OpenCode sends when a turn ends.
+    pub fn idle(&mut self, session: &str) {
+        self.event(status(session, "idle"));
+        self.event(json!({"type": "session.idle", "properties": {"sessionID": session}}));
+    }
+
+    pub fn compacted(&mut self, session: &str) {
+        self.event(json!({"type": "session.compacted", "properties": {"sessionID": session}}));
+    }
+
+    pub fn deleted(&mut self, session: &str) {
+        self.event(json!({"type": "session.deleted", "properties": {"info": {"id": session}}}));
+    }
+
+    pub fn outcome(&mut self, id: ActionId, outcome: Outcome) -> bool {
+        self.engine.handle_outcome(self.now, id, outcome)
+    }
+
+    pub fn drain(&mut self) -> Vec<Action> {
+        std::iter::from_fn(|| self.engine.poll_action()).collect()
+    }
+
+    /// Drains and drops log lines, which tests check separately where they matter.
+    pub fn drain_quiet(&mut self) -> Vec<Action> {
+        self.drain()
+            .into_iter()
+            .filter(|a| !matches!(a, Action::Log { .. }))
+            .collect()
+    }
+
+    /// Runs a tool call through the agent check with `build` and `plan`
+    /// configured, returning the actions that follow it.
+    pub fn call_checked(
+        &mut self,
+        session: &str,
+        caller: &str,
+        mode: &str,
+        text: &str,
+        agent: Option<&str>,
+    ) -> (ToolCallId, Vec<Action>) {
+        let call = self.call(session, caller, mode, text, agent);
+        let list = single_request(&self.drain_quiet(), |r| matches!(r, Request::ListAgents));
+        self.outcome(list, default_agents());
+        (call, self.drain_quiet())
+    }
+}
+
+pub fn status(session: &str, kind: &str) -> Value {
+    json!({"type": "session.status", "properties": {"sessionID": session, "status": {"type": kind}}})
+}
+
+pub fn agent(name: &str, mode: &str) -> AgentInfo {
+    AgentInfo {
+        name: name.into(),
+        mode: mode.into(),
+        hidden: false,
+    }
+}
+
+pub fn default_agents() -> Outcome {
+    Outcome::Agents {
+        agents: vec![
+            agent("build", "primary"),
+            agent("plan", "primary"),
+            agent("general", "subagent"),
+            AgentInfo {
+                name: "title".into(),
+                mode: "primary".into(),
+                hidden: true,
+            },
+        ],
+    }
+}
+
+/// The id of the one request in `actions`, which must match `pred`.
+pub fn single_request(actions: &[Action], pred: impl Fn(&Request) -> bool) -> ActionId {
+    let requests: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Request { id, request, .. } => Some((*id, request)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requests.len(),
+        1,
+        "expected exactly one request in {actions:#?}"
+    );
+    assert!(
+        pred(requests[0].1),
+        "unexpected request {:#?}",
+        requests[0].1
+    );
+    requests[0].0
+}
+
+pub fn requests(actions: &[Action]) -> Vec<(ActionId, Request)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Request { id, request, .. } => Some((*id, request.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reply in `actions` to `call`: `(ok, text)`.
+pub fn reply_to(actions: &[Action], call: ToolCallId) -> (bool, String) {
+    let replies: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ReplyToTool { call: c, ok, text } if *c == call => Some((*ok, text.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        replies.len(),
+        1,
+        "expected one reply to {call:?} in {actions:#?}"
+    );
+    replies[0].clone()
+}
+
+pub fn prompt(session: &str, agent: &str, parts: &[&str]) -> Request {
+    Request::Prompt {
+        session_id: session.into(),
+        agent: agent.into(),
+        parts: parts.iter().map(|p| p.to_string()).collect(),
+    }
+}

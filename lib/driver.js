@@ -1,0 +1,113 @@
+// Runs the native engine: feeds it inputs, performs the actions it asks for,
+// feeds back their outcomes and keeps its timer armed. It holds no relay
+// state of its own beyond the tool calls awaiting their reply.
+
+/**
+ * @param {object} deps
+ * @param {import("../index.js").RelayEngine} deps.engine
+ * @param {(request: import("./engine-types.js").Request, timeoutMs: number) => Promise<import("./engine-types.js").Outcome>} deps.perform
+ * @param {(toast: {variant: string, title: string, message: string}) => Promise<void>} deps.toast
+ * @param {(level: string, message: string) => Promise<void>} deps.log
+ * @param {() => number} [deps.now]
+ */
+export function createDriver({ engine, perform, toast, log, now = Date.now }) {
+  /** Tool calls waiting for their reply, by engine call id. */
+  const replies = new Map()
+  let timer = undefined
+  let timerAt = Infinity
+
+  function pump() {
+    let actions
+    try {
+      actions = engine.pollActions()
+    } catch (error) {
+      void log("error", `could not read the engine's actions: ${error?.message ?? error}`)
+      return
+    }
+    for (const action of actions) run(action)
+    arm()
+  }
+
+  function run(action) {
+    switch (action.type) {
+      case "request":
+        perform(action.request, action.timeoutMs).then((outcome) => feed(() => engine.handleOutcome(now(), action.id, outcome)))
+        break
+      case "replyToTool": {
+        const waiting = replies.get(action.call)
+        replies.delete(action.call)
+        if (!waiting) {
+          void log("warn", `reply for a tool call nobody waits for: ${action.text}`)
+        } else if (action.ok) {
+          waiting.resolve(action.text)
+        } else {
+          waiting.reject(new Error(action.text))
+        }
+        break
+      }
+      case "toast":
+        void toast(action)
+        break
+      case "log":
+        void log(action.level, action.message)
+        break
+      default:
+        void log("error", `unknown engine action ${JSON.stringify(action)}`)
+    }
+  }
+
+  /** Runs one input into the engine, then drains what it wants done. */
+  function feed(input) {
+    try {
+      input()
+    } catch (error) {
+      void log("error", error?.message ?? String(error))
+    }
+    pump()
+  }
+
+  function arm() {
+    const at = engine.pollTimeout()
+    if (at === null) {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      timerAt = Infinity
+      return
+    }
+    if (timer !== undefined && at >= timerAt) return
+    if (timer !== undefined) clearTimeout(timer)
+    timerAt = at
+    timer = setTimeout(() => {
+      timer = undefined
+      timerAt = Infinity
+      feed(() => engine.handleTimeout(Math.max(now(), at)))
+    }, Math.max(0, at - now()))
+    // A pending time limit must not keep the host process alive.
+    timer.unref?.()
+  }
+
+  return {
+    /**
+     * Runs a `session` tool call through the engine.
+     * @param {import("./engine-types.js").ToolCallInput} input
+     * @returns {Promise<string>} the text for the model; rejects with the error text.
+     */
+    toolCall(input) {
+      const id = engine.handleToolCall(now(), input)
+      const reply = new Promise((resolve, reject) => replies.set(id, { resolve, reject }))
+      pump()
+      return reply
+    },
+
+    /** Hands a bus event to the engine. */
+    event(event) {
+      feed(() => engine.handleEvent(now(), event))
+    },
+
+    /** Stops the timer, e.g. when the plugin is disposed. */
+    dispose() {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+    },
+  }
+}

@@ -1,0 +1,39 @@
+// JSON shapes exchanged with the native relay engine (see index.d.ts).
+
+export type Mode = "message" | "new" | "compact" | "fork"
+
+export interface ToolCallInput {
+  sessionId: string
+  messageId: string
+  callerAgent: string
+  mode: Mode | string
+  text: string
+  agent?: string | null
+}
+
+export type Request =
+  | { op: "listAgents" }
+  | { op: "createSession"; title: string }
+  | { op: "forkSession"; sessionId: string; messageId: string }
+  | { op: "prompt"; sessionId: string; agent: string; parts: string[] }
+  | { op: "lastUserModel"; sessionId: string }
+  | { op: "summarize"; sessionId: string; providerId: string; modelId: string }
+
+export type Action =
+  | { type: "request"; id: number; timeoutMs: number; request: Request }
+  | { type: "replyToTool"; call: number; ok: boolean; text: string }
+  | { type: "toast"; variant: "info" | "success" | "warning" | "error"; title: string; message: string }
+  | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
+
+export interface AgentSummary {
+  name: string
+  mode: string
+  hidden?: boolean
+}
+
+export type Outcome =
+  | { type: "done" }
+  | { type: "agents"; agents: AgentSummary[] }
+  | { type: "session"; id: string; title: string }
+  | { type: "model"; providerId: string; modelId: string }
+  | { type: "failed"; message: string }

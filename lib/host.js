@@ -1,0 +1,26 @@
+// Toasts and log lines through OpenCode. Neither may ever throw into the
+// engine's loop; when OpenCode cannot take them, stderr is the last resort.
+
+const SERVICE = "opencode-sessions"
+
+/** @param {import("@opencode-ai/plugin").PluginInput["client"]} client */
+export function createHost(client) {
+  return {
+    async log(level, message) {
+      try {
+        const result = await client.app.log({ body: { service: SERVICE, level, message } })
+        if (result?.error !== undefined) throw new Error(JSON.stringify(result.error))
+      } catch (error) {
+        console.error(`[${SERVICE}] ${level}: ${message} (could not write to OpenCode's log: ${error?.message ?? error})`)
+      }
+    },
+    async toast({ variant, title, message }) {
+      try {
+        const result = await client.tui.showToast({ body: { title, message, variant } })
+        if (result?.error !== undefined) throw new Error(JSON.stringify(result.error))
+      } catch (error) {
+        console.error(`[${SERVICE}] ${title}: ${message} (could not show a toast: ${error?.message ?? error})`)
+      }
+    },
+  }
+}

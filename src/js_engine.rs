@@ -1,0 +1,123 @@
+//! `RelayEngine` as JS sees it.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use opencode_sessions_engine::{
+    ActionId, BusEvent, EngineConfig, InputError, Outcome, RelayEngine, ToolCall,
+    RELEVANT_EVENT_TYPES,
+};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::error::JsInputError;
+use crate::js_options::EngineOptions;
+use crate::time::whole_number;
+
+/// The relay engine. Feed it with the `handle*` methods, then drain
+/// `pollActions()` and re-arm a timer for `pollTimeout()`.
+#[napi(js_name = "RelayEngine")]
+pub struct JsRelayEngine {
+    // The engine is the pending-relay queue; the lock keeps it consistent
+    // should a host ever reach it from more than one thread.
+    inner: Mutex<RelayEngine>,
+}
+
+#[napi]
+impl JsRelayEngine {
+    #[napi(constructor)]
+    pub fn new(options: Option<EngineOptions>) -> Result<Self> {
+        let config = match options {
+            Some(options) => options.into_config().map_err(JsInputError)?,
+            None => EngineConfig::default(),
+        };
+        Ok(JsRelayEngine {
+            inner: Mutex::new(RelayEngine::new(config)),
+        })
+    }
+
+    /// Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
+    /// text, agent?}`. Returns the id its `replyToTool` action will carry.
+    #[napi(ts_args_type = "nowMs: number, call: import('./lib/engine-types.js').ToolCallInput")]
+    pub fn handle_tool_call(&self, now_ms: f64, call: Value) -> Result<f64> {
+        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let call = ToolCall::from_json(call).map_err(JsInputError)?;
+        let id = self.inner.lock().handle_tool_call(now, call);
+        Ok(id.0 as f64)
+    }
+
+    /// Feeds a bus event `{type, properties}`. Returns whether its type is one
+    /// the engine reads.
+    #[napi(ts_args_type = "nowMs: number, event: { type: string; properties?: unknown }")]
+    pub fn handle_event(&self, now_ms: f64, event: Value) -> Result<bool> {
+        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let event = BusEvent::from_json(&event).map_err(JsInputError)?;
+        let relevant = event != BusEvent::Other;
+        if relevant {
+            self.inner.lock().handle_event(now, event);
+        }
+        Ok(relevant)
+    }
+
+    /// Reports what became of request `id`. Returns false when the engine no
+    /// longer waits for it (it timed out before).
+    #[napi(
+        ts_args_type = "nowMs: number, id: number, outcome: import('./lib/engine-types.js').Outcome"
+    )]
+    pub fn handle_outcome(&self, now_ms: f64, id: f64, outcome: Value) -> Result<bool> {
+        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
+        let outcome = Outcome::from_json(outcome).map_err(JsInputError)?;
+        Ok(self.inner.lock().handle_outcome(now, id, outcome))
+    }
+
+    /// Lets time pass: requests past their time limit fail.
+    #[napi]
+    pub fn handle_timeout(&self, now_ms: f64) -> Result<()> {
+        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        self.inner.lock().handle_timeout(now);
+        Ok(())
+    }
+
+    /// Everything the engine wants done, in order.
+    #[napi(ts_return_type = "import('./lib/engine-types.js').Action[]")]
+    pub fn poll_actions(&self) -> Result<Vec<Value>> {
+        let mut engine = self.inner.lock();
+        std::iter::from_fn(|| engine.poll_action())
+            .map(|action| {
+                serde_json::to_value(action).map_err(|e| {
+                    JsInputError(InputError::Malformed {
+                        what: "action",
+                        detail: e.to_string(),
+                    })
+                    .into()
+                })
+            })
+            .collect()
+    }
+
+    /// When `handleTimeout` must be called next (ms, same clock as `nowMs`), or null.
+    #[napi]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.inner.lock().poll_timeout().map(|ms| ms as f64)
+    }
+
+    /// Relays of a session not yet delivered or reported.
+    #[napi]
+    pub fn pending_relays(&self, session_id: String) -> u32 {
+        let pending = self.inner.lock().pending_relays(&session_id);
+        u32::try_from(pending).unwrap_or(u32::MAX)
+    }
+
+    /// True when no relay, tool call or request is pending.
+    #[napi(getter)]
+    pub fn is_quiet(&self) -> bool {
+        self.inner.lock().is_quiet()
+    }
+}
+
+/// Event types that can matter to the engine; skip every other event before
+/// calling into native code.
+#[napi]
+pub fn relevant_event_types() -> Vec<&'static str> {
+    RELEVANT_EVENT_TYPES.to_vec()
+}

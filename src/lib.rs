@@ -1,0 +1,12 @@
+//! Node-API binding of the relay engine. It converts between JS values and
+//! the engine's types and nothing more; the logic lives in
+//! `opencode-sessions-engine`.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+mod js_engine;
+mod js_options;
+mod time;
+
+pub use js_engine::{relevant_event_types, JsRelayEngine};
