@@ -1,0 +1,79 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import { RelayEngine, relevantEventTypes } from "../index.js"
+
+const call = (overrides = {}) => ({
+  sessionId: "ses_1",
+  messageId: "msg_1",
+  callerAgent: "build",
+  mode: "message",
+  text: "review this",
+  ...overrides,
+})
+
+test("the binding lists the event types worth crossing into native code", () => {
+  assert.deepEqual(relevantEventTypes().sort(), [
+    "session.compacted",
+    "session.deleted",
+    "session.error",
+    "session.idle",
+    "session.status",
+  ])
+})
+
+test("a tool call asks for the agent list first, with its time limit", () => {
+  const engine = new RelayEngine({ requestTimeoutMs: 2000 })
+  const id = engine.handleToolCall(100, call())
+  assert.equal(typeof id, "number")
+  assert.deepEqual(engine.pollActions(), [{ type: "request", id: 2, timeoutMs: 2000, request: { op: "listAgents" } }])
+  assert.equal(engine.pollTimeout(), 2100)
+  assert.equal(engine.isQuiet, false)
+})
+
+test("a message relay goes through the binding as plain JSON, once", () => {
+  const engine = new RelayEngine()
+  const callId = engine.handleToolCall(0, call({ agent: "plan" }))
+  const [list] = engine.pollActions()
+  engine.handleOutcome(1, list.id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
+  const actions = engine.pollActions()
+  const reply = actions.find((a) => a.type === "replyToTool")
+  assert.equal(reply.call, callId)
+  assert.equal(reply.ok, true)
+  assert.equal(engine.pendingRelays("ses_1"), 1)
+
+  const idle = { type: "session.status", properties: { sessionID: "ses_1", status: { type: "idle" } } }
+  assert.equal(engine.handleEvent(2, idle), true)
+  const sent = engine.pollActions().filter((a) => a.type === "request")
+  assert.deepEqual(sent.map((a) => a.request), [{ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["review this"] }])
+  engine.handleEvent(3, { type: "session.idle", properties: { sessionID: "ses_1" } })
+  assert.deepEqual(engine.pollActions(), [])
+})
+
+test("bad input is refused with an error that says what is wrong", () => {
+  const engine = new RelayEngine()
+  assert.throws(() => engine.handleToolCall(0, call({ mode: "teleport" })), /unknown mode "teleport": use one of message, new, compact, fork/)
+  assert.throws(() => engine.handleToolCall(0, call({ text: "  " })), /`text` is empty/)
+  assert.throws(() => engine.handleToolCall(0, { sessionId: 1 }), /malformed tool call/)
+  assert.throws(() => engine.handleToolCall(-1, call()), /nowMs/)
+  assert.throws(() => engine.handleOutcome(0, 1, { type: "perhaps" }), /malformed outcome/)
+  assert.throws(() => engine.handleEvent(0, { type: "session.idle", properties: {} }), /session.idle without properties.sessionID/)
+  assert.throws(() => new RelayEngine({ requestTimeoutMs: 0 }), /requestTimeoutMs/)
+  assert.equal(engine.isQuiet, true, "nothing was accepted")
+})
+
+test("unrelated events are reported as such and change nothing", () => {
+  const engine = new RelayEngine()
+  assert.equal(engine.handleEvent(0, { type: "message.part.delta", properties: { delta: "x" } }), false)
+  assert.deepEqual(engine.pollActions(), [])
+})
+
+test("an outcome that arrives after its time limit is recognised as late", () => {
+  const engine = new RelayEngine({ requestTimeoutMs: 10 })
+  engine.handleToolCall(0, call())
+  const [list] = engine.pollActions()
+  engine.handleTimeout(10)
+  const [reply] = engine.pollActions().filter((a) => a.type === "replyToTool")
+  assert.equal(reply.ok, false)
+  assert.match(reply.text, /no answer after 1 s while listing agents/)
+  assert.equal(engine.handleOutcome(11, list.id, { type: "done" }), false)
+})

@@ -1,0 +1,70 @@
+// A stand-in for OpenCode's SDK client implementing only what the plugin
+// calls. Every call is recorded; answers can be overridden per method.
+
+export function fakeClient(overrides = {}) {
+  const calls = []
+  let nextSession = 1
+  const agents = [
+    { name: "build", mode: "primary" },
+    { name: "plan", mode: "primary" },
+    { name: "general", mode: "subagent" },
+    { name: "title", mode: "primary", hidden: true },
+  ]
+  const ok = (data) => ({ data, response: { ok: true, status: 200 } })
+  const defaults = {
+    "app.agents": () => ok(agents),
+    "app.log": () => ok(true),
+    "tui.showToast": () => ok(true),
+    "session.create": ({ body }) => ok({ id: `ses_new${nextSession++}`, title: body.title }),
+    "session.fork": ({ path }) => ok({ id: `ses_fork${nextSession++}`, title: `${path.id} (fork #1)` }),
+    "session.promptAsync": () => ({ data: undefined, response: { ok: true, status: 204 } }),
+    "session.messages": () =>
+      ok([
+        { info: { role: "user", model: { providerID: "old", modelID: "old-model" } }, parts: [] },
+        { info: { role: "user", model: { providerID: "mock", modelID: "mock-model" } }, parts: [] },
+        { info: { role: "assistant" }, parts: [] },
+      ]),
+    "session.summarize": () => ok(true),
+  }
+  const answer = { ...defaults, ...overrides }
+  const method = (name) => async (options) => {
+    calls.push({ name, options })
+    return answer[name](options)
+  }
+  const client = {
+    app: { agents: method("app.agents"), log: method("app.log") },
+    tui: { showToast: method("tui.showToast") },
+    session: {
+      create: method("session.create"),
+      fork: method("session.fork"),
+      promptAsync: method("session.promptAsync"),
+      messages: method("session.messages"),
+      summarize: method("session.summarize"),
+    },
+  }
+  return {
+    client,
+    calls,
+    /** Recorded calls of one method, e.g. "session.promptAsync". */
+    of: (name) => calls.filter((call) => call.name === name),
+  }
+}
+
+/** The context OpenCode hands a tool's `execute`. */
+export function toolContext(sessionID = "ses_1", agent = "build") {
+  return {
+    sessionID,
+    messageID: "msg_inflight",
+    agent,
+    callID: "call_1",
+    abort: new AbortController().signal,
+    metadata() {},
+    async ask() {},
+  }
+}
+
+export const status = (sessionID, type) => ({ type: "session.status", properties: { sessionID, status: { type } } })
+export const idleEvent = (sessionID) => ({ type: "session.idle", properties: { sessionID } })
+
+/** Lets pending promise callbacks run. */
+export const settle = () => new Promise((resolve) => setTimeout(resolve, 5))

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict"
+import { test } from "node:test"
+import plugin, { createPlugin } from "../lib/plugin.js"
+import { fakeClient, idleEvent, settle, status, toolContext } from "./fake-client.mjs"
+
+async function setup(overrides, options) {
+  const fake = fakeClient(overrides)
+  const hooks = await createPlugin({ client: fake.client, directory: "/tmp/p", worktree: "/tmp/p" }, options)
+  const execute = (args, ctx = toolContext()) => hooks.tool.session.execute(args, ctx)
+  const event = async (e) => {
+    await hooks.event({ event: e })
+    await settle()
+  }
+  return { fake, hooks, execute, event }
+}
+
+const endTurn = async (event, sessionID = "ses_1") => {
+  await event(status(sessionID, "idle"))
+  await event(idleEvent(sessionID))
+}
+
+test("the module is what OpenCode expects: default {id, server} and createPlugin by name", () => {
+  assert.equal(plugin.id, "opencode-sessions")
+  assert.equal(plugin.server, createPlugin)
+})
+
+test("the tool offers text, mode and an optional agent", async () => {
+  const { hooks } = await setup()
+  const { args, description } = hooks.tool.session
+  assert.deepEqual(Object.keys(args), ["text", "mode", "agent"])
+  assert.equal(args.mode.safeParse("fork").success, true)
+  assert.equal(args.mode.safeParse("teleport").success, false)
+  assert.equal(args.agent.safeParse(undefined).success, true)
+  assert.match(description, /message/)
+})
+
+test("message: queued during the turn, prompted once when it ends, with the target agent", async () => {
+  const { fake, execute, event } = await setup()
+  await event(status("ses_1", "busy"))
+  const result = await execute({ text: "Review the auth module", mode: "message", agent: "plan" })
+  assert.match(result, /^Queued for plan:/)
+  assert.equal(fake.of("session.promptAsync").length, 0, "nothing is sent inside the turn")
+
+  await endTurn(event)
+  const prompts = fake.of("session.promptAsync")
+  assert.equal(prompts.length, 1)
+  assert.deepEqual(prompts[0].options.path, { id: "ses_1" })
+  assert.deepEqual(prompts[0].options.body, { agent: "plan", parts: [{ type: "text", text: "Review the auth module" }] })
+})
+
+test("message: several calls in one turn go out in order, each after the previous answer", async () => {
+  const { fake, execute, event } = await setup()
+  await execute({ text: "one", mode: "message", agent: "plan" })
+  await execute({ text: "two", mode: "message" })
+  await endTurn(event)
+  assert.equal(fake.of("session.promptAsync").length, 1)
+  await event(status("ses_1", "busy"))
+  await endTurn(event)
+  const texts = fake.of("session.promptAsync").map((c) => [c.options.body.agent, c.options.body.parts[0].text])
+  assert.deepEqual(texts, [["plan", "one"], ["build", "two"]])
+})
+
+test("an unknown agent fails the tool call with the agents that can answer", async () => {
+  const { fake, execute, event } = await setup()
+  await assert.rejects(execute({ text: "x", mode: "message", agent: "reviewer" }), {
+    message: 'Unknown agent "reviewer": it is not a primary agent of this project. Agents that can answer: build, plan. Nothing was sent.',
+  })
+  await endTurn(event)
+  assert.equal(fake.of("session.promptAsync").length, 0)
+})
+
+test("new: creates a titled session, prompts it and returns its id without waiting", async () => {
+  const { fake, execute } = await setup()
+  const result = await execute({ text: "Research rate limiting", mode: "new", agent: "plan" })
+  assert.deepEqual(fake.of("session.create")[0].options.body, { title: "plan · Research rate limiting" })
+  const [prompt] = fake.of("session.promptAsync")
+  assert.deepEqual(prompt.options.path, { id: "ses_new1" })
+  assert.match(result, /^Started a new session ses_new1 "plan · Research rate limiting"/)
+})
+
+test("fork: forks at the in-flight message so the tool call is not copied", async () => {
+  const { fake, execute } = await setup()
+  const results = await Promise.all(
+    ["Redux", "Context API", "Zustand"].map((text) => execute({ text, mode: "fork" })),
+  )
+  const forks = fake.of("session.fork")
+  assert.equal(forks.length, 3)
+  for (const fork of forks) assert.deepEqual(fork.options.body, { messageID: "msg_inflight" })
+  const prompted = fake.of("session.promptAsync").map((c) => c.options.path.id).sort()
+  assert.deepEqual(prompted, ["ses_fork1", "ses_fork2", "ses_fork3"])
+  assert.equal(new Set(results).size, 3)
+})
+
+test("compact: summarizes with the session's last model, then prompts with a handoff note", async () => {
+  const { fake, execute, event } = await setup()
+  await execute({ text: "Review the architecture", mode: "compact", agent: "plan" })
+  await endTurn(event)
+  assert.deepEqual(fake.of("session.summarize")[0].options.body, { providerID: "mock", modelID: "mock-model" })
+  assert.equal(fake.of("tui.showToast")[0].options.body.title, "Compacting session")
+  await event(status("ses_1", "busy"))
+  await event({ type: "session.compacted", properties: { sessionID: "ses_1" } })
+  assert.equal(fake.of("session.promptAsync").length, 0)
+  await endTurn(event)
+  const [prompt] = fake.of("session.promptAsync")
+  assert.deepEqual(prompt.options.body.parts.map((p) => p.text), [
+    "[Session compacted — build handed over to plan]",
+    "Review the architecture",
+  ])
+})
+
+test("a failed prompt is shown as an error toast and logged", async () => {
+  const failing = () => ({ error: { name: "UnknownError", data: { message: "boom" } }, response: { ok: false, status: 500 } })
+  const { fake, execute, event } = await setup({ "session.promptAsync": failing })
+  await execute({ text: "hello", mode: "message" })
+  await endTurn(event)
+  const toast = fake.of("tui.showToast").map((c) => c.options.body).find((b) => b.variant === "error")
+  assert.equal(toast.title, "Hand-off to build failed")
+  assert.match(toast.message, /sending the prompt failed: HTTP 500: boom/)
+  const logged = fake.of("app.log").map((c) => c.options.body)
+  assert.ok(logged.some((b) => b.level === "error" && b.service === "opencode-sessions" && /HTTP 500/.test(b.message)))
+})
+
+test("an SDK call that hangs is given up after the time limit and reported", async () => {
+  const { fake, execute, event } = await setup({ "session.promptAsync": () => new Promise(() => {}) }, { requestTimeoutMs: 30 })
+  await execute({ text: "hello", mode: "message" })
+  await endTurn(event)
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  const toast = fake.of("tui.showToast").map((c) => c.options.body).find((b) => b.variant === "error")
+  assert.ok(toast, "a toast reports the hung prompt")
+  assert.match(toast.message, /timed out|no answer after/)
+})
+
+test("events that cannot matter never reach the engine and never throw", async () => {
+  const { hooks } = await setup()
+  await hooks.event({ event: { type: "message.part.delta", properties: {} } })
+  await hooks.event({ event: undefined })
+  await hooks.event({ event: { type: "session.idle", properties: {} } })
+})
