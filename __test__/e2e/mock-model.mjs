@@ -9,7 +9,7 @@
 // Behaviour is decided from each POST /v1/chat/completions body:
 //   - title generation (system prompt starts with "You are a title generator")
 //       -> a short title: first 5 words of the conversation's user text
-//   - compaction (system prompt of opencode's compaction agent, see COMPACTION_MARKERS)
+//   - compaction (system prompt of opencode's compaction agent, see COMPACTION_SYSTEM_MARKERS)
 //       -> "SUMMARY: <n> messages summarized"
 //   - agent: taken from an "AGENT=<name>" marker in the system message(s), else "?"
 //   - last message is a user message: cues in its text, one per line
@@ -21,13 +21,13 @@
 import http from "node:http";
 
 const TITLE_MARKER = "You are a title generator";
-// opencode 1.18.33 compaction system prompt begins:
-//   "You are an anchored context summarization assistant for coding sessions."
-// and the user message asks to "Create a new anchored summary ..." / "Update the anchored summary ...".
-const COMPACTION_MARKERS = [
-  /anchored context summarization assistant/i,
-  /summariz(e|ation) assistant/i,
-];
+// opencode 1.18.33 compaction request: system prompt begins
+//   "You are a context summarization agent."
+// and the single user message inlines the history as
+//   "Here is the conversation so far:\n\n<conversation>\n[User]: ...\n\n[Assistant]: ...\n</conversation>"
+// followed by "Create a new anchored summary ..." (or "Update the anchored summary ...").
+const COMPACTION_SYSTEM_MARKERS = [/You are a context summarization agent/i];
+const COMPACTION_USER_MARKER = /<conversation>[\s\S]*<\/conversation>[\s\S]*anchored summary/i;
 
 /** Text of an OpenAI message `content` (string | parts array | null). */
 export function contentText(content) {
@@ -62,7 +62,12 @@ export function analyzeRequest(body) {
 
   let kind = "chat";
   if (systemText.trimStart().startsWith(TITLE_MARKER) || systemText.includes(TITLE_MARKER)) kind = "title";
-  else if (COMPACTION_MARKERS.some((re) => re.test(systemText))) kind = "compaction";
+  else if (
+    COMPACTION_SYSTEM_MARKERS.some((re) => re.test(systemText)) ||
+    (!/AGENT=/.test(systemText) &&
+      messages.some((m) => m.role === "user" && COMPACTION_USER_MARKER.test(contentText(m.content))))
+  )
+    kind = "compaction";
 
   const agentMatch = /AGENT=([A-Za-z0-9_.:-]+)/.exec(systemText);
   const agent = agentMatch ? agentMatch[1] : "?";
@@ -137,13 +142,19 @@ function firstUserTextForTitle(a) {
   return "";
 }
 
-function countSummarizedMessages(a) {
-  // opencode inlines the history as text into a single user message. Count role headers if
-  // present, else fall back to the number of non-system messages.
+/** Number of messages in the history the compaction request asks to summarize. */
+export function countSummarizedMessages(a) {
+  // opencode inlines the history into one user message: "[User]: ..." / "[Assistant]: ..." blocks
+  // inside <conversation>...</conversation>. Falls back to the number of non-system messages.
   const nonSystem = a.messages.filter((m) => m.role !== "system" && m.role !== "developer");
   const all = nonSystem.map((m) => contentText(m.content)).join("\n");
-  const headers = all.match(/^(?:#{1,6}\s*)?(?:User|Assistant)\s*:?\s*$/gim);
-  if (headers && headers.length) return headers.length;
+  const conv = /<conversation>([\s\S]*)<\/conversation>/.exec(all);
+  if (conv) {
+    // One block per message, blocks separated by a blank line; an assistant step with tool calls
+    // renders as "[Assistant tool call]: ..." / "[Tool result]: ..." lines.
+    const blocks = conv[1].trim().match(/(?:^|\n\n)\[(?:User|Assistant)(?: tool call)?\]:/g);
+    return blocks ? blocks.length : 0;
+  }
   return nonSystem.length;
 }
 
@@ -180,7 +191,6 @@ export async function startMockModel({ log, port = 0 } = {}) {
   const say = typeof log === "function" ? log : () => {};
   const requests = [];
   const sockets = new Set();
-  const timers = new Set();
   let seq = 0;
 
   const server = http.createServer((req, res) => {
@@ -208,23 +218,25 @@ export async function startMockModel({ log, port = 0 } = {}) {
     });
   }
 
+  // Pending delays; close() releases them.
+  const pending = new Set();
   function sleep(ms, req) {
     if (!ms) return Promise.resolve();
     return new Promise((resolve) => {
+      const p = { done };
       const t = setTimeout(done, ms);
-      timers.add(t);
+      pending.add(p);
+      // the client gave up (opencode aborted the request): stop waiting
+      const onClose = () => {
+        if (req.socket?.destroyed) done();
+      };
+      req.socket?.on("close", onClose);
       function done() {
         clearTimeout(t);
-        timers.delete(t);
-        req.off("close", onClose);
+        pending.delete(p);
+        req.socket?.off("close", onClose);
         resolve();
       }
-      // req "close" fires when the client aborts (or after body consumption on some versions);
-      // we only care about the socket being destroyed.
-      function onClose() {
-        if (req.socket?.destroyed) done();
-      }
-      req.on("close", onClose);
     });
   }
 
@@ -388,8 +400,7 @@ export async function startMockModel({ log, port = 0 } = {}) {
     async close() {
       if (closed) return;
       closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      for (const p of [...pending]) p.done();
       const done = new Promise((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       server.closeAllConnections?.();
