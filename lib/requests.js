@@ -29,10 +29,15 @@ export function createRequester(client) {
       return { type: "done" }
     },
     async lastUserModel({ sessionId }, signal) {
-      const messages = await call(client.session.messages({ path: { id: sessionId }, signal }))
-      const lastUser = messages.findLast((message) => message?.info?.role === "user" && message.info.model)
-      if (!lastUser) return { type: "failed", message: `session ${sessionId} has no user message with a model to summarize with` }
-      return { type: "model", providerId: lastUser.info.model.providerID, modelId: lastUser.info.model.modelID }
+      // The newest messages usually hold a user message; long agent turns
+      // (one assistant message per step) may need the whole history.
+      const recent = await call(client.session.messages({ path: { id: sessionId }, query: { limit: RECENT_MESSAGES }, signal }))
+      let model = lastUserModel(recent)
+      if (!model && recent.length >= RECENT_MESSAGES) {
+        model = lastUserModel(await call(client.session.messages({ path: { id: sessionId }, signal })))
+      }
+      if (!model) return { type: "failed", message: `session ${sessionId} has no user message naming a model to summarize with` }
+      return { type: "model", providerId: model.providerID, modelId: model.modelID }
     },
     async summarize({ sessionId, providerId, modelId }, signal) {
       const body = { providerID: providerId, modelID: modelId }
@@ -50,6 +55,12 @@ export function createRequester(client) {
       return { type: "failed", message: describeError(error) }
     }
   }
+}
+
+const RECENT_MESSAGES = 50
+
+function lastUserModel(messages) {
+  return messages.findLast((message) => message?.info?.role === "user" && message.info.model)?.info.model
 }
 
 /** Unwraps an SDK result `{ data, error, response }`, throwing on an HTTP error. */
