@@ -14,7 +14,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * `pollActions()` and re-arm a timer for `pollTimeout()`.
  */
 export declare class RelayEngine {
-  constructor(options?: JsEngineOptions | undefined | null)
+  constructor(options?: EngineOptions | undefined | null)
   /**
    * Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
    * text, agent?}`. Returns the id its `replyToTool` action will carry.

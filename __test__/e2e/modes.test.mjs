@@ -98,8 +98,11 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const back = cue({ mode: "message", agent: "build", text: "Implement what plan said" })
     const sessionID = await turn(cue({ mode: "message", agent: "plan", text: back }))
     await answered(sessionID, "build", /^\[build\] got: Implement what plan said$/)
-    const agents = (await oc.messages(sessionID)).filter((m) => m.info.role === "assistant").map((m) => m.info.agent)
+    const messages = await oc.messages(sessionID)
+    const agents = messages.filter((m) => m.info.role === "assistant").map((m) => m.info.agent)
     assert.deepEqual(agents, ["build", "build", "plan", "plan", "build"])
+    const [, planCall] = toolParts(messages)
+    assert.match(planCall.state.output, /^Queued for build: when your turn ends/, "plan's hand-off is next in line")
   })
 
   test("new: a fresh titled session where plan answers, and the tool returns before the answer", async () => {

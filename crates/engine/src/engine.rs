@@ -145,7 +145,7 @@ impl RelayEngine {
     pub fn pending_relays(&self, session_id: &str) -> usize {
         self.sessions
             .get(session_id)
-            .map_or(0, SessionRelays::backlog)
+            .map_or(0, SessionRelays::pending)
     }
 
     /// Sessions that have relays pending.

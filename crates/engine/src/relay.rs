@@ -49,8 +49,8 @@ pub(crate) struct SessionRelays {
 }
 
 impl SessionRelays {
-    /// How many relays will be delivered before one queued now.
-    pub fn backlog(&self) -> usize {
+    /// Relays not yet delivered or reported, the one in progress included.
+    pub fn pending(&self) -> usize {
         self.queue.len() + usize::from(self.active.is_some())
     }
 }

@@ -12,7 +12,8 @@ use crate::wording;
 
 impl RelayEngine {
     /// Queues a relay for the end of the calling turn. Returns its id and how
-    /// many relays go before it.
+    /// many queued relays go before it. A relay in progress does not count:
+    /// the only turn that can call the tool meanwhile is that relay's answer.
     pub(crate) fn enqueue_relay(&mut self, now_ms: u64, call: &ToolCall) -> (RelayId, usize) {
         let id = self.allocate_relay_id();
         let relay = Relay {
@@ -27,7 +28,7 @@ impl RelayEngine {
         // The tool runs inside a turn, so the session is busy whatever the
         // events said last; the end of this turn is the edge that delivers.
         session.busy = true;
-        let backlog = session.backlog();
+        let backlog = session.queue.len();
         session.queue.push_back(relay);
         (id, backlog)
     }

@@ -370,3 +370,22 @@ fn idle_events_of_other_sessions_deliver_nothing() {
     assert!(sim.drain_quiet().is_empty());
     assert_eq!(sim.engine.pending_relays("s1"), 1);
 }
+
+#[test]
+fn a_hand_off_made_while_answering_a_relay_is_next_and_says_so() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "review", Some("plan"));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy("s1");
+    // plan, answering, hands back to build.
+    let (call, actions) = sim.call_checked("s1", "plan", "message", "fix it", Some("build"));
+    assert_eq!(
+        reply_to(&actions, call).1,
+        "Queued for build: when your turn ends, your text arrives in this session as a user message and build answers it. End your turn now; the reply will not come back to you inside this turn."
+    );
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), [prompt("s1", "build", &["fix it"])]);
+}
