@@ -1,0 +1,29 @@
+// Compiled by `tsc -p __test__/types` in the test run: the published types
+// must describe the plugin as users and OpenCode use it.
+import type { Hooks, Plugin, PluginModule } from "@opencode-ai/plugin"
+import plugin, { createPlugin, type SessionToolArgs, type SessionsOptions } from "opencode-sessions"
+import { RelayEngine } from "../../index.js"
+import type { Action } from "../../lib/engine-types.js"
+
+const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }
+const options: SessionsOptions = { requestTimeoutMs: 10_000 }
+const asPlugin: Plugin = createPlugin
+const asModule: PluginModule = plugin
+
+// @ts-expect-error an unknown mode is a type error
+const wrong: SessionToolArgs = { text: "x", mode: "teleport" }
+
+const engine = new RelayEngine({ requestTimeoutMs: 1000 })
+const actions: Action[] = engine.pollActions()
+for (const action of actions) {
+  if (action.type === "request" && action.request.op === "prompt") {
+    const parts: string[] = action.request.parts
+    void parts
+  }
+}
+
+async function load(hooks: Promise<Hooks>) {
+  const tools = (await hooks).tool
+  void tools
+}
+void [args, options, asPlugin, asModule, wrong, load]
