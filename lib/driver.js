@@ -31,7 +31,9 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
   function run(action) {
     switch (action.type) {
       case "request":
-        perform(action.request, action.timeoutMs).then((outcome) => feed(() => engine.handleOutcome(now(), action.id, outcome)))
+        perform(action.request, action.timeoutMs)
+          .catch((error) => ({ type: "failed", message: error?.message ?? String(error) }))
+          .then((outcome) => feed(() => engine.handleOutcome(now(), action.id, outcome)))
         break
       case "replyToTool": {
         const waiting = replies.get(action.call)

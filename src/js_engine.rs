@@ -85,11 +85,10 @@ impl JsRelayEngine {
         std::iter::from_fn(|| engine.poll_action())
             .map(|action| {
                 serde_json::to_value(action).map_err(|e| {
-                    JsInputError(InputError::Malformed {
-                        what: "action",
-                        detail: e.to_string(),
-                    })
-                    .into()
+                    napi::Error::new(
+                        Status::GenericFailure,
+                        format!("opencode-sessions: internal error, an action could not be encoded: {e}"),
+                    )
                 })
             })
             .collect()

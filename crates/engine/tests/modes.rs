@@ -387,5 +387,8 @@ fn a_hand_off_made_while_answering_a_relay_is_next_and_says_so() {
     );
     sim.idle("s1");
     let sent = requests(&sim.drain_quiet());
-    assert_eq!(sent.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), [prompt("s1", "build", &["fix it"])]);
+    assert_eq!(
+        sent.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+        [prompt("s1", "build", &["fix it"])]
+    );
 }
