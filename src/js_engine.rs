@@ -3,8 +3,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    ActionId, BusEvent, EngineConfig, InputError, Outcome, RelayEngine, ToolCall,
-    RELEVANT_EVENT_TYPES,
+    ActionId, BusEvent, EngineConfig, Outcome, RelayEngine, ToolCall, RELEVANT_EVENT_TYPES,
 };
 use parking_lot::Mutex;
 use serde_json::Value;
