@@ -64,11 +64,7 @@ impl RelayEngine {
     }
 
     pub(crate) fn session_compacted(&mut self, now_ms: u64, session_id: &str) {
-        let Some(active) = self
-            .sessions
-            .get_mut(session_id)
-            .and_then(|s| s.active.as_mut())
-        else {
+        let Some(active) = self.active_mut(session_id) else {
             return;
         };
         if let Stage::Summarizing { compacted, .. } = &mut active.stage {
@@ -155,6 +151,10 @@ impl RelayEngine {
 
     fn active_mut(&mut self, session_id: &str) -> Option<&mut ActiveRelay> {
         self.sessions.get_mut(session_id)?.active.as_mut()
+    }
+
+    fn take_active(&mut self, session_id: &str) -> Option<ActiveRelay> {
+        self.sessions.get_mut(session_id)?.active.take()
     }
 
     /// Starts the front relay if the session is idle and nothing is in progress;
@@ -247,11 +247,7 @@ impl RelayEngine {
     }
 
     fn relay_delivered(&mut self, now_ms: u64, session_id: &str) {
-        let Some(active) = self
-            .sessions
-            .get_mut(session_id)
-            .and_then(|s| s.active.take())
-        else {
+        let Some(active) = self.take_active(session_id) else {
             return;
         };
         let relay = active.relay;
@@ -267,11 +263,7 @@ impl RelayEngine {
     }
 
     fn fail_active(&mut self, now_ms: u64, session_id: &str, reason: &str) {
-        let Some(active) = self
-            .sessions
-            .get_mut(session_id)
-            .and_then(|s| s.active.take())
-        else {
+        let Some(active) = self.take_active(session_id) else {
             return;
         };
         if let Some(request) = stage_request(&active.stage) {
