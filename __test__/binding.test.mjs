@@ -77,3 +77,8 @@ test("an outcome that arrives after its time limit is recognised as late", () =>
   assert.match(reply.text, /no answer after 1 s while listing agents/)
   assert.equal(engine.handleOutcome(11, list.id, { type: "done" }), false)
 })
+
+test("time limits beyond what JS timers can wait are refused", () => {
+  assert.throws(() => new RelayEngine({ requestTimeoutMs: 3e9 }), /requestTimeoutMs.*at most 2147483647/)
+  assert.doesNotThrow(() => new RelayEngine({ summarizeTimeoutMs: 2 ** 31 - 1 }))
+})

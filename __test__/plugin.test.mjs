@@ -60,10 +60,10 @@ test("message: several calls in one turn go out in order, each after the previou
   assert.deepEqual(texts, [["plan", "one"], ["build", "two"]])
 })
 
-test("an unknown agent fails the tool call with the agents that can answer", async () => {
+test("an agent that cannot answer fails the tool call with the reason and the agents that can", async () => {
   const { fake, execute, event } = await setup()
   await assert.rejects(execute({ text: "x", mode: "message", agent: "reviewer" }), {
-    message: 'Unknown agent "reviewer": it is not a primary agent of this project. Agents that can answer: build, plan. Nothing was sent.',
+    message: 'Agent "reviewer" is not an agent of this project. Agents that can answer: build, plan. Nothing was sent.',
   })
   await endTurn(event)
   assert.equal(fake.of("session.promptAsync").length, 0)

@@ -2,6 +2,9 @@
 // feeds back their outcomes and keeps its timer armed. It holds no relay
 // state of its own beyond the tool calls awaiting their reply.
 
+/** The longest delay setTimeout honours; longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
  * @param {object} deps
  * @param {import("../index.js").RelayEngine} deps.engine
@@ -17,12 +20,11 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
   let timerAt = Infinity
 
   function pump() {
-    let actions
+    let actions = []
     try {
       actions = engine.pollActions()
     } catch (error) {
       void log("error", `could not read the engine's actions: ${error?.message ?? error}`)
-      return
     }
     for (const action of actions) run(action)
     arm()
@@ -79,11 +81,15 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
     if (timer !== undefined && at >= timerAt) return
     if (timer !== undefined) clearTimeout(timer)
     timerAt = at
-    timer = setTimeout(() => {
-      timer = undefined
-      timerAt = Infinity
-      feed(() => engine.handleTimeout(Math.max(now(), at)))
-    }, Math.max(0, at - now()))
+    timer = setTimeout(
+      () => {
+        timer = undefined
+        timerAt = Infinity
+        // A timer that fires early (or was capped) changes nothing and re-arms.
+        feed(() => engine.handleTimeout(now()))
+      },
+      Math.min(Math.max(0, at - now()), MAX_TIMER_MS),
+    )
     // A pending time limit must not keep the host process alive.
     timer.unref?.()
   }

@@ -79,15 +79,18 @@ impl JsRelayEngine {
 
     /// Everything the engine wants done, in order.
     #[napi(ts_return_type = "import('./lib/engine-types.js').Action[]")]
-    pub fn poll_actions(&self) -> Result<Vec<Value>> {
+    pub fn poll_actions(&self) -> Vec<Value> {
         let mut engine = self.inner.lock();
         std::iter::from_fn(|| engine.poll_action())
             .map(|action| {
-                serde_json::to_value(action).map_err(|e| {
-                    napi::Error::new(
-                        Status::GenericFailure,
-                        format!("opencode-sessions: internal error, an action could not be encoded: {e}"),
-                    )
+                // Encoding cannot fail for these plain types; should it ever,
+                // the host logs the loss instead of losing every action.
+                serde_json::to_value(&action).unwrap_or_else(|e| {
+                    serde_json::json!({
+                        "type": "log",
+                        "level": "error",
+                        "message": format!("internal error, an action could not be encoded ({e}): {action:?}"),
+                    })
                 })
             })
             .collect()

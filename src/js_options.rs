@@ -27,11 +27,18 @@ impl EngineOptions {
     }
 }
 
+/// The longest delay JS timers honour (about 24.8 days); longer ones fire at once.
+const MAX_TIMER_MS: u64 = 2_147_483_647;
+
 fn positive(what: &'static str, value: f64) -> Result<u64, InputError> {
     match whole_number(what, value)? {
         0 => Err(InputError::Malformed {
             what,
             detail: "must be more than 0".to_owned(),
+        }),
+        ms if ms > MAX_TIMER_MS => Err(InputError::Malformed {
+            what,
+            detail: format!("must be at most {MAX_TIMER_MS} ms (about 24 days)"),
         }),
         ms => Ok(ms),
     }

@@ -167,7 +167,7 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     assert.ok(mock.requests.some((r) => r.kind === "compaction" && r.sessionID === sessionID && r.at < planRequest.at))
   })
 
-  test("an unknown or subagent target fails the call with the agents that can answer, and nothing is sent", async () => {
+  test("an unknown or subagent target fails the call with the reason and the agents that can answer, and nothing is sent", async () => {
     const sessionID = await turn(
       cue({ mode: "message", agent: "reviewer", text: "x" }, { mode: "fork", agent: "helper", text: "y" }),
     )
@@ -176,12 +176,13 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
       return parts.length === 2 ? parts : null
     })
     await oc.waitForIdle(sessionID)
+    const reasons = { reviewer: "is not an agent of this project", helper: "is a subagent: subagents run only inside a task, not as the agent of a session" }
     for (const [n, name] of ["reviewer", "helper"].entries()) {
       const error = calls[n].state.error
-      const listed = /^Unknown agent "(.+)": it is not a primary agent of this project\. Agents that can answer: (.+)\. Nothing was sent\.$/.exec(error)
-      assert.ok(listed, error)
-      assert.equal(listed[1], name)
-      assert.deepEqual(listed[2].split(", ").sort(), ["build", "plan", "review"], "primary agents only")
+      const refused = /^Agent "(.+)" (.+)\. Agents that can answer: (.+)\. Nothing was sent\.$/.exec(error)
+      assert.ok(refused, error)
+      assert.deepEqual(refused.slice(1, 3), [name, reasons[name]])
+      assert.deepEqual(refused[3].split(", ").sort(), ["build", "plan", "review"], "primary agents only")
     }
     await new Promise((resolve) => setTimeout(resolve, 500))
     const users = (await oc.messages(sessionID)).filter((m) => m.info.role === "user")

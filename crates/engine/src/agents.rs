@@ -21,6 +21,24 @@ impl AgentInfo {
     }
 }
 
+/// Whether a relay may be handed to an agent, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reachability {
+    Reachable,
+    Unknown,
+    Subagent,
+    Hidden,
+}
+
+pub fn reachability(agents: &[AgentInfo], name: &str) -> Reachability {
+    match agents.iter().find(|a| a.name == name) {
+        None => Reachability::Unknown,
+        Some(a) if a.hidden => Reachability::Hidden,
+        Some(a) if a.mode == "subagent" => Reachability::Subagent,
+        Some(_) => Reachability::Reachable,
+    }
+}
+
 /// Names of the agents a relay may target, in the order OpenCode lists them.
 pub fn reachable_agents(agents: &[AgentInfo]) -> Vec<&str> {
     agents
@@ -51,5 +69,9 @@ mod tests {
             agent("review", "all", false),
         ];
         assert_eq!(reachable_agents(&agents), ["build", "review"]);
+        assert_eq!(reachability(&agents, "review"), Reachability::Reachable);
+        assert_eq!(reachability(&agents, "general"), Reachability::Subagent);
+        assert_eq!(reachability(&agents, "compaction"), Reachability::Hidden);
+        assert_eq!(reachability(&agents, "Build"), Reachability::Unknown);
     }
 }

@@ -2,19 +2,23 @@
 //! check the target agent, then queue a relay (`message`, `compact`) or
 //! start a branch session (`new`, `fork`) and answer the tool.
 
-use crate::action::{Action, LogLevel, Request};
-use crate::agents::reachable_agents;
+use crate::action::{Action, LogLevel, Request, ToastVariant};
+use crate::agents::{reachability, reachable_agents, Reachability};
 use crate::engine::RelayEngine;
-use crate::ids::ToolCallId;
+use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
 use crate::outcome::Outcome;
 use crate::tool_call::ToolCall;
-use crate::wording;
+use crate::wording::{self, Certainty};
 
 #[derive(Debug)]
 pub(crate) struct PendingCall {
     call: ToolCall,
     stage: CallStage,
+    /// The request this call waits for.
+    request: ActionId,
+    /// The calling turn ended (it was interrupted) while the call ran.
+    turn_ended: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,33 +36,55 @@ enum CallStage {
 impl RelayEngine {
     pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
         // Agents come and go with the config, so each call checks afresh.
-        self.issue_for_call(now_ms, id, Request::ListAgents);
-        self.calls.insert(
-            id,
-            PendingCall {
-                call,
-                stage: CallStage::CheckingAgent,
-            },
-        );
+        let request = self.issue_for_call(now_ms, id, Request::ListAgents);
+        let pending = PendingCall {
+            call,
+            stage: CallStage::CheckingAgent,
+            request,
+            turn_ended: false,
+        };
+        self.calls.insert(id, pending);
     }
 
     pub(crate) fn call_outcome(&mut self, now_ms: u64, id: ToolCallId, outcome: Outcome) {
         let Some(pending) = self.calls.remove(&id) else {
             return;
         };
-        let PendingCall { call, stage } = pending;
+        let PendingCall {
+            call,
+            stage,
+            turn_ended,
+            ..
+        } = pending;
         let agent = call.target_agent().to_owned();
+        let branch = if call.mode == Mode::Fork {
+            "fork"
+        } else {
+            "new session"
+        };
         match (stage, outcome) {
             (CallStage::CheckingAgent, Outcome::Agents { agents }) => {
-                let reachable = reachable_agents(&agents);
-                if !reachable.contains(&agent.as_str()) {
-                    let text = wording::unknown_agent(&agent, &reachable);
+                let why = reachability(&agents, &agent);
+                if why != Reachability::Reachable {
+                    let text = wording::agent_refused(&agent, why, &reachable_agents(&agents));
                     self.reply(id, false, text);
-                    return;
+                } else if turn_ended && call.mode.is_queued() {
+                    // Nobody reads the tool result of an ended turn: say it aloud.
+                    let text = wording::turn_ended_before_queueing(&agent);
+                    self.toast(
+                        ToastVariant::Warning,
+                        "Hand-off not queued".to_owned(),
+                        text.clone(),
+                    );
+                    self.reply(id, false, text);
+                } else {
+                    self.agent_confirmed(now_ms, id, call);
                 }
-                self.agent_confirmed(now_ms, id, call);
             }
-            (CallStage::CheckingAgent, Outcome::Failed { message }) => {
+            (
+                CallStage::CheckingAgent,
+                Outcome::Failed { message } | Outcome::TimedOut { message },
+            ) => {
                 self.reply(id, false, wording::agents_unavailable(&message));
             }
             (
@@ -73,22 +99,31 @@ impl RelayEngine {
                     agent,
                     parts: vec![call.text.clone()],
                 };
-                self.issue_for_call(now_ms, id, request);
+                let request = self.issue_for_call(now_ms, id, request);
+                let stage = CallStage::PromptingBranch { session_id, title };
                 self.calls.insert(
                     id,
                     PendingCall {
                         call,
-                        stage: CallStage::PromptingBranch { session_id, title },
+                        stage,
+                        request,
+                        turn_ended,
                     },
                 );
             }
             (CallStage::OpeningBranch, Outcome::Failed { message }) => {
-                let what = if call.mode == Mode::Fork {
-                    "fork"
-                } else {
-                    "new session"
-                };
-                self.reply(id, false, wording::branch_failed(what, &message));
+                self.reply(
+                    id,
+                    false,
+                    wording::branch_failed(branch, &message, Certainty::Definite),
+                );
+            }
+            (CallStage::OpeningBranch, Outcome::TimedOut { message }) => {
+                self.reply(
+                    id,
+                    false,
+                    wording::branch_failed(branch, &message, Certainty::Uncertain),
+                );
             }
             (CallStage::PromptingBranch { session_id, title }, Outcome::Done) => {
                 let text = if call.mode == Mode::Fork {
@@ -106,11 +141,22 @@ impl RelayEngine {
                 self.reply(id, true, text);
             }
             (CallStage::PromptingBranch { session_id, .. }, Outcome::Failed { message }) => {
-                self.reply(
-                    id,
-                    false,
-                    wording::branch_not_answering(&agent, &session_id, &message),
+                let text = wording::branch_not_answering(
+                    &agent,
+                    &session_id,
+                    &message,
+                    Certainty::Definite,
                 );
+                self.reply(id, false, text);
+            }
+            (CallStage::PromptingBranch { session_id, .. }, Outcome::TimedOut { message }) => {
+                let text = wording::branch_not_answering(
+                    &agent,
+                    &session_id,
+                    &message,
+                    Certainty::Uncertain,
+                );
+                self.reply(id, false, text);
             }
             (stage, outcome) => {
                 let text = format!(
@@ -152,14 +198,40 @@ impl RelayEngine {
                         message_id: call.message_id.clone(),
                     }
                 };
-                self.issue_for_call(now_ms, id, request);
-                self.calls.insert(
-                    id,
-                    PendingCall {
-                        call,
-                        stage: CallStage::OpeningBranch,
-                    },
-                );
+                let request = self.issue_for_call(now_ms, id, request);
+                let pending = PendingCall {
+                    call,
+                    stage: CallStage::OpeningBranch,
+                    request,
+                    turn_ended: false,
+                };
+                self.calls.insert(id, pending);
+            }
+        }
+    }
+
+    /// The session's turn ended: calls it made that are still checking their
+    /// agent must not queue a relay for a turn that is already over.
+    pub(crate) fn turn_ended_for_calls(&mut self, session_id: &str) {
+        for pending in self.calls.values_mut() {
+            if pending.call.session_id == session_id {
+                pending.turn_ended = true;
+            }
+        }
+    }
+
+    /// The session was deleted: calls that would queue into it end now.
+    pub(crate) fn session_gone_for_calls(&mut self, session_id: &str) {
+        let gone: Vec<ToolCallId> = self
+            .calls
+            .iter()
+            .filter(|(_, p)| p.call.session_id == session_id && p.call.mode.is_queued())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(pending) = self.calls.remove(&id) {
+                self.forget_request(pending.request);
+                self.reply(id, false, wording::session_deleted_before_queueing());
             }
         }
     }

@@ -93,6 +93,19 @@ impl RelayEngine {
             BusEvent::Idle { session_id } => self.session_idle(now_ms, &session_id),
             BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
             BusEvent::Deleted { session_id } => self.session_deleted(&session_id),
+            BusEvent::Error {
+                session_id: Some(session_id),
+                name,
+                message,
+            } => {
+                let error = match (name, message) {
+                    (Some(name), Some(message)) => format!("{name}: {message}"),
+                    (name, message) => name
+                        .or(message)
+                        .unwrap_or_else(|| "unknown error".to_owned()),
+                };
+                self.session_error(now_ms, &session_id, &error);
+            }
             BusEvent::Error { .. } | BusEvent::Other => {}
         }
     }
@@ -117,12 +130,12 @@ impl RelayEngine {
             }
             self.deadlines.remove(&(deadline, id));
             if let Some(waiting) = self.waiting.remove(&id) {
-                let reason = format!(
+                let message = format!(
                     "no answer after {} s while {}",
                     waiting.timeout_ms.div_ceil(1000),
                     waiting.describe
                 );
-                self.dispatch_outcome(now_ms, id, waiting.owner, Outcome::failed(reason));
+                self.dispatch_outcome(now_ms, id, waiting.owner, Outcome::TimedOut { message });
             }
         }
     }
@@ -176,28 +189,56 @@ impl RelayEngine {
     }
 
     fn issue(&mut self, now_ms: u64, owner: Owner, request: Request) -> ActionId {
-        let id = ActionId(self.allocate_id());
         let timeout_ms = match request {
             Request::Summarize { .. } => self.config.summarize_timeout_ms,
             _ => self.config.request_timeout_ms,
         };
-        let deadline_ms = now_ms.saturating_add(timeout_ms);
-        self.waiting.insert(
-            id,
-            Waiting {
-                deadline_ms,
-                timeout_ms,
-                describe: request.describe(),
-                owner,
-            },
-        );
-        self.deadlines.insert((deadline_ms, id));
+        let id = self.wait(now_ms, owner, timeout_ms, request.describe());
         self.actions.push_back(Action::Request {
             id,
             timeout_ms,
             request,
         });
         id
+    }
+
+    /// Registers something to wait for, which fails as timed out after `timeout_ms`.
+    fn wait(
+        &mut self,
+        now_ms: u64,
+        owner: Owner,
+        timeout_ms: u64,
+        describe: &'static str,
+    ) -> ActionId {
+        let id = ActionId(self.allocate_id());
+        let deadline_ms = now_ms.saturating_add(timeout_ms);
+        self.waiting.insert(
+            id,
+            Waiting {
+                deadline_ms,
+                timeout_ms,
+                describe,
+                owner,
+            },
+        );
+        self.deadlines.insert((deadline_ms, id));
+        id
+    }
+
+    /// Starts a time limit for something a relay waits for that is no request,
+    /// such as an event. It ends with [`RelayEngine::forget_request`], or fails
+    /// the relay with [`Outcome::TimedOut`].
+    pub(crate) fn arm_relay_timer(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        describe: &'static str,
+    ) -> ActionId {
+        let owner = Owner::Relay {
+            session_id: session_id.to_owned(),
+        };
+        let timeout_ms = self.config.request_timeout_ms;
+        self.wait(now_ms, owner, timeout_ms, describe)
     }
 
     pub(crate) fn issue_for_call(

@@ -26,6 +26,7 @@ pub enum BusEvent {
     Error {
         session_id: Option<String>,
         name: Option<String>,
+        message: Option<String>,
     },
     /// `session.deleted`.
     Deleted { session_id: String },
@@ -94,6 +95,12 @@ impl BusEvent {
                     .and_then(|e| e.get("name"))
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                message: props
+                    .get("error")
+                    .and_then(|e| e.get("data"))
+                    .and_then(|d| d.get("message"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             },
             _ => BusEvent::Other,
         })
@@ -112,7 +119,7 @@ mod tests {
         let idle = json!({"type": "session.status", "properties": {"sessionID": "s", "status": {"type": "idle"}}});
         let deleted =
             json!({"type": "session.deleted", "properties": {"info": {"id": "s", "title": "t"}}});
-        let aborted = json!({"type": "session.error", "properties": {"sessionID": "s", "error": {"name": "MessageAbortedError", "data": {}}}});
+        let aborted = json!({"type": "session.error", "properties": {"sessionID": "s", "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}});
         assert_eq!(
             BusEvent::from_json(&busy).unwrap(),
             BusEvent::Status {
@@ -144,7 +151,8 @@ mod tests {
             BusEvent::from_json(&aborted).unwrap(),
             BusEvent::Error {
                 session_id: Some("s".into()),
-                name: Some("MessageAbortedError".into())
+                name: Some("UnknownError".into()),
+                message: Some("Agent not found".into())
             }
         );
     }

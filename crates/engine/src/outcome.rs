@@ -25,6 +25,10 @@ pub enum Outcome {
     },
     /// The request failed; `message` says why, in words for a person.
     Failed { message: String },
+    /// The engine stopped waiting: the request may still have taken effect.
+    /// Only the engine produces this, when a time limit runs out.
+    #[serde(skip_deserializing)]
+    TimedOut { message: String },
 }
 
 impl Outcome {

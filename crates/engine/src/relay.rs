@@ -15,21 +15,47 @@ pub(crate) struct Relay {
     pub queued_at_ms: u64,
 }
 
-/// What the session's front relay is waiting for.
+/// What the session's front relay is waiting for. Every stage holds the id
+/// of a request or timer, so no stage can wait forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stage {
     /// Compact: looking up the model the session runs on.
     ReadingModel { request: ActionId },
-    /// Compact: the summary is being written. The answer is sent once the
-    /// request returned (`request` is `None`), OpenCode said
-    /// `session.compacted`, and the session is idle again.
+    /// Compact: the summarize request is running. `compacted` records
+    /// `session.compacted`, `turn_ended` a busy→idle edge meanwhile.
     Summarizing {
-        request: Option<ActionId>,
+        request: ActionId,
         compacted: bool,
+        turn_ended: bool,
     },
-    /// The prompt was sent (`request` is `None` once OpenCode accepted it);
-    /// the next busy→idle edge is the end of the answer.
-    Answering { request: Option<ActionId> },
+    /// Compact: summarize returned; waiting for `session.compacted` and the
+    /// idle edge that follows it, bounded by `timer`.
+    Settling { timer: ActionId, compacted: bool },
+    /// The prompt was sent. `pending` is the prompt request, then a timer
+    /// for the answer to start; `None` once the session went busy. The next
+    /// busy→idle edge ends the answer.
+    Answering { pending: Option<ActionId> },
+}
+
+impl Stage {
+    /// The request or timer whose outcome this stage waits for.
+    pub fn waits_for(&self) -> Option<ActionId> {
+        match *self {
+            Stage::ReadingModel { request } | Stage::Summarizing { request, .. } => Some(request),
+            Stage::Settling { timer, .. } => Some(timer),
+            Stage::Answering { pending } => pending,
+        }
+    }
+
+    /// What the relay is doing, for failure reports.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Stage::ReadingModel { .. } => "reading the session's model",
+            Stage::Summarizing { .. } => "summarizing the session",
+            Stage::Settling { .. } => "waiting for the compaction to finish",
+            Stage::Answering { .. } => "sending the prompt",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

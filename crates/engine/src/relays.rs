@@ -8,7 +8,10 @@ use crate::mode::Mode;
 use crate::outcome::Outcome;
 use crate::relay::{ActiveRelay, Relay, SessionRelays, Stage};
 use crate::tool_call::ToolCall;
-use crate::wording;
+use crate::wording::{self, Certainty};
+
+/// Why a compaction is given up when its turn ended without a summary.
+const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no session.compacted, so the summary was interrupted or failed";
 
 impl RelayEngine {
     /// Queues a relay for the end of the calling turn. Returns its id and how
@@ -34,12 +37,25 @@ impl RelayEngine {
     }
 
     pub(crate) fn session_busy(&mut self, session_id: &str) {
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.busy = true;
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return;
+        };
+        session.busy = true;
+        // The answer started, so the prompt was accepted: stop waiting for it.
+        let started = match &mut session.active {
+            Some(ActiveRelay {
+                stage: Stage::Answering { pending },
+                ..
+            }) => pending.take(),
+            _ => None,
+        };
+        if let Some(waiting) = started {
+            self.forget_request(waiting);
         }
     }
 
     pub(crate) fn session_idle(&mut self, now_ms: u64, session_id: &str) {
+        self.turn_ended_for_calls(session_id);
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -49,43 +65,69 @@ impl RelayEngine {
             return;
         }
         session.busy = false;
-        match session.active.as_ref().map(|active| &active.stage) {
-            Some(Stage::Answering { request }) => {
-                if let Some(request) = *request {
-                    // The answer already ran, so the prompt was accepted.
-                    self.forget_request(request);
-                }
-                self.relay_delivered(now_ms, session_id);
-            }
-            Some(Stage::Summarizing { .. }) => self.finish_compaction_if_ready(now_ms, session_id),
+        match session.active.as_mut().map(|active| &mut active.stage) {
+            Some(Stage::Answering { .. }) => self.relay_delivered(now_ms, session_id),
+            Some(Stage::Summarizing { turn_ended, .. }) => *turn_ended = true,
+            Some(Stage::Settling {
+                compacted: true, ..
+            }) => self.send_after_compaction(now_ms, session_id),
+            Some(Stage::Settling {
+                compacted: false, ..
+            }) => self.fail_active(now_ms, session_id, NO_SUMMARY, Certainty::Definite),
             Some(Stage::ReadingModel { .. }) | None => {}
         }
         self.start_next_relay(now_ms, session_id);
     }
 
     pub(crate) fn session_compacted(&mut self, now_ms: u64, session_id: &str) {
-        let Some(active) = self.active_mut(session_id) else {
+        let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
-        if let Stage::Summarizing { compacted, .. } = &mut active.stage {
-            *compacted = true;
-            self.finish_compaction_if_ready(now_ms, session_id);
+        let idle = !session.busy;
+        match session.active.as_mut().map(|active| &mut active.stage) {
+            Some(Stage::Summarizing { compacted, .. }) => *compacted = true,
+            Some(Stage::Settling { compacted, .. }) => {
+                *compacted = true;
+                if idle {
+                    self.send_after_compaction(now_ms, session_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A `session.error`: a prompt that OpenCode accepted but refused to run
+    /// (an agent removed since the call, say) never starts a turn.
+    pub(crate) fn session_error(&mut self, now_ms: u64, session_id: &str, error: &str) {
+        let waiting_to_start = matches!(
+            self.sessions
+                .get(session_id)
+                .and_then(|s| s.active.as_ref()),
+            Some(ActiveRelay {
+                stage: Stage::Answering { pending: Some(_) },
+                ..
+            })
+        );
+        if waiting_to_start {
+            let reason = format!("OpenCode did not start the answer: {error}");
+            self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
         }
     }
 
     pub(crate) fn session_deleted(&mut self, session_id: &str) {
+        self.session_gone_for_calls(session_id);
         let Some(session) = self.sessions.remove(session_id) else {
             return;
         };
         let SessionRelays { queue, active, .. } = session;
         if let Some(ActiveRelay { relay, stage }) = active {
-            if let Some(request) = stage_request(&stage) {
-                self.forget_request(request);
+            if let Some(waiting) = stage.waits_for() {
+                self.forget_request(waiting);
             }
-            self.report_failed(&relay, "the session was deleted");
+            self.report_failed(&relay, "the session was deleted", Certainty::Definite);
         }
         for relay in queue {
-            self.report_failed(&relay, "the session was deleted");
+            self.report_failed(&relay, "the session was deleted", Certainty::Definite);
         }
     }
 
@@ -99,12 +141,14 @@ impl RelayEngine {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
+        let idle = !session.busy;
         let Some(active) = session.active.as_mut() else {
             return;
         };
-        if stage_request(&active.stage) != Some(id) {
+        if active.stage.waits_for() != Some(id) {
             return;
         }
+        let doing = active.stage.describe();
         match (&mut active.stage, outcome) {
             (
                 Stage::ReadingModel { .. },
@@ -118,39 +162,69 @@ impl RelayEngine {
                     provider_id,
                     model_id,
                 };
-                let summarize = self.issue_for_relay(now_ms, session_id, request);
-                if let Some(active) = self.active_mut(session_id) {
-                    active.stage = Stage::Summarizing {
-                        request: Some(summarize),
+                let request = self.issue_for_relay(now_ms, session_id, request);
+                self.set_stage(
+                    session_id,
+                    Stage::Summarizing {
+                        request,
                         compacted: false,
-                    };
+                        turn_ended: false,
+                    },
+                );
+            }
+            (
+                Stage::Summarizing {
+                    compacted,
+                    turn_ended,
+                    ..
+                },
+                Outcome::Done,
+            ) => match (*compacted, *turn_ended && idle) {
+                (true, _) if idle => self.send_after_compaction(now_ms, session_id),
+                (false, true) => {
+                    self.fail_active(now_ms, session_id, NO_SUMMARY, Certainty::Definite)
                 }
+                (compacted, _) => {
+                    let timer = self.arm_relay_timer(
+                        now_ms,
+                        session_id,
+                        "waiting for OpenCode to finish the compaction",
+                    );
+                    self.set_stage(session_id, Stage::Settling { timer, compacted });
+                }
+            },
+            (Stage::Answering { .. }, Outcome::Done) => {
+                let timer =
+                    self.arm_relay_timer(now_ms, session_id, "waiting for the answer to start");
+                self.set_stage(
+                    session_id,
+                    Stage::Answering {
+                        pending: Some(timer),
+                    },
+                );
             }
-            (Stage::Summarizing { request, .. }, Outcome::Done) => {
-                *request = None;
-                self.finish_compaction_if_ready(now_ms, session_id);
+            (_, Outcome::Failed { message }) => {
+                let reason = format!("{doing} failed: {message}");
+                self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
             }
-            (Stage::Answering { request }, Outcome::Done) => {
-                // Accepted; the busy→idle edge of its answer completes it.
-                *request = None;
-            }
-            (stage, Outcome::Failed { message }) => {
-                let what = match stage {
-                    Stage::ReadingModel { .. } => "reading the session's model",
-                    Stage::Summarizing { .. } => "summarizing the session",
-                    Stage::Answering { .. } => "sending the prompt",
-                };
-                self.fail_active(now_ms, session_id, &format!("{what} failed: {message}"));
+            (_, Outcome::TimedOut { message }) => {
+                self.fail_active(now_ms, session_id, &message, Certainty::Uncertain);
             }
             (_, outcome) => {
-                let reason = format!("internal error: unexpected answer {outcome:?}");
-                self.fail_active(now_ms, session_id, &reason);
+                let reason = format!("internal error: unexpected answer {outcome:?} while {doing}");
+                self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
             }
         }
     }
 
-    fn active_mut(&mut self, session_id: &str) -> Option<&mut ActiveRelay> {
-        self.sessions.get_mut(session_id)?.active.as_mut()
+    fn set_stage(&mut self, session_id: &str, stage: Stage) {
+        if let Some(active) = self
+            .sessions
+            .get_mut(session_id)
+            .and_then(|s| s.active.as_mut())
+        {
+            active.stage = stage;
+        }
     }
 
     fn take_active(&mut self, session_id: &str) -> Option<ActiveRelay> {
@@ -186,7 +260,7 @@ impl RelayEngine {
             _ => {
                 let request = self.prompt(now_ms, session_id, &relay, vec![relay.text.clone()]);
                 Stage::Answering {
-                    request: Some(request),
+                    pending: Some(request),
                 }
             }
         };
@@ -217,39 +291,36 @@ impl RelayEngine {
         self.issue_for_relay(now_ms, session_id, request)
     }
 
-    /// Sends the compact relay's text once the summary is written, OpenCode
-    /// said so, and the session went idle again.
-    fn finish_compaction_if_ready(&mut self, now_ms: u64, session_id: &str) {
-        let Some(session) = self.sessions.get(session_id) else {
+    /// Sends the compact relay's text, after a note that records the hand-off.
+    fn send_after_compaction(&mut self, now_ms: u64, session_id: &str) {
+        let Some(active) = self
+            .sessions
+            .get(session_id)
+            .and_then(|s| s.active.as_ref())
+        else {
             return;
         };
-        let Some(active) = session.active.as_ref() else {
-            return;
-        };
-        let ready = matches!(
-            active.stage,
-            Stage::Summarizing {
-                request: None,
-                compacted: true
-            }
-        ) && !session.busy;
-        if !ready {
-            return;
+        let (relay, waiting) = (active.relay.clone(), active.stage.waits_for());
+        if let Some(waiting) = waiting {
+            self.forget_request(waiting);
         }
-        let relay = active.relay.clone();
         let note = wording::compaction_note(&relay.caller_agent, &relay.agent);
         let request = self.prompt(now_ms, session_id, &relay, vec![note, relay.text.clone()]);
-        if let Some(active) = self.active_mut(session_id) {
-            active.stage = Stage::Answering {
-                request: Some(request),
-            };
-        }
+        self.set_stage(
+            session_id,
+            Stage::Answering {
+                pending: Some(request),
+            },
+        );
     }
 
     fn relay_delivered(&mut self, now_ms: u64, session_id: &str) {
         let Some(active) = self.take_active(session_id) else {
             return;
         };
+        if let Some(waiting) = active.stage.waits_for() {
+            self.forget_request(waiting);
+        }
         let relay = active.relay;
         self.log(
             LogLevel::Info,
@@ -262,31 +333,24 @@ impl RelayEngine {
         );
     }
 
-    fn fail_active(&mut self, now_ms: u64, session_id: &str, reason: &str) {
+    fn fail_active(&mut self, now_ms: u64, session_id: &str, reason: &str, certainty: Certainty) {
         let Some(active) = self.take_active(session_id) else {
             return;
         };
-        if let Some(request) = stage_request(&active.stage) {
-            self.forget_request(request);
+        if let Some(waiting) = active.stage.waits_for() {
+            self.forget_request(waiting);
         }
-        self.report_failed(&active.relay, reason);
+        self.report_failed(&active.relay, reason, certainty);
         self.start_next_relay(now_ms, session_id);
     }
 
-    fn report_failed(&mut self, relay: &Relay, reason: &str) {
-        let message = wording::relay_failed(relay.id, reason, &relay.text);
+    fn report_failed(&mut self, relay: &Relay, reason: &str, certainty: Certainty) {
+        let message = wording::relay_failed(relay.id, reason, &relay.text, certainty);
         self.log(LogLevel::Error, message.clone());
         self.toast(
             ToastVariant::Error,
             wording::relay_failed_title(&relay.agent),
             message,
         );
-    }
-}
-
-fn stage_request(stage: &Stage) -> Option<ActionId> {
-    match *stage {
-        Stage::ReadingModel { request } => Some(request),
-        Stage::Summarizing { request, .. } | Stage::Answering { request } => request,
     }
 }

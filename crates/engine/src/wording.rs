@@ -1,6 +1,14 @@
 //! Everything the engine says to people and models, in one place.
 
+use crate::agents::Reachability;
 use crate::ids::RelayId;
+
+/// Whether a failure is certain, or the engine only stopped waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Certainty {
+    Definite,
+    Uncertain,
+}
 
 const TITLE_CHARS: usize = 60;
 const PREVIEW_CHARS: usize = 120;
@@ -63,38 +71,77 @@ pub(crate) fn started_fork(agent: &str, session_id: &str, title: &str) -> String
     )
 }
 
-pub(crate) fn unknown_agent(agent: &str, reachable: &[&str]) -> String {
+pub(crate) fn agent_refused(agent: &str, why: Reachability, reachable: &[&str]) -> String {
+    let reason = match why {
+        Reachability::Subagent => {
+            "is a subagent: subagents run only inside a task, not as the agent of a session"
+        }
+        Reachability::Hidden => "is one of OpenCode's internal agents",
+        Reachability::Unknown | Reachability::Reachable => "is not an agent of this project",
+    };
     let choices = if reachable.is_empty() {
         "none are configured".to_owned()
     } else {
         reachable.join(", ")
     };
-    format!(
-        "Unknown agent \"{agent}\": it is not a primary agent of this project. Agents that can answer: {choices}. Nothing was sent."
-    )
+    format!("Agent \"{agent}\" {reason}. Agents that can answer: {choices}. Nothing was sent.")
 }
 
 pub(crate) fn agents_unavailable(reason: &str) -> String {
     format!("Could not check the target agent ({reason}). Nothing was sent; try again.")
 }
 
-pub(crate) fn branch_failed(what: &str, reason: &str) -> String {
-    format!("Could not start the {what}: {reason}.")
+pub(crate) fn branch_failed(what: &str, reason: &str, certainty: Certainty) -> String {
+    match certainty {
+        Certainty::Definite => format!("Could not start the {what}: {reason}."),
+        Certainty::Uncertain => format!(
+            "Could not confirm the {what} ({reason}); it may still appear in the session list. Check there before trying again."
+        ),
+    }
 }
 
-pub(crate) fn branch_not_answering(agent: &str, session_id: &str, reason: &str) -> String {
+pub(crate) fn branch_not_answering(
+    agent: &str,
+    session_id: &str,
+    reason: &str,
+    certainty: Certainty,
+) -> String {
+    match certainty {
+        Certainty::Definite => format!(
+            "Session {session_id} was created, but {agent} could not be started in it: {reason}. Open it and send the text yourself, or try again."
+        ),
+        Certainty::Uncertain => format!(
+            "Session {session_id} was created, but OpenCode did not confirm that {agent} started ({reason}). Open it to check."
+        ),
+    }
+}
+
+pub(crate) fn turn_ended_before_queueing(agent: &str) -> String {
     format!(
-        "Session {session_id} was created, but {agent} could not be started in it: {reason}. Open it and send the text yourself, or try again."
+        "The hand-off to {agent} was not queued: the turn that asked for it ended first (was it interrupted?). Nothing was sent."
     )
+}
+
+pub(crate) fn session_deleted_before_queueing() -> String {
+    "The session was deleted before the hand-off was queued. Nothing was sent.".to_owned()
 }
 
 pub(crate) fn relay_failed_title(agent: &str) -> String {
     format!("Hand-off to {agent} failed")
 }
 
-pub(crate) fn relay_failed(relay: RelayId, reason: &str, text: &str) -> String {
+pub(crate) fn relay_failed(
+    relay: RelayId,
+    reason: &str,
+    text: &str,
+    certainty: Certainty,
+) -> String {
+    let verdict = match certainty {
+        Certainty::Definite => "was not delivered",
+        Certainty::Uncertain => "may not have been delivered",
+    };
     format!(
-        "{relay} was not delivered: {reason}. Its text: \"{}\"",
+        "{relay} {verdict}: {reason}. Its text: \"{}\"",
         preview(text, PREVIEW_CHARS)
     )
 }

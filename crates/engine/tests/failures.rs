@@ -170,3 +170,191 @@ fn an_answer_of_the_wrong_kind_fails_loudly_instead_of_hanging() {
     assert!(toasts[0].contains("internal error"), "{}", toasts[0]);
     assert!(sim.engine.is_quiet());
 }
+
+/// Runs a compact relay up to the running summarize request.
+fn summarizing(sim: &mut Sim) -> opencode_sessions_engine::ActionId {
+    sim.call_checked("s1", "build", "compact", "go on", Some("plan"));
+    sim.call_checked("s1", "build", "message", "after", Some("plan"));
+    sim.idle("s1");
+    let read = single_request(&sim.drain_quiet(), |_| true);
+    sim.outcome(
+        read,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::Summarize { .. })
+    })
+}
+
+#[test]
+fn a_compaction_that_ends_without_a_summary_is_reported_and_the_queue_moves_on() {
+    let mut sim = Sim::default();
+    let summarize = summarizing(&mut sim);
+    // Interrupted or failed: the turn ends and no session.compacted comes.
+    sim.busy("s1");
+    sim.idle("s1");
+    sim.outcome(summarize, Outcome::Done);
+    let actions = sim.drain();
+    let toasts = error_toasts(&actions);
+    assert_eq!(toasts.len(), 1);
+    assert!(
+        toasts[0].contains("was not delivered: the session was not compacted"),
+        "{}",
+        toasts[0]
+    );
+    assert_eq!(
+        requests(&actions)
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect::<Vec<_>>(),
+        [prompt("s1", "plan", &["after"])]
+    );
+}
+
+#[test]
+fn a_compaction_whose_events_never_come_is_given_up_after_the_time_limit() {
+    let mut sim = Sim::default();
+    let summarize = summarizing(&mut sim);
+    sim.outcome(summarize, Outcome::Done);
+    assert!(sim.drain_quiet().is_empty(), "waits for session.compacted");
+    sim.advance(15_000);
+    let toasts = error_toasts(&sim.drain());
+    assert_eq!(toasts.len(), 1);
+    assert!(
+        toasts[0].contains("may not have been delivered: no answer after 15 s while waiting for OpenCode to finish the compaction"),
+        "{}",
+        toasts[0]
+    );
+    sim.idle("s1");
+    assert_eq!(
+        sim.engine.pending_relays("s1"),
+        1,
+        "the next relay is not stuck behind it"
+    );
+}
+
+#[test]
+fn a_summary_that_lands_after_the_http_answer_still_hands_over() {
+    let mut sim = Sim::default();
+    let summarize = summarizing(&mut sim);
+    sim.busy("s1");
+    sim.outcome(summarize, Outcome::Done);
+    sim.compacted("s1");
+    sim.busy("s1");
+    assert!(sim.drain_quiet().is_empty());
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1);
+    assert!(matches!(&sent[0].1, Request::Prompt { parts, .. } if parts[1] == "go on"));
+}
+
+#[test]
+fn an_accepted_prompt_that_never_starts_is_reported_and_does_not_block_the_queue() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "first", Some("plan"));
+    sim.call_checked("s1", "build", "message", "second", Some("plan"));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    sim.outcome(sent[0].0, Outcome::Done);
+    // OpenCode accepted the prompt with 204 but refused to run it.
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
+        "error": {"name": "UnknownError", "data": {"message": "Agent not found: \"plan\""}}}}),
+    );
+    let actions = sim.drain();
+    let toasts = error_toasts(&actions);
+    assert_eq!(toasts.len(), 1);
+    assert!(
+        toasts[0].contains("OpenCode did not start the answer: UnknownError: Agent not found"),
+        "{}",
+        toasts[0]
+    );
+    assert_eq!(requests(&actions)[0].1, prompt("s1", "plan", &["second"]));
+}
+
+#[test]
+fn an_accepted_prompt_with_no_turn_and_no_error_times_out() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "only", Some("plan"));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.advance(15_000);
+    let toasts = error_toasts(&sim.drain());
+    assert!(toasts[0].contains("may not have been delivered: no answer after 15 s while waiting for the answer to start"), "{}", toasts[0]);
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_error_during_an_answer_that_started_does_not_fail_the_relay() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "only", Some("plan"));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy("s1");
+    sim.event(serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1", "error": {"name": "APIError"}}}));
+    sim.idle("s1");
+    assert!(
+        error_toasts(&sim.drain()).is_empty(),
+        "delivered: the agent got the text, its answer failed"
+    );
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_session_deleted_while_its_call_checks_the_agent_queues_nothing() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let call = sim.call("s1", "build", "message", "x", Some("plan"));
+    let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.deleted("s1");
+    let (ok, text) = reply_to(&sim.drain(), call);
+    assert!(!ok);
+    assert_eq!(
+        text,
+        "The session was deleted before the hand-off was queued. Nothing was sent."
+    );
+    assert!(
+        !sim.outcome(list, default_agents()),
+        "its agent check no longer matters"
+    );
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_turn_interrupted_while_its_call_checks_the_agent_queues_nothing_and_says_so() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let call = sim.call("s1", "build", "message", "x", Some("plan"));
+    let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.idle("s1");
+    sim.outcome(list, default_agents());
+    let actions = sim.drain();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(
+        !ok && text.contains("was not queued: the turn that asked for it ended first"),
+        "{text}"
+    );
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Toast {
+            variant: ToastVariant::Warning,
+            ..
+        }
+    )));
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_branch_that_times_out_says_it_may_exist() {
+    let mut sim = Sim::default();
+    let (call, _) = sim.call_checked("s1", "build", "new", "x", Some("plan"));
+    sim.advance(15_000);
+    let (ok, text) = reply_to(&sim.drain(), call);
+    assert!(!ok);
+    assert!(text.starts_with("Could not confirm the new session (no answer after 15 s while creating a session); it may still appear"), "{text}");
+}

@@ -340,19 +340,23 @@ fn compact_waits_for_the_compacted_event_and_idle_when_summarize_returns_first()
 }
 
 #[test]
-fn an_unknown_agent_is_refused_with_the_agents_that_can_answer_and_nothing_is_queued() {
+fn an_agent_that_cannot_answer_is_refused_with_the_reason_and_the_agents_that_can() {
     let mut sim = Sim::default();
-    for (mode, target) in [
-        ("message", "reviewer"),
-        ("fork", "general"),
-        ("new", "title"),
+    for (mode, target, reason) in [
+        ("message", "reviewer", "is not an agent of this project"),
+        (
+            "fork",
+            "general",
+            "is a subagent: subagents run only inside a task, not as the agent of a session",
+        ),
+        ("new", "title", "is one of OpenCode's internal agents"),
     ] {
         let (call, actions) = sim.call_checked("s1", "build", mode, "x", Some(target));
         let (ok, text) = reply_to(&actions, call);
         assert!(!ok);
         assert_eq!(
             text,
-            format!("Unknown agent \"{target}\": it is not a primary agent of this project. Agents that can answer: build, plan. Nothing was sent.")
+            format!("Agent \"{target}\" {reason}. Agents that can answer: build, plan. Nothing was sent.")
         );
         assert!(requests(&actions).is_empty());
     }
