@@ -305,12 +305,23 @@ fn an_error_during_an_answer_that_started_does_not_fail_the_relay() {
     assert!(sim.engine.is_quiet());
 }
 
-#[test]
-fn a_session_deleted_while_its_call_checks_the_agent_queues_nothing() {
-    let mut sim = Sim::default();
+/// A `message` call in a busy session whose agent check is still running.
+fn checking_agent(
+    sim: &mut Sim,
+) -> (
+    opencode_sessions_engine::ToolCallId,
+    opencode_sessions_engine::ActionId,
+) {
     sim.busy("s1");
     let call = sim.call("s1", "build", "message", "x", Some("plan"));
     let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    (call, list)
+}
+
+#[test]
+fn a_session_deleted_while_its_call_checks_the_agent_queues_nothing() {
+    let mut sim = Sim::default();
+    let (call, list) = checking_agent(&mut sim);
     sim.deleted("s1");
     let (ok, text) = reply_to(&sim.drain(), call);
     assert!(!ok);
@@ -328,9 +339,7 @@ fn a_session_deleted_while_its_call_checks_the_agent_queues_nothing() {
 #[test]
 fn a_turn_interrupted_while_its_call_checks_the_agent_queues_nothing_and_says_so() {
     let mut sim = Sim::default();
-    sim.busy("s1");
-    let call = sim.call("s1", "build", "message", "x", Some("plan"));
-    let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    let (call, list) = checking_agent(&mut sim);
     sim.idle("s1");
     sim.outcome(list, default_agents());
     let actions = sim.drain();
