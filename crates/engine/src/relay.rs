@@ -31,10 +31,13 @@ pub(crate) enum Stage {
     /// Compact: summarize returned; waiting for `session.compacted` and the
     /// idle edge that follows it, bounded by `timer`.
     Settling { timer: ActionId, compacted: bool },
-    /// The prompt was sent. `pending` is the prompt request, then a timer
-    /// for the answer to start; `None` once the session went busy. The next
-    /// busy→idle edge ends the answer.
-    Answering { pending: Option<ActionId> },
+    /// The prompt was sent. `pending` is the prompt request, then (once
+    /// OpenCode `accepted` it) a timer for the answer to start; `None` once
+    /// the session went busy. The next busy→idle edge ends the answer.
+    Answering {
+        pending: Option<ActionId>,
+        accepted: bool,
+    },
 }
 
 impl Stage {
@@ -43,7 +46,7 @@ impl Stage {
         match *self {
             Stage::ReadingModel { request } | Stage::Summarizing { request, .. } => Some(request),
             Stage::Settling { timer, .. } => Some(timer),
-            Stage::Answering { pending } => pending,
+            Stage::Answering { pending, .. } => pending,
         }
     }
 

@@ -44,7 +44,7 @@ impl RelayEngine {
         // The answer started, so the prompt was accepted: stop waiting for it.
         let started = match &mut session.active {
             Some(ActiveRelay {
-                stage: Stage::Answering { pending },
+                stage: Stage::Answering { pending, .. },
                 ..
             }) => pending.take(),
             _ => None,
@@ -97,14 +97,19 @@ impl RelayEngine {
     }
 
     /// A `session.error`: a prompt that OpenCode accepted but refused to run
-    /// (an agent removed since the call, say) never starts a turn.
+    /// (an agent removed since the call, say) never starts a turn. Only an
+    /// accepted prompt counts: OpenCode may send such an error twice, and the
+    /// second must not fail the next relay, whose prompt is still in flight.
     pub(crate) fn session_error(&mut self, now_ms: u64, session_id: &str, error: &str) {
         let waiting_to_start = matches!(
             self.sessions
                 .get(session_id)
                 .and_then(|s| s.active.as_ref()),
             Some(ActiveRelay {
-                stage: Stage::Answering { pending: Some(_) },
+                stage: Stage::Answering {
+                    pending: Some(_),
+                    accepted: true
+                },
                 ..
             })
         );
@@ -200,6 +205,7 @@ impl RelayEngine {
                     session_id,
                     Stage::Answering {
                         pending: Some(timer),
+                        accepted: true,
                     },
                 );
             }
@@ -261,6 +267,7 @@ impl RelayEngine {
                 let request = self.prompt(now_ms, session_id, &relay, vec![relay.text.clone()]);
                 Stage::Answering {
                     pending: Some(request),
+                    accepted: false,
                 }
             }
         };
@@ -310,6 +317,7 @@ impl RelayEngine {
             session_id,
             Stage::Answering {
                 pending: Some(request),
+                accepted: false,
             },
         );
     }

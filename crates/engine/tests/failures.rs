@@ -367,3 +367,30 @@ fn a_branch_that_times_out_says_it_may_exist() {
     assert!(!ok);
     assert!(text.starts_with("Could not confirm the new session (no answer after 15 s while creating a session); it may still appear"), "{text}");
 }
+
+#[test]
+fn a_refusal_reported_twice_fails_only_the_relay_it_belongs_to() {
+    let mut sim = Sim::default();
+    sim.call_checked("s1", "build", "message", "first", Some("plan"));
+    sim.call_checked("s1", "build", "message", "second", Some("plan"));
+    sim.idle("s1");
+    let first = requests(&sim.drain_quiet());
+    sim.outcome(first[0].0, Outcome::Done);
+    let refused = serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
+        "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}});
+    sim.event(refused.clone());
+    let actions = sim.drain();
+    assert_eq!(error_toasts(&actions).len(), 1);
+    let second = requests(&actions);
+    assert_eq!(second[0].1, prompt("s1", "plan", &["second"]));
+    // OpenCode repeats the error before the second prompt is even accepted.
+    sim.event(refused);
+    assert!(
+        error_toasts(&sim.drain()).is_empty(),
+        "the second relay is not blamed"
+    );
+    sim.outcome(second[0].0, Outcome::Done);
+    sim.busy("s1");
+    sim.idle("s1");
+    assert!(sim.engine.is_quiet());
+}
