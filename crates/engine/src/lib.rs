@@ -7,6 +7,9 @@
 //! Everything the engine does can therefore be replayed in a test, with time
 //! as a plain number.
 
+// A panic in a Node addon takes the host (OpenCode) down with it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod action;
 mod agents;
 mod calls;
