@@ -8,7 +8,10 @@
 //! as a plain number.
 
 // A panic in a Node addon takes the host (OpenCode) down with it.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod action;
 mod agents;
