@@ -62,6 +62,11 @@ impl RelayEngine {
         } else {
             "new session"
         };
+        let certainty = if matches!(outcome, Outcome::TimedOut { .. }) {
+            Certainty::Uncertain
+        } else {
+            Certainty::Definite
+        };
         match (stage, outcome) {
             (CallStage::CheckingAgent, Outcome::Agents { agents }) => {
                 let why = reachability(&agents, &agent);
@@ -111,18 +116,14 @@ impl RelayEngine {
                     },
                 );
             }
-            (CallStage::OpeningBranch, Outcome::Failed { message }) => {
+            (
+                CallStage::OpeningBranch,
+                Outcome::Failed { message } | Outcome::TimedOut { message },
+            ) => {
                 self.reply(
                     id,
                     false,
-                    wording::branch_failed(branch, &message, Certainty::Definite),
-                );
-            }
-            (CallStage::OpeningBranch, Outcome::TimedOut { message }) => {
-                self.reply(
-                    id,
-                    false,
-                    wording::branch_failed(branch, &message, Certainty::Uncertain),
+                    wording::branch_failed(branch, &message, certainty),
                 );
             }
             (CallStage::PromptingBranch { session_id, title }, Outcome::Done) => {
@@ -140,22 +141,11 @@ impl RelayEngine {
                 );
                 self.reply(id, true, text);
             }
-            (CallStage::PromptingBranch { session_id, .. }, Outcome::Failed { message }) => {
-                let text = wording::branch_not_answering(
-                    &agent,
-                    &session_id,
-                    &message,
-                    Certainty::Definite,
-                );
-                self.reply(id, false, text);
-            }
-            (CallStage::PromptingBranch { session_id, .. }, Outcome::TimedOut { message }) => {
-                let text = wording::branch_not_answering(
-                    &agent,
-                    &session_id,
-                    &message,
-                    Certainty::Uncertain,
-                );
+            (
+                CallStage::PromptingBranch { session_id, .. },
+                Outcome::Failed { message } | Outcome::TimedOut { message },
+            ) => {
+                let text = wording::branch_not_answering(&agent, &session_id, &message, certainty);
                 self.reply(id, false, text);
             }
             (stage, outcome) => {

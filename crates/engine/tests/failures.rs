@@ -251,14 +251,21 @@ fn a_summary_that_lands_after_the_http_answer_still_hands_over() {
     assert!(matches!(&sent[0].1, Request::Prompt { parts, .. } if parts[1] == "go on"));
 }
 
-#[test]
-fn an_accepted_prompt_that_never_starts_is_reported_and_does_not_block_the_queue() {
-    let mut sim = Sim::default();
-    sim.call_checked("s1", "build", "message", "first", Some("plan"));
-    sim.call_checked("s1", "build", "message", "second", Some("plan"));
+/// Queues `texts` for plan in one turn, ends the turn, and has OpenCode
+/// accept the first prompt (HTTP 204) before its answer starts.
+fn prompt_accepted(sim: &mut Sim, texts: &[&str]) {
+    for text in texts {
+        sim.call_checked("s1", "build", "message", text, Some("plan"));
+    }
     sim.idle("s1");
     let sent = requests(&sim.drain_quiet());
     sim.outcome(sent[0].0, Outcome::Done);
+}
+
+#[test]
+fn an_accepted_prompt_that_never_starts_is_reported_and_does_not_block_the_queue() {
+    let mut sim = Sim::default();
+    prompt_accepted(&mut sim, &["first", "second"]);
     // OpenCode accepted the prompt with 204 but refused to run it.
     sim.event(
         serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
@@ -278,10 +285,7 @@ fn an_accepted_prompt_that_never_starts_is_reported_and_does_not_block_the_queue
 #[test]
 fn an_accepted_prompt_with_no_turn_and_no_error_times_out() {
     let mut sim = Sim::default();
-    sim.call_checked("s1", "build", "message", "only", Some("plan"));
-    sim.idle("s1");
-    let sent = requests(&sim.drain_quiet());
-    sim.outcome(sent[0].0, Outcome::Done);
+    prompt_accepted(&mut sim, &["only"]);
     sim.advance(15_000);
     let toasts = error_toasts(&sim.drain());
     assert!(toasts[0].contains("may not have been delivered: no answer after 15 s while waiting for the answer to start"), "{}", toasts[0]);
@@ -291,10 +295,7 @@ fn an_accepted_prompt_with_no_turn_and_no_error_times_out() {
 #[test]
 fn an_error_during_an_answer_that_started_does_not_fail_the_relay() {
     let mut sim = Sim::default();
-    sim.call_checked("s1", "build", "message", "only", Some("plan"));
-    sim.idle("s1");
-    let sent = requests(&sim.drain_quiet());
-    sim.outcome(sent[0].0, Outcome::Done);
+    prompt_accepted(&mut sim, &["only"]);
     sim.busy("s1");
     sim.event(serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1", "error": {"name": "APIError"}}}));
     sim.idle("s1");
@@ -371,11 +372,7 @@ fn a_branch_that_times_out_says_it_may_exist() {
 #[test]
 fn a_refusal_reported_twice_fails_only_the_relay_it_belongs_to() {
     let mut sim = Sim::default();
-    sim.call_checked("s1", "build", "message", "first", Some("plan"));
-    sim.call_checked("s1", "build", "message", "second", Some("plan"));
-    sim.idle("s1");
-    let first = requests(&sim.drain_quiet());
-    sim.outcome(first[0].0, Outcome::Done);
+    prompt_accepted(&mut sim, &["first", "second"]);
     let refused = serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
         "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}});
     sim.event(refused.clone());
