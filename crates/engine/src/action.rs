@@ -64,6 +64,14 @@ pub enum Request {
         provider_id: String,
         model_id: String,
     },
+    /// Ask OpenCode's permission system (the calling tool's `ctx.ask`) whether
+    /// `pattern` of permission `session` may run; a person may be asked.
+    /// Outcome: [`crate::Outcome::Done`] when allowed, `failed` when refused.
+    AskPermission { call: ToolCallId, pattern: String },
+    /// Give a session a new title. Outcome: [`crate::Outcome::Done`].
+    RenameSession { session_id: String, title: String },
+    /// Show the session in the TUI. Outcome: [`crate::Outcome::Done`].
+    SelectSession { session_id: String },
 }
 
 impl Request {
@@ -76,7 +84,28 @@ impl Request {
             Request::Prompt { .. } => "sending the prompt",
             Request::LastUserModel { .. } => "reading the session's model",
             Request::Summarize { .. } => "summarizing the session",
+            Request::AskPermission { .. } => "asking for permission",
+            Request::RenameSession { .. } => "renaming the session",
+            Request::SelectSession { .. } => "showing the session in the TUI",
         }
+    }
+
+    /// Whether doing the request twice does no harm: only such requests are
+    /// tried again after a time-out or a server error, which may have taken effect.
+    pub fn is_idempotent(&self) -> bool {
+        matches!(
+            self,
+            Request::ListAgents
+                | Request::LastUserModel { .. }
+                | Request::RenameSession { .. }
+                | Request::SelectSession { .. }
+        )
+    }
+
+    /// Whether the request may be tried again at all: a person's answer to a
+    /// permission prompt is never asked for twice.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Request::AskPermission { .. })
     }
 }
 

@@ -1,9 +1,11 @@
-//! Carrying a `session` tool call from its arguments to its result:
-//! check the target agent, then queue a relay (`message`, `compact`) or
-//! start a branch session (`new`, `fork`) and answer the tool.
+//! Carrying a `session` tool call from its arguments to its result: check
+//! the target agent and the limits the user set, ask OpenCode's permission
+//! system, then queue a relay (`message`, `compact`) or open a branch session
+//! (`new`, `fork`) and answer the tool.
 
 use crate::action::{Action, LogLevel, Request, ToastVariant};
-use crate::agents::{reachability, reachable_agents, Reachability};
+use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
+use crate::branches::BranchSlot;
 use crate::engine::RelayEngine;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
@@ -24,22 +26,44 @@ pub(crate) struct PendingCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CallStage {
     CheckingAgent,
+    AskingPermission,
     /// `new` or `fork`: waiting for the branch session.
-    OpeningBranch,
+    OpeningBranch { slot: BranchSlot },
     /// The branch exists; waiting for OpenCode to accept its prompt.
-    PromptingBranch {
-        session_id: String,
-        title: String,
-    },
+    PromptingBranch { session_id: String, title: String },
+}
+
+impl CallStage {
+    /// Whether the call has not yet done anything a person could see.
+    fn is_undecided(&self) -> bool {
+        matches!(self, CallStage::CheckingAgent | CallStage::AskingPermission)
+    }
+}
+
+/// Why a call is refused before anything is done.
+enum Refusal {
+    /// The model can fix this itself: said in the tool result only.
+    ToModel(String),
+    /// The person should know too: also a warning toast.
+    ToEveryone { title: &'static str, text: String },
 }
 
 impl RelayEngine {
     pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
+        if !self.config.mode_enabled(call.mode) {
+            let text = wording::mode_disabled(call.mode, &self.config.modes);
+            self.reply(id, false, text);
+            return;
+        }
         // Agents come and go with the config, so each call checks afresh.
         let request = self.issue_for_call(now_ms, id, Request::ListAgents);
+        self.track(id, call, CallStage::CheckingAgent, request);
+    }
+
+    fn track(&mut self, id: ToolCallId, call: ToolCall, stage: CallStage, request: ActionId) {
         let pending = PendingCall {
             call,
-            stage: CallStage::CheckingAgent,
+            stage,
             request,
             turn_ended: false,
         };
@@ -69,36 +93,65 @@ impl RelayEngine {
         };
         match (stage, outcome) {
             (CallStage::CheckingAgent, Outcome::Agents { agents }) => {
-                let why = reachability(&agents, &agent);
-                if why != Reachability::Reachable {
-                    let text = wording::agent_refused(&agent, why, &reachable_agents(&agents));
-                    self.reply(id, false, text);
-                } else if turn_ended && call.mode.is_queued() {
-                    // Nobody reads the tool result of an ended turn: say it aloud.
-                    let text = wording::turn_ended_before_queueing(&agent);
-                    self.toast(
-                        ToastVariant::Warning,
-                        "Hand-off not queued".to_owned(),
-                        text.clone(),
-                    );
-                    self.reply(id, false, text);
-                } else {
-                    self.agent_confirmed(now_ms, id, call);
+                let refusal = self
+                    .agent_refusal(&call, &agents)
+                    .or_else(|| self.hop_refusal(&call))
+                    .or_else(|| turn_over_refusal(&call, turn_ended));
+                match refusal {
+                    Some(refusal) => self.refuse(id, refusal),
+                    None => {
+                        let pattern = wording::permission_pattern(call.mode, &agent);
+                        let request = Request::AskPermission { call: id, pattern };
+                        let request = self.issue_for_call(now_ms, id, request);
+                        self.track(id, call, CallStage::AskingPermission, request);
+                        if let Some(pending) = self.calls.get_mut(&id) {
+                            pending.turn_ended = turn_ended;
+                        }
+                    }
                 }
             }
             (
                 CallStage::CheckingAgent,
-                Outcome::Failed { message } | Outcome::TimedOut { message },
+                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
             ) => {
-                self.reply(id, false, wording::agents_unavailable(&message));
+                self.fail(id, wording::agents_unavailable(&message));
+            }
+            (CallStage::AskingPermission, Outcome::Done) => {
+                // Time passed while a person was asked: check the limits again.
+                let refusal = self
+                    .hop_refusal(&call)
+                    .or_else(|| turn_over_refusal(&call, turn_ended));
+                match refusal {
+                    Some(refusal) => self.refuse(id, refusal),
+                    None => self.agent_confirmed(now_ms, id, call),
+                }
+            }
+            (CallStage::AskingPermission, Outcome::Failed { message, .. }) => {
+                let pattern = wording::permission_pattern(call.mode, &agent);
+                let text = wording::permission_denied(&pattern, &message);
+                self.refuse(id, Refusal::ToModel(text));
+            }
+            (CallStage::AskingPermission, Outcome::TimedOut { .. }) => {
+                let pattern = wording::permission_pattern(call.mode, &agent);
+                let timeout = self.config.permission_timeout_ms;
+                let text = wording::permission_unanswered(&pattern, timeout);
+                self.refuse(
+                    id,
+                    Refusal::ToEveryone {
+                        title: "Hand-off not made",
+                        text,
+                    },
+                );
             }
             (
-                CallStage::OpeningBranch,
+                CallStage::OpeningBranch { slot },
                 Outcome::Session {
                     id: session_id,
                     title,
                 },
             ) => {
+                let title =
+                    self.branch_opened(now_ms, &slot, &session_id, &title, &agent, &call.text);
                 let request = Request::Prompt {
                     session_id: session_id.clone(),
                     agent,
@@ -106,80 +159,114 @@ impl RelayEngine {
                 };
                 let request = self.issue_for_call(now_ms, id, request);
                 let stage = CallStage::PromptingBranch { session_id, title };
-                self.calls.insert(
-                    id,
-                    PendingCall {
-                        call,
-                        stage,
-                        request,
-                        turn_ended,
-                    },
-                );
+                self.track(id, call, stage, request);
             }
             (
-                CallStage::OpeningBranch,
-                Outcome::Failed { message } | Outcome::TimedOut { message },
+                CallStage::OpeningBranch { slot },
+                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
             ) => {
-                self.reply(
-                    id,
-                    false,
-                    wording::branch_failed(branch, &message, certainty),
-                );
+                self.branch_abandoned(&slot);
+                self.fail(id, wording::branch_failed(branch, &message, certainty));
             }
             (CallStage::PromptingBranch { session_id, title }, Outcome::Done) => {
-                let text = if call.mode == Mode::Fork {
-                    wording::started_fork(&agent, &session_id, &title)
-                } else {
-                    wording::started_new(&agent, &session_id, &title)
-                };
-                self.log(
-                    LogLevel::Info,
-                    format!(
-                        "{} → {agent}: started {session_id} from {}",
-                        call.mode, call.session_id
-                    ),
-                );
-                self.reply(id, true, text);
+                self.branch_started(now_ms, id, &call, &session_id, &title);
             }
             (
                 CallStage::PromptingBranch { session_id, .. },
-                Outcome::Failed { message } | Outcome::TimedOut { message },
+                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
             ) => {
                 let text = wording::branch_not_answering(&agent, &session_id, &message, certainty);
-                self.reply(id, false, text);
+                self.fail(id, text);
             }
             (stage, outcome) => {
                 let text = format!(
                     "Internal error: unexpected answer {outcome:?} while {stage:?}. Nothing more was done; please report this."
                 );
+                self.fail(id, text);
+            }
+        }
+    }
+
+    /// Whether the target agent may answer: it must exist, be a primary
+    /// agent, be allowed by the options, and a subagent's task session
+    /// cannot queue hand-offs nobody would read.
+    fn agent_refusal(&self, call: &ToolCall, agents: &[AgentInfo]) -> Option<Refusal> {
+        let agent = call.target_agent();
+        let why = reachability(agents, agent);
+        if why != Reachability::Reachable {
+            let text = wording::agent_refused(agent, why, &reachable_agents(agents));
+            return Some(Refusal::ToModel(text));
+        }
+        if !self.config.agent_allowed(agent) {
+            let allowed = self.config.agents.as_deref().unwrap_or_default();
+            return Some(Refusal::ToModel(wording::agent_not_allowed(agent, allowed)));
+        }
+        let caller_is_subagent = agents
+            .iter()
+            .any(|a| a.name == call.caller_agent && a.mode == "subagent");
+        if caller_is_subagent && call.mode.is_queued() {
+            return Some(Refusal::ToModel(wording::queued_from_subagent(call.mode)));
+        }
+        None
+    }
+
+    /// The ping-pong guard: each hand-off is one hop, and a session may take
+    /// `max_hops` of them before a person writes again.
+    fn hop_refusal(&self, call: &ToolCall) -> Option<Refusal> {
+        let next = self.hops(&call.session_id).saturating_add(1);
+        (next > self.config.max_hops).then(|| Refusal::ToEveryone {
+            title: "Hand-off refused: hop limit",
+            text: wording::hop_limit(self.config.max_hops),
+        })
+    }
+
+    fn refuse(&mut self, id: ToolCallId, refusal: Refusal) {
+        match refusal {
+            Refusal::ToModel(text) => self.reply(id, false, text),
+            Refusal::ToEveryone { title, text } => {
+                self.toast(ToastVariant::Warning, title.to_owned(), text.clone());
                 self.reply(id, false, text);
             }
         }
     }
 
+    /// A failed action: said in the tool result, a toast and the log.
+    fn fail(&mut self, id: ToolCallId, text: String) {
+        self.toast(
+            ToastVariant::Error,
+            "Hand-off failed".to_owned(),
+            text.clone(),
+        );
+        self.reply(id, false, text);
+    }
+
     fn agent_confirmed(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
+        let hop = self.hops(&call.session_id).saturating_add(1);
         match call.mode {
             Mode::Message | Mode::Compact => {
+                // The hop counts from the moment it is promised.
+                self.hops.insert(call.session_id.clone(), hop);
                 let (relay, backlog) = self.enqueue_relay(now_ms, &call);
                 let agent = call.target_agent();
                 let text = if call.mode == Mode::Message {
-                    wording::queued_message(agent, backlog)
+                    wording::queued_message(relay, agent, backlog)
                 } else {
-                    wording::queued_compact(agent, backlog)
+                    wording::queued_compact(relay, agent, backlog)
                 };
                 self.log(
                     LogLevel::Info,
                     format!(
-                        "{relay} queued in {}: {} → {agent}",
-                        call.session_id, call.mode
+                        "{relay} queued in {} (hop {hop} of {}): {} → {agent}",
+                        call.session_id, self.config.max_hops, call.mode
                     ),
                 );
                 self.reply(id, true, text);
             }
             Mode::New | Mode::Fork => {
+                let slot = self.join_branch_group(now_ms, &call);
                 let request = if call.mode == Mode::New {
                     Request::CreateSession {
-                        title: wording::new_session_title(call.target_agent(), &call.text),
+                        title: self.branch_title(&slot, call.target_agent(), &call.text),
                     }
                 } else {
                     // Forking at the in-flight message leaves this tool call out of the copy.
@@ -189,25 +276,78 @@ impl RelayEngine {
                     }
                 };
                 let request = self.issue_for_call(now_ms, id, request);
-                let pending = PendingCall {
-                    call,
-                    stage: CallStage::OpeningBranch,
-                    request,
-                    turn_ended: false,
-                };
-                self.calls.insert(id, pending);
+                self.track(id, call, CallStage::OpeningBranch { slot }, request);
             }
         }
     }
 
-    /// The session's turn ended: calls it made that are still checking their
-    /// agent must not queue a relay for a turn that is already over.
+    /// The branch's agent is answering: the branch inherits the hop count.
+    fn branch_started(
+        &mut self,
+        now_ms: u64,
+        id: ToolCallId,
+        call: &ToolCall,
+        session_id: &str,
+        title: &str,
+    ) {
+        let agent = call.target_agent();
+        let hop = self.hops(&call.session_id).saturating_add(1);
+        self.hops.insert(session_id.to_owned(), hop);
+        let shown = self.config.switch_to.contains(&call.mode);
+        if shown {
+            let request = Request::SelectSession {
+                session_id: session_id.to_owned(),
+            };
+            self.issue_in_background(now_ms, request);
+        }
+        let text = if call.mode == Mode::Fork {
+            wording::started_fork(agent, session_id, title, shown)
+        } else {
+            wording::started_new(agent, session_id, title, shown)
+        };
+        self.log(
+            LogLevel::Info,
+            format!(
+                "{} → {agent}: started {session_id} \"{title}\" from {} (hop {hop} of {})",
+                call.mode, call.session_id, self.config.max_hops
+            ),
+        );
+        self.reply(id, true, text);
+    }
+
+    /// The session's turn ended: calls it made that are still undecided
+    /// must not queue a relay for a turn that is already over.
     pub(crate) fn turn_ended_for_calls(&mut self, session_id: &str) {
         for pending in self.calls.values_mut() {
             if pending.call.session_id == session_id {
                 pending.turn_ended = true;
             }
         }
+    }
+
+    /// A person interrupted the session's turn: its calls that have not yet
+    /// acted end now. Returns a line for each, for the interrupt toast.
+    pub(crate) fn interrupt_calls(&mut self, session_id: &str) -> Vec<String> {
+        let undecided: Vec<ToolCallId> = self
+            .calls
+            .iter()
+            .filter(|(_, p)| p.call.session_id == session_id && p.stage.is_undecided())
+            .map(|(id, _)| *id)
+            .collect();
+        let mut lines = Vec::new();
+        for id in undecided {
+            if let Some(pending) = self.calls.remove(&id) {
+                self.forget_request(pending.request);
+                let call = &pending.call;
+                lines.push(wording::cancelled_line(
+                    call.mode.as_str(),
+                    call.target_agent(),
+                    &call.text,
+                ));
+                self.reply(id, false, wording::call_interrupted());
+            }
+        }
+        lines
     }
 
     /// The session was deleted: calls that would queue into it end now.
@@ -232,4 +372,12 @@ impl RelayEngine {
         }
         self.push(Action::ReplyToTool { call, ok, text });
     }
+}
+
+/// A queued hand-off is only made while the turn that asked for it runs.
+fn turn_over_refusal(call: &ToolCall, turn_ended: bool) -> Option<Refusal> {
+    (turn_ended && call.mode.is_queued()).then(|| Refusal::ToEveryone {
+        title: "Hand-off not queued",
+        text: wording::turn_ended_before_queueing(call.target_agent()),
+    })
 }

@@ -1,13 +1,36 @@
-//! Limits the engine applies to the work it asks for.
+//! What the engine may do and how long it waits, as the user configured it.
+//! Reading the user's options into this lives in `options.rs`.
 
-/// How long the engine waits for each kind of request before it reports the
-/// request as failed. OpenCode's SDK has no time limits of its own.
+use crate::mode::Mode;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Listing agents, creating or forking a session, sending a prompt.
+    /// OpenCode's SDK has no time limits of its own.
     pub request_timeout_ms: u64,
     /// Summarizing runs a whole model call, so it gets much longer.
     pub summarize_timeout_ms: u64,
+    /// A permission prompt waits for a person, so it gets longest of all.
+    pub permission_timeout_ms: u64,
+    /// Agent-to-agent hand-offs allowed since a person last wrote in a session.
+    pub max_hops: u32,
+    /// Modes the tool offers; the others are refused.
+    pub modes: Vec<Mode>,
+    /// Agents a hand-off may target; `None` allows every primary agent.
+    pub agents: Option<Vec<String>>,
+    /// Branch modes (`new`, `fork`) after which the TUI shows the branch.
+    pub switch_to: Vec<Mode>,
+    pub retry: RetryPolicy,
+}
+
+/// How requests that failed for a passing reason are tried again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Wait before the second attempt; each later wait is `factor` times longer.
+    pub first_delay_ms: u64,
+    pub factor: u64,
 }
 
 impl Default for EngineConfig {
@@ -15,6 +38,61 @@ impl Default for EngineConfig {
         EngineConfig {
             request_timeout_ms: 15_000,
             summarize_timeout_ms: 600_000,
+            permission_timeout_ms: 3_600_000,
+            max_hops: 8,
+            modes: Mode::ALL.to_vec(),
+            agents: None,
+            switch_to: Vec::new(),
+            retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            first_delay_ms: 500,
+            factor: 4,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `next` (2 for the first retry), or `None` when
+    /// no attempts are left.
+    pub fn delay_before(&self, next: u32) -> Option<u64> {
+        if next < 2 || next > self.attempts {
+            return None;
+        }
+        let growth = self.factor.saturating_pow(next - 2);
+        Some(self.first_delay_ms.saturating_mul(growth))
+    }
+}
+
+impl EngineConfig {
+    pub fn mode_enabled(&self, mode: Mode) -> bool {
+        self.modes.contains(&mode)
+    }
+
+    /// Whether the user's `agents` option lets hand-offs reach `agent`.
+    pub fn agent_allowed(&self, agent: &str) -> bool {
+        self.agents
+            .as_ref()
+            .map_or(true, |allowed| allowed.iter().any(|a| a == agent))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_grow_and_stop_after_the_last_attempt() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay_before(1), None);
+        assert_eq!(policy.delay_before(2), Some(500));
+        assert_eq!(policy.delay_before(3), Some(2_000));
+        assert_eq!(policy.delay_before(4), None);
     }
 }

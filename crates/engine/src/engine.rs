@@ -2,11 +2,12 @@
 //! forward in `calls.rs`, session relays in `relays.rs`.
 
 use crate::action::{Action, LogLevel, Request, ToastVariant};
+use crate::branches::{BranchGroup, GroupKey};
 use crate::calls::PendingCall;
 use crate::config::EngineConfig;
 use crate::event::BusEvent;
 use crate::ids::{ActionId, RelayId, ToolCallId};
-use crate::outcome::Outcome;
+use crate::outcome::{FailureCause, Outcome};
 use crate::relay::SessionRelays;
 use crate::tool_call::ToolCall;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -30,25 +31,40 @@ pub struct RelayEngine {
     next_id: u64,
     pub(crate) sessions: HashMap<String, SessionRelays>,
     pub(crate) calls: HashMap<ToolCallId, PendingCall>,
+    /// Agent-to-agent hand-offs since a person last wrote, by session; absent means none.
+    pub(crate) hops: HashMap<String, u32>,
+    /// Branches opened by one turn, so their titles can say "2/3".
+    pub(crate) branch_groups: HashMap<GroupKey, BranchGroup>,
     waiting: HashMap<ActionId, Waiting>,
     deadlines: BTreeSet<(u64, ActionId)>,
     actions: VecDeque<Action>,
 }
 
-/// A request in flight and whom its outcome belongs to.
+/// A request in flight (or a timer) and whom its outcome belongs to.
 #[derive(Debug)]
 struct Waiting {
     deadline_ms: u64,
     timeout_ms: u64,
     describe: &'static str,
     owner: Owner,
+    /// The request, kept while it may be tried again; `None` for timers.
+    request: Option<Request>,
+    attempt: u32,
+    /// Waiting out the pause before the next attempt: outcomes of the
+    /// earlier attempt no longer count.
+    backing_off: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Owner {
     Call(ToolCallId),
     Relay { session_id: String },
+    /// Nothing waits for it: a failure is logged, and that is all.
+    Background { describe: &'static str },
 }
+
+/// The `session.error` name OpenCode uses when a person interrupts a turn.
+const ABORTED: &str = "MessageAbortedError";
 
 impl Default for RelayEngine {
     fn default() -> Self {
@@ -63,6 +79,8 @@ impl RelayEngine {
             next_id: 1,
             sessions: HashMap::new(),
             calls: HashMap::new(),
+            hops: HashMap::new(),
+            branch_groups: HashMap::new(),
             waiting: HashMap::new(),
             deadlines: BTreeSet::new(),
             actions: VecDeque::new(),
@@ -79,6 +97,15 @@ impl RelayEngine {
         id
     }
 
+    /// A user message was added to a session. `from_plugin` is true for the
+    /// messages this plugin sent (the host recognizes their marker); any other
+    /// user message was written by a person, which resets the hop count.
+    pub fn handle_user_message(&mut self, session_id: &str, from_plugin: bool) {
+        if !from_plugin {
+            self.hops.remove(session_id);
+        }
+    }
+
     /// A bus event arrived. Events may repeat or arrive late; the engine
     /// tolerates both.
     pub fn handle_event(&mut self, now_ms: u64, event: BusEvent) {
@@ -93,6 +120,11 @@ impl RelayEngine {
             BusEvent::Idle { session_id } => self.session_idle(now_ms, &session_id),
             BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
             BusEvent::Deleted { session_id } => self.session_deleted(&session_id),
+            BusEvent::Error {
+                session_id: Some(session_id),
+                name: Some(name),
+                ..
+            } if name == ABORTED => self.session_interrupted(now_ms, &session_id),
             BusEvent::Error {
                 session_id: Some(session_id),
                 name,
@@ -114,11 +146,24 @@ impl RelayEngine {
     /// that id is waiting, e.g. because it already timed out; such late
     /// outcomes change nothing.
     pub fn handle_outcome(&mut self, now_ms: u64, id: ActionId, outcome: Outcome) -> bool {
-        let Some(waiting) = self.waiting.remove(&id) else {
-            return false;
+        match self.waiting.get(&id) {
+            None => return false,
+            Some(waiting) if waiting.backing_off => return false,
+            Some(_) => {}
+        }
+        let cause = match &outcome {
+            Outcome::Failed { cause, .. } => Some(*cause),
+            _ => None,
         };
-        self.deadlines.remove(&(waiting.deadline_ms, id));
-        self.dispatch_outcome(now_ms, id, waiting.owner, outcome);
+        if let Some(cause) = cause {
+            if self.retry_later(now_ms, id, cause, &outcome) {
+                return true;
+            }
+        }
+        if let Some(waiting) = self.waiting.remove(&id) {
+            self.deadlines.remove(&(waiting.deadline_ms, id));
+            self.dispatch_outcome(now_ms, id, waiting.owner, outcome);
+        }
         true
     }
 
@@ -129,13 +174,25 @@ impl RelayEngine {
                 break;
             }
             self.deadlines.remove(&(deadline, id));
+            if self.waiting.get(&id).is_some_and(|w| w.backing_off) {
+                self.attempt_again(now_ms, id);
+                continue;
+            }
+            let Some(waiting) = self.waiting.get(&id) else {
+                continue;
+            };
+            let message = format!(
+                "no answer after {} s while {}",
+                waiting.timeout_ms.div_ceil(1000),
+                waiting.describe
+            );
+            let timed_out = Outcome::TimedOut { message };
+            // A time-out leaves open whether the request took effect.
+            if self.retry_later(now_ms, id, FailureCause::Unavailable, &timed_out) {
+                continue;
+            }
             if let Some(waiting) = self.waiting.remove(&id) {
-                let message = format!(
-                    "no answer after {} s while {}",
-                    waiting.timeout_ms.div_ceil(1000),
-                    waiting.describe
-                );
-                self.dispatch_outcome(now_ms, id, waiting.owner, Outcome::TimedOut { message });
+                self.dispatch_outcome(now_ms, id, waiting.owner, timed_out);
             }
         }
     }
@@ -171,9 +228,29 @@ impl RelayEngine {
         self.calls.len()
     }
 
-    /// True when nothing at all is pending: no relays, calls or requests.
+    /// Agent-to-agent hand-offs since a person last wrote in `session_id`.
+    pub fn hops(&self, session_id: &str) -> u32 {
+        self.hops.get(session_id).copied().unwrap_or(0)
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// True when nothing at all is pending: no relays, calls, requests or
+    /// branch titles to keep up to date.
     pub fn is_quiet(&self) -> bool {
-        self.sessions.is_empty() && self.calls.is_empty() && self.waiting.is_empty()
+        self.sessions.is_empty()
+            && self.calls.is_empty()
+            && self.waiting.is_empty()
+            && self.branch_groups.is_empty()
+    }
+
+    /// True when the engine remembers nothing about any session: what
+    /// remains once every session it saw was deleted.
+    pub fn is_empty(&self) -> bool {
+        self.is_quiet() && self.hops.is_empty()
     }
 
     // ---- helpers for calls.rs and relays.rs ----
@@ -188,18 +265,83 @@ impl RelayEngine {
         RelayId(self.allocate_id())
     }
 
-    fn issue(&mut self, now_ms: u64, owner: Owner, request: Request) -> ActionId {
-        let timeout_ms = match request {
+    fn timeout_for(&self, request: &Request) -> u64 {
+        match request {
             Request::Summarize { .. } => self.config.summarize_timeout_ms,
+            Request::AskPermission { .. } => self.config.permission_timeout_ms,
             _ => self.config.request_timeout_ms,
-        };
+        }
+    }
+
+    fn issue(&mut self, now_ms: u64, owner: Owner, request: Request) -> ActionId {
+        let timeout_ms = self.timeout_for(&request);
         let id = self.wait(now_ms, owner, timeout_ms, request.describe());
+        if let Some(waiting) = self.waiting.get_mut(&id) {
+            waiting.attempt = 1;
+            waiting.request = request.is_retryable().then(|| request.clone());
+        }
         self.actions.push_back(Action::Request {
             id,
             timeout_ms,
             request,
         });
         id
+    }
+
+    /// After a failure of `id` with `cause`: if another attempt may help and
+    /// is safe, schedules it (keeping the same id, so its owner notices
+    /// nothing) and returns true.
+    fn retry_later(&mut self, now_ms: u64, id: ActionId, cause: FailureCause, failure: &Outcome) -> bool {
+        let policy = self.config.retry.clone();
+        let Some(waiting) = self.waiting.get_mut(&id) else {
+            return false;
+        };
+        let Some(request) = &waiting.request else {
+            return false;
+        };
+        let safe = match cause {
+            FailureCause::Unreachable => true,
+            FailureCause::Unavailable => request.is_idempotent(),
+            FailureCause::Refused => false,
+        };
+        let next = waiting.attempt + 1;
+        let Some(delay_ms) = policy.delay_before(next).filter(|_| safe) else {
+            return false;
+        };
+        let reason = match failure {
+            Outcome::Failed { message, .. } | Outcome::TimedOut { message } => message.as_str(),
+            _ => "",
+        };
+        let message = format!(
+            "{} failed ({reason}); attempt {next} of {} in {} ms",
+            waiting.describe, policy.attempts, delay_ms
+        );
+        self.deadlines.remove(&(waiting.deadline_ms, id));
+        waiting.backing_off = true;
+        waiting.deadline_ms = now_ms.saturating_add(delay_ms);
+        self.deadlines.insert((waiting.deadline_ms, id));
+        self.log(LogLevel::Warn, message);
+        true
+    }
+
+    /// The pause before another attempt of `id` is over: send it again.
+    fn attempt_again(&mut self, now_ms: u64, id: ActionId) {
+        let Some(waiting) = self.waiting.get_mut(&id) else {
+            return;
+        };
+        let Some(request) = waiting.request.clone() else {
+            return;
+        };
+        waiting.backing_off = false;
+        waiting.attempt += 1;
+        waiting.deadline_ms = now_ms.saturating_add(waiting.timeout_ms);
+        let timeout_ms = waiting.timeout_ms;
+        self.deadlines.insert((waiting.deadline_ms, id));
+        self.actions.push_back(Action::Request {
+            id,
+            timeout_ms,
+            request,
+        });
     }
 
     /// Registers something to wait for, which fails as timed out after `timeout_ms`.
@@ -219,6 +361,9 @@ impl RelayEngine {
                 timeout_ms,
                 describe,
                 owner,
+                request: None,
+                attempt: 0,
+                backing_off: false,
             },
         );
         self.deadlines.insert((deadline_ms, id));
@@ -262,6 +407,12 @@ impl RelayEngine {
         self.issue(now_ms, owner, request)
     }
 
+    /// A request whose outcome nobody waits for; failures are logged.
+    pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
+        let describe = request.describe();
+        self.issue(now_ms, Owner::Background { describe }, request);
+    }
+
     /// Stops waiting for `id`: its outcome no longer matters.
     pub(crate) fn forget_request(&mut self, id: ActionId) {
         if let Some(waiting) = self.waiting.remove(&id) {
@@ -273,6 +424,12 @@ impl RelayEngine {
         match owner {
             Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
             Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
+            Owner::Background { describe } => match outcome {
+                Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
+                    self.log(LogLevel::Warn, format!("{describe} failed: {message}"));
+                }
+                _ => {}
+            },
         }
     }
 

@@ -20,6 +20,13 @@ pub enum InputError {
         "`{field}` is empty: OpenCode passes it with every tool call, so the host must forward it"
     )]
     MissingContext { field: &'static str },
+
+    /// The plugin options as a whole are not an object.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    #[error("invalid option \"{key}\": {problem}")]
+    InvalidOption { key: String, problem: String },
 }
 
 impl InputError {
@@ -27,6 +34,13 @@ impl InputError {
         InputError::Malformed {
             what,
             detail: err.to_string(),
+        }
+    }
+
+    pub(crate) fn invalid_option(key: &str, problem: String) -> Self {
+        InputError::InvalidOption {
+            key: key.to_owned(),
+            problem,
         }
     }
 }

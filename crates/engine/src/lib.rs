@@ -15,6 +15,7 @@
 
 mod action;
 mod agents;
+mod branches;
 mod calls;
 mod config;
 mod engine;
@@ -22,6 +23,7 @@ mod error;
 mod event;
 mod ids;
 mod mode;
+mod options;
 mod outcome;
 mod relay;
 mod relays;
@@ -30,11 +32,12 @@ mod wording;
 
 pub use action::{Action, LogLevel, Request, ToastVariant};
 pub use agents::{reachable_agents, AgentInfo};
-pub use config::EngineConfig;
+pub use config::{EngineConfig, RetryPolicy};
 pub use engine::RelayEngine;
 pub use error::InputError;
 pub use event::{BusEvent, RELEVANT_EVENT_TYPES};
 pub use ids::{ActionId, RelayId, ToolCallId};
 pub use mode::Mode;
-pub use outcome::Outcome;
+pub use options::OPTION_NAMES;
+pub use outcome::{FailureCause, Outcome};
 pub use tool_call::ToolCall;

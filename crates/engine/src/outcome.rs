@@ -23,12 +23,33 @@ pub enum Outcome {
         provider_id: String,
         model_id: String,
     },
-    /// The request failed; `message` says why, in words for a person.
-    Failed { message: String },
+    /// The request failed; `message` says why, in words for a person, and
+    /// `cause` whether trying again could help.
+    Failed {
+        message: String,
+        #[serde(default)]
+        cause: FailureCause,
+    },
     /// The engine stopped waiting: the request may still have taken effect.
     /// Only the engine produces this, when a time limit runs out.
     #[serde(skip_deserializing)]
     TimedOut { message: String },
+}
+
+/// What kind of failure the host saw, which decides whether a retry may help
+/// and may be done safely.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureCause {
+    /// The request never reached OpenCode (connection refused or reset before
+    /// a response): trying again is safe for any request.
+    Unreachable,
+    /// OpenCode answered with a passing server error (HTTP 408, 429, 5xx):
+    /// trying again may help, but the request may have taken effect.
+    Unavailable,
+    /// Anything else, e.g. HTTP 400 or 404: trying again would fail the same way.
+    #[default]
+    Refused,
 }
 
 impl Outcome {
@@ -40,6 +61,14 @@ impl Outcome {
     pub fn failed(message: impl Into<String>) -> Self {
         Outcome::Failed {
             message: message.into(),
+            cause: FailureCause::Refused,
+        }
+    }
+
+    pub fn failed_with(cause: FailureCause, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            message: message.into(),
+            cause,
         }
     }
 }
@@ -75,5 +104,18 @@ mod tests {
     fn rejects_unknown_kinds() {
         assert!(Outcome::from_json(json!({"type": "maybe"})).is_err());
         assert!(Outcome::from_json(json!({"type": "session", "id": 3})).is_err());
+    }
+
+    #[test]
+    fn a_failure_without_a_cause_is_not_retried() {
+        assert_eq!(
+            Outcome::from_json(json!({"type": "failed", "message": "HTTP 400"})).unwrap(),
+            Outcome::failed("HTTP 400")
+        );
+        assert_eq!(
+            Outcome::from_json(json!({"type": "failed", "message": "x", "cause": "unreachable"}))
+                .unwrap(),
+            Outcome::failed_with(FailureCause::Unreachable, "x")
+        );
     }
 }

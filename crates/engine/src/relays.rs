@@ -56,6 +56,7 @@ impl RelayEngine {
 
     pub(crate) fn session_idle(&mut self, now_ms: u64, session_id: &str) {
         self.turn_ended_for_calls(session_id);
+        self.close_branch_groups(session_id);
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -119,8 +120,50 @@ impl RelayEngine {
         }
     }
 
+    /// A person interrupted the session's turn (`MessageAbortedError`): every
+    /// hand-off still waiting there is cancelled, so nothing the person did not
+    /// ask for happens after the interrupt. A relay whose prompt was already
+    /// sent has arrived and is left alone; branches already opening are
+    /// sessions of their own and run on.
+    pub(crate) fn session_interrupted(&mut self, now_ms: u64, session_id: &str) {
+        let mut lines = self.interrupt_calls(session_id);
+        let mut cancelled = Vec::new();
+        let mut stop_waiting = None;
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            // A compact relay still before its prompt is cancelled with the rest.
+            if let Some(active) = session
+                .active
+                .take_if(|a| !matches!(a.stage, Stage::Answering { .. }))
+            {
+                stop_waiting = active.stage.waits_for();
+                cancelled.push(active.relay);
+            }
+            cancelled.extend(session.queue.drain(..));
+        }
+        if let Some(waiting) = stop_waiting {
+            self.forget_request(waiting);
+        }
+        for relay in &cancelled {
+            lines.push(wording::cancelled_line(
+                &relay.id.to_string(),
+                &relay.agent,
+                &relay.text,
+            ));
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let title = wording::interrupted_title(lines.len());
+        let message = lines.join("\n");
+        self.log(LogLevel::Info, format!("{title} in {session_id}: {message}"));
+        self.toast(ToastVariant::Warning, title, message);
+        self.start_next_relay(now_ms, session_id);
+    }
+
     pub(crate) fn session_deleted(&mut self, session_id: &str) {
         self.session_gone_for_calls(session_id);
+        self.hops.remove(session_id);
+        self.forget_branch_groups(session_id);
         let Some(session) = self.sessions.remove(session_id) else {
             return;
         };
@@ -209,7 +252,7 @@ impl RelayEngine {
                     },
                 );
             }
-            (_, Outcome::Failed { message }) => {
+            (_, Outcome::Failed { message, .. }) => {
                 let reason = format!("{doing} failed: {message}");
                 self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
             }

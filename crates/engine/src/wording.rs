@@ -2,6 +2,7 @@
 
 use crate::agents::Reachability;
 use crate::ids::RelayId;
+use crate::mode::Mode;
 
 /// Whether a failure is certain, or the engine only stopped waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +26,19 @@ pub(crate) fn preview(text: &str, max: usize) -> String {
     }
 }
 
-pub(crate) fn new_session_title(agent: &str, text: &str) -> String {
-    format!("{agent} · {}", preview(text, TITLE_CHARS))
+/// `fork 2/3 · build · Implement using Redux`; a lone branch has no count.
+pub(crate) fn branch_title(mode: Mode, index: u32, total: u32, agent: &str, text: &str) -> String {
+    let count = if total > 1 {
+        format!(" {index}/{total}")
+    } else {
+        String::new()
+    };
+    format!("{mode}{count} · {agent} · {}", preview(text, TITLE_CHARS))
+}
+
+/// The permission pattern a hand-off is checked against, e.g. `fork → build`.
+pub(crate) fn permission_pattern(mode: Mode, agent: &str) -> String {
+    format!("{mode} → {agent}")
 }
 
 pub(crate) fn compaction_note(caller: &str, agent: &str) -> String {
@@ -37,16 +49,16 @@ pub(crate) fn compaction_note(caller: &str, agent: &str) -> String {
     }
 }
 
-pub(crate) fn queued_message(agent: &str, backlog: usize) -> String {
+pub(crate) fn queued_message(relay: RelayId, agent: &str, backlog: usize) -> String {
     format!(
-        "Queued for {agent}{}: when your turn ends, your text arrives in this session as a user message and {agent} answers it. End your turn now; the reply will not come back to you inside this turn.",
+        "Queued as {relay} for {agent}{}: when your turn ends, your text arrives in this session as a user message and {agent} answers it. End your turn now; the reply will not come back to you inside this turn.",
         after(backlog)
     )
 }
 
-pub(crate) fn queued_compact(agent: &str, backlog: usize) -> String {
+pub(crate) fn queued_compact(relay: RelayId, agent: &str, backlog: usize) -> String {
     format!(
-        "Queued{}: when your turn ends, this session is summarized, then {agent} answers your text on the summary. End your turn now.",
+        "Queued as {relay}{}: when your turn ends, this session is summarized, then {agent} answers your text on the summary. End your turn now.",
         after(backlog)
     )
 }
@@ -59,16 +71,81 @@ fn after(backlog: usize) -> String {
     }
 }
 
-pub(crate) fn started_new(agent: &str, session_id: &str, title: &str) -> String {
+pub(crate) fn started_new(agent: &str, session_id: &str, title: &str, shown: bool) -> String {
     format!(
-        "Started a new session {session_id} \"{title}\" without this conversation's history; {agent} is answering there now. It runs on its own: open it from the session list to follow it. This session goes on here."
+        "Started a new session {session_id} \"{title}\" without this conversation's history; {agent} is answering there now. {} This session goes on here.",
+        follow(shown)
     )
 }
 
-pub(crate) fn started_fork(agent: &str, session_id: &str, title: &str) -> String {
+pub(crate) fn started_fork(agent: &str, session_id: &str, title: &str, shown: bool) -> String {
     format!(
-        "Forked this session into {session_id} \"{title}\" with the full history; {agent} is answering there now. It runs on its own: open it from the session list to follow it. This session goes on here."
+        "Forked this session into {session_id} \"{title}\" with the full history; {agent} is answering there now. {} This session goes on here.",
+        follow(shown)
     )
+}
+
+fn follow(shown: bool) -> &'static str {
+    if shown {
+        "The TUI switches to it; /sessions leads back here."
+    } else {
+        "It runs on its own: open it by title from /sessions to follow it."
+    }
+}
+
+pub(crate) fn mode_disabled(mode: Mode, enabled: &[Mode]) -> String {
+    let enabled: Vec<&str> = enabled.iter().map(|m| m.as_str()).collect();
+    format!(
+        "Mode \"{mode}\" is turned off in this project's opencode-sessions options. Modes you can use: {}. Nothing was sent.",
+        enabled.join(", ")
+    )
+}
+
+pub(crate) fn agent_not_allowed(agent: &str, allowed: &[String]) -> String {
+    format!(
+        "Agent \"{agent}\" is not among the agents this project's opencode-sessions options allow: {}. Nothing was sent.",
+        allowed.join(", ")
+    )
+}
+
+pub(crate) fn queued_from_subagent(mode: Mode) -> String {
+    format!(
+        "Mode \"{mode}\" is not available inside a subagent task: the task ends with your turn and nobody would read the answer. Return your result instead, or use new or fork. Nothing was sent."
+    )
+}
+
+pub(crate) fn hop_limit(max_hops: u32) -> String {
+    format!(
+        "Refused: agents have handed work to each other {max_hops} times since a person last wrote in this session (limit maxHops = {max_hops}). Finish your turn and report where things stand; a person's message lets the agents go on. Nothing was sent."
+    )
+}
+
+pub(crate) fn permission_denied(pattern: &str, reason: &str) -> String {
+    format!("Permission \"session\" refused \"{pattern}\": {reason} Nothing was sent.")
+}
+
+pub(crate) fn permission_unanswered(pattern: &str, timeout_ms: u64) -> String {
+    format!(
+        "Nobody answered the permission prompt for \"{pattern}\" within {} min. Nothing was sent; ask again when someone is there.",
+        timeout_ms.div_ceil(60_000)
+    )
+}
+
+pub(crate) fn call_interrupted() -> String {
+    "Cancelled: the turn was interrupted before the hand-off was made. Nothing was sent.".to_owned()
+}
+
+/// Toast after a person interrupted a turn that had hand-offs waiting.
+pub(crate) fn interrupted_title(count: usize) -> String {
+    match count {
+        1 => "Interrupted: 1 hand-off cancelled".to_owned(),
+        n => format!("Interrupted: {n} hand-offs cancelled"),
+    }
+}
+
+/// One line of the interrupt toast: `relay #3 → plan: "Review the diff"`.
+pub(crate) fn cancelled_line(what: &str, agent: &str, text: &str) -> String {
+    format!("{what} → {agent}: \"{}\"", preview(text, PREVIEW_CHARS / 2))
 }
 
 pub(crate) fn agent_refused(agent: &str, why: Reachability, reachable: &[&str]) -> String {
@@ -161,10 +238,14 @@ mod tests {
     }
 
     #[test]
-    fn titles_name_the_agent_and_the_task() {
+    fn titles_count_branches_only_when_there_are_several() {
         assert_eq!(
-            new_session_title("plan", "Design the API"),
-            "plan · Design the API"
+            branch_title(Mode::New, 1, 1, "plan", "Design the API"),
+            "new · plan · Design the API"
+        );
+        assert_eq!(
+            branch_title(Mode::Fork, 2, 3, "build", "Implement using Redux\nmore"),
+            "fork 2/3 · build · Implement using Redux"
         );
     }
 }

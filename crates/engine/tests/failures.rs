@@ -139,7 +139,7 @@ fn a_branch_whose_prompt_fails_names_the_session_so_the_user_can_recover() {
             title: "t".into(),
         },
     );
-    let send = single_request(&sim.drain_quiet(), |_| true);
+    let send = requests_but_renames(&sim.drain_quiet())[0].0;
     sim.outcome(send, Outcome::failed("HTTP 400"));
     let (ok, text) = reply_to(&sim.drain(), call);
     assert!(

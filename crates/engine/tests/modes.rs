@@ -19,7 +19,10 @@ fn message_waits_for_the_turn_to_end_then_prompts_the_target_agent_once() {
     );
     let (ok, text) = reply_to(&actions, call);
     assert!(ok);
-    assert!(text.starts_with("Queued for plan:"), "{text}");
+    assert!(
+        text.starts_with("Queued as relay #") && text.contains(" for plan: when your turn ends"),
+        "{text}"
+    );
     assert!(
         requests(&actions).is_empty(),
         "nothing is sent while the turn runs"
@@ -120,14 +123,14 @@ fn new_creates_a_titled_session_prompts_it_and_returns_without_waiting_for_the_a
     );
     let create = single_request(&actions, |r| {
         *r == Request::CreateSession {
-            title: "plan · Research rate limiting".into(),
+            title: "new · plan · Research rate limiting".into(),
         }
     });
     sim.outcome(
         create,
         Outcome::Session {
             id: "s2".into(),
-            title: "plan · Research rate limiting".into(),
+            title: "new · plan · Research rate limiting".into(),
         },
     );
     let actions = sim.drain_quiet();
@@ -138,7 +141,7 @@ fn new_creates_a_titled_session_prompts_it_and_returns_without_waiting_for_the_a
     let (ok, text) = reply_to(&sim.drain_quiet(), call);
     assert!(ok);
     assert!(
-        text.contains("s2") && text.contains("\"plan · Research rate limiting\""),
+        text.contains("s2") && text.contains("\"new · plan · Research rate limiting\""),
         "{text}"
     );
     assert_eq!(
@@ -146,6 +149,7 @@ fn new_creates_a_titled_session_prompts_it_and_returns_without_waiting_for_the_a
         0,
         "new never queues in the caller's session"
     );
+    sim.idle("s1");
     assert!(sim.engine.is_quiet());
 }
 
@@ -167,9 +171,17 @@ fn fork_copies_history_up_to_the_calling_message_and_prompts_the_fork() {
             title: "t (fork #1)".into(),
         },
     );
-    let send = single_request(&sim.drain_quiet(), |r| {
-        *r == prompt("s9", "build", &["Implement using Redux"])
-    });
+    let actions = sim.drain_quiet();
+    assert_eq!(
+        renames(&actions),
+        [("s9".into(), "fork · build · Implement using Redux".into())],
+        "OpenCode's \"(fork #1)\" title is replaced"
+    );
+    let send = requests_but_renames(&actions)[0].0;
+    assert_eq!(
+        requests_but_renames(&actions),
+        [(send, prompt("s9", "build", &["Implement using Redux"]))]
+    );
     sim.outcome(send, Outcome::Done);
     let (ok, text) = reply_to(&sim.drain_quiet(), call);
     assert!(
@@ -191,6 +203,11 @@ fn three_forks_in_one_turn_run_concurrently_and_each_gets_its_own_reply() {
     for (id, _) in &lists {
         sim.outcome(*id, default_agents());
     }
+    let asks = requests(&sim.drain_quiet());
+    assert_eq!(asks.len(), 3, "three permission requests at once");
+    for (id, _) in &asks {
+        sim.outcome(*id, Outcome::Done);
+    }
     let forks = requests(&sim.drain_quiet());
     assert_eq!(forks.len(), 3, "three forks requested before any finished");
     // Forks finish in reverse order.
@@ -203,7 +220,22 @@ fn three_forks_in_one_turn_run_concurrently_and_each_gets_its_own_reply() {
             },
         );
     }
-    let prompts = requests(&sim.drain_quiet());
+    let actions = sim.drain_quiet();
+    assert_eq!(
+        renames(&actions),
+        [
+            ("f2".into(), "fork 3/3 · build · Zustand".into()),
+            ("f1".into(), "fork 2/3 · build · Context API".into()),
+            ("f0".into(), "fork 1/3 · build · Redux".into()),
+        ],
+        "each fork is told apart by its number"
+    );
+    for (id, request) in requests(&actions) {
+        if matches!(request, Request::RenameSession { .. }) {
+            sim.outcome(id, Outcome::Done);
+        }
+    }
+    let prompts = requests_but_renames(&actions);
     let targets: Vec<_> = prompts.iter().map(|(_, r)| r.clone()).collect();
     assert_eq!(
         targets,
@@ -221,6 +253,7 @@ fn three_forks_in_one_turn_run_concurrently_and_each_gets_its_own_reply() {
         let (ok, text) = reply_to(&replies, *call);
         assert!(ok && text.contains(&format!("f{n}")), "{text}");
     }
+    sim.idle("s1");
     assert!(sim.engine.is_quiet());
 }
 
@@ -237,7 +270,7 @@ fn compact_summarizes_with_the_sessions_model_then_hands_over_with_a_note() {
     );
     assert!(reply_to(&actions, call)
         .1
-        .starts_with("Queued: when your turn ends, this session is summarized"));
+        .contains(": when your turn ends, this session is summarized"));
 
     sim.idle("s1");
     let actions = sim.drain_quiet();
@@ -351,7 +384,7 @@ fn an_agent_that_cannot_answer_is_refused_with_the_reason_and_the_agents_that_ca
         ),
         ("new", "title", "is one of OpenCode's internal agents"),
     ] {
-        let (call, actions) = sim.call_checked("s1", "build", mode, "x", Some(target));
+        let (call, actions) = sim.call_listed("s1", "build", mode, "x", Some(target));
         let (ok, text) = reply_to(&actions, call);
         assert!(!ok);
         assert_eq!(
@@ -387,7 +420,7 @@ fn a_hand_off_made_while_answering_a_relay_is_next_and_says_so() {
     let (call, actions) = sim.call_checked("s1", "plan", "message", "fix it", Some("build"));
     assert_eq!(
         reply_to(&actions, call).1,
-        "Queued for build: when your turn ends, your text arrives in this session as a user message and build answers it. End your turn now; the reply will not come back to you inside this turn."
+        "Queued as relay #10 for build: when your turn ends, your text arrives in this session as a user message and build answers it. End your turn now; the reply will not come back to you inside this turn."
     );
     sim.idle("s1");
     let sent = requests(&sim.drain_quiet());

@@ -89,7 +89,7 @@ impl Sim {
 
     /// Runs a tool call through the agent check with `build` and `plan`
     /// configured, returning the actions that follow it.
-    pub fn call_checked(
+    pub fn call_listed(
         &mut self,
         session: &str,
         caller: &str,
@@ -101,6 +101,49 @@ impl Sim {
         let list = single_request(&self.drain_quiet(), |r| matches!(r, Request::ListAgents));
         self.outcome(list, default_agents());
         (call, self.drain_quiet())
+    }
+
+    /// Runs a tool call through the agent check up to the permission
+    /// request; returns its id.
+    pub fn call_asking(
+        &mut self,
+        session: &str,
+        caller: &str,
+        mode: &str,
+        text: &str,
+        agent: Option<&str>,
+    ) -> (ToolCallId, ActionId) {
+        let (call, actions) = self.call_listed(session, caller, mode, text, agent);
+        let ask = single_request(&actions, |r| {
+            matches!(r, Request::AskPermission { call: c, .. } if *c == call)
+        });
+        (call, ask)
+    }
+
+    /// Runs a tool call through the agent check and a granted permission,
+    /// returning the actions that follow.
+    pub fn call_checked(
+        &mut self,
+        session: &str,
+        caller: &str,
+        mode: &str,
+        text: &str,
+        agent: Option<&str>,
+    ) -> (ToolCallId, Vec<Action>) {
+        let (call, ask) = self.call_asking(session, caller, mode, text, agent);
+        self.outcome(ask, Outcome::Done);
+        (call, self.drain_quiet())
+    }
+
+    /// A message a person typed into the session.
+    pub fn person_writes(&mut self, session: &str) {
+        self.engine.handle_user_message(session, false);
+    }
+
+    /// The person interrupts the session's turn (Esc in the TUI).
+    pub fn interrupt(&mut self, session: &str) {
+        self.event(json!({"type": "session.error", "properties": {"sessionID": session,
+            "error": {"name": "MessageAbortedError", "data": {"message": "Aborted"}}}}));
     }
 }
 
@@ -151,6 +194,25 @@ pub fn single_request(actions: &[Action], pred: impl Fn(&Request) -> bool) -> Ac
         requests[0].1
     );
     requests[0].0
+}
+
+/// Requests in `actions` other than the titles kept up to date in the background.
+pub fn requests_but_renames(actions: &[Action]) -> Vec<(ActionId, Request)> {
+    requests(actions)
+        .into_iter()
+        .filter(|(_, r)| !matches!(r, Request::RenameSession { .. }))
+        .collect()
+}
+
+/// The titles `actions` give to sessions: `(session, title)`.
+pub fn renames(actions: &[Action]) -> Vec<(String, String)> {
+    requests(actions)
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            Request::RenameSession { session_id, title } => Some((session_id, title)),
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn requests(actions: &[Action]) -> Vec<(ActionId, Request)> {
