@@ -14,7 +14,18 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * `pollActions()` and re-arm a timer for `pollTimeout()`.
  */
 export declare class RelayEngine {
-  constructor(options?: EngineOptions | undefined | null)
+  /**
+   * Takes the plugin options as the user wrote them in `opencode.json`;
+   * a wrong or unknown option throws, naming it.
+   */
+  constructor(options?: import('./lib/plugin.js').SessionsOptions | null)
+  /** The modes the options leave on, in the order the tool lists them. */
+  enabledModes(): Array<string>
+  /**
+   * A user message was added to a session; `fromPlugin` is true for the
+   * messages this plugin sent. Any other resets the session's hop count.
+   */
+  handleUserMessage(sessionId: string, fromPlugin: boolean): void
   /**
    * Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
    * text, agent?}`. Returns the id its `replyToTool` action will carry.
@@ -38,18 +49,14 @@ export declare class RelayEngine {
   pollTimeout(): number | null
   /** Relays of a session not yet delivered or reported. */
   pendingRelays(sessionId: string): number
+  /** Agent-to-agent hand-offs since a person last wrote in the session. */
+  hops(sessionId: string): number
   /** True when no relay, tool call or request is pending. */
   get isQuiet(): boolean
+  /** True when the engine holds nothing about any session. */
+  get isEmpty(): boolean
 }
 export type JsRelayEngine = RelayEngine
-
-/** Time limits for the requests the engine makes, in milliseconds. */
-export interface EngineOptions {
-  /** Listing agents, creating or forking a session, sending a prompt. Default 15000. */
-  requestTimeoutMs?: number
-  /** Summarizing a session (a whole model call). Default 600000. */
-  summarizeTimeoutMs?: number
-}
 
 /**
  * Event types that can matter to the engine; skip every other event before

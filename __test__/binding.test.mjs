@@ -35,6 +35,9 @@ test("a message relay goes through the binding as plain JSON, once", () => {
   const callId = engine.handleToolCall(0, call({ agent: "plan" }))
   const [list] = engine.pollActions()
   engine.handleOutcome(1, list.id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
+  const [ask] = engine.pollActions().filter((a) => a.type === "request")
+  assert.deepEqual(ask.request, { op: "askPermission", call: callId, pattern: "message → plan" })
+  engine.handleOutcome(1, ask.id, { type: "done" })
   const actions = engine.pollActions()
   const reply = actions.find((a) => a.type === "replyToTool")
   assert.equal(reply.call, callId)
@@ -67,18 +70,32 @@ test("unrelated events are reported as such and change nothing", () => {
   assert.deepEqual(engine.pollActions(), [])
 })
 
-test("an outcome that arrives after its time limit is recognised as late", () => {
+test("an outcome that arrives after its time limit belongs to no attempt", () => {
   const engine = new RelayEngine({ requestTimeoutMs: 10 })
   engine.handleToolCall(0, call())
   const [list] = engine.pollActions()
   engine.handleTimeout(10)
-  const [reply] = engine.pollActions().filter((a) => a.type === "replyToTool")
-  assert.equal(reply.ok, false)
-  assert.match(reply.text, /no answer after 1 s while listing agents/)
+  const [warning] = engine.pollActions()
+  assert.equal(warning.level, "warn")
+  assert.match(warning.message, /listing agents failed \(no answer after 1 s while listing agents\); attempt 2 of 3 in 500 ms/)
   assert.equal(engine.handleOutcome(11, list.id, { type: "done" }), false)
+  engine.handleTimeout(510)
+  assert.deepEqual(engine.pollActions(), [{ type: "request", id: list.id, timeoutMs: 10, request: { op: "listAgents" } }])
 })
 
-test("time limits beyond what JS timers can wait are refused", () => {
-  assert.throws(() => new RelayEngine({ requestTimeoutMs: 3e9 }), /requestTimeoutMs.*at most 2147483647/)
+test("options are checked when the engine is made, naming what is wrong", () => {
+  assert.throws(() => new RelayEngine({ requestTimeoutMs: 3e9 }), /invalid option "requestTimeoutMs": must be a whole number from 1 to 2147483647, got 3000000000/)
+  assert.throws(() => new RelayEngine({ maxhops: 3 }), /"maxhops": is not an option \(did you mean "maxHops"\?\)/)
+  assert.throws(() => new RelayEngine({ modes: ["message", "merge"] }), /"modes": has "merge", which is not one of "message", "new", "compact", "fork"/)
+  assert.throws(() => new RelayEngine("fast"), /invalid options: expected an object/)
   assert.doesNotThrow(() => new RelayEngine({ summarizeTimeoutMs: 2 ** 31 - 1 }))
+  assert.doesNotThrow(() => new RelayEngine(null))
+})
+
+test("the modes left on are listed in the tool's order, and hops reset when a person writes", () => {
+  const engine = new RelayEngine({ modes: ["fork", "message"] })
+  assert.deepEqual(engine.enabledModes(), ["message", "fork"])
+  assert.equal(engine.hops("ses_1"), 0)
+  engine.handleUserMessage("ses_1", false)
+  assert.equal(engine.isEmpty, true)
 })

@@ -25,6 +25,8 @@ export function fakeClient(overrides = {}) {
         { info: { role: "assistant" }, parts: [] },
       ]),
     "session.summarize": () => ok(true),
+    "session.update": ({ path, body }) => ok({ id: path.id, title: body.title }),
+    "tui.publish": () => ok(true),
   }
   const answer = { ...defaults, ...overrides }
   const method = (name) => async (options) => {
@@ -33,13 +35,14 @@ export function fakeClient(overrides = {}) {
   }
   const client = {
     app: { agents: method("app.agents"), log: method("app.log") },
-    tui: { showToast: method("tui.showToast") },
+    tui: { showToast: method("tui.showToast"), publish: method("tui.publish") },
     session: {
       create: method("session.create"),
       fork: method("session.fork"),
       promptAsync: method("session.promptAsync"),
       messages: method("session.messages"),
       summarize: method("session.summarize"),
+      update: method("session.update"),
     },
   }
   return {
@@ -51,7 +54,7 @@ export function fakeClient(overrides = {}) {
 }
 
 /** The context OpenCode hands a tool's `execute`. */
-export function toolContext(sessionID = "ses_1", agent = "build") {
+export function toolContext(sessionID = "ses_1", agent = "build", ask = async () => {}) {
   return {
     sessionID,
     messageID: "msg_inflight",
@@ -59,7 +62,7 @@ export function toolContext(sessionID = "ses_1", agent = "build") {
     callID: "call_1",
     abort: new AbortController().signal,
     metadata() {},
-    async ask() {},
+    ask,
   }
 }
 

@@ -38,14 +38,17 @@ test("message: queued during the turn, prompted once when it ends, with the targ
   const { fake, execute, event } = await setup()
   await event(status("ses_1", "busy"))
   const result = await execute({ text: "Review the auth module", mode: "message", agent: "plan" })
-  assert.match(result, /^Queued for plan:/)
+  assert.match(result, /^Queued as relay #\d+ for plan:/)
   assert.equal(fake.of("session.promptAsync").length, 0, "nothing is sent inside the turn")
 
   await endTurn(event)
   const prompts = fake.of("session.promptAsync")
   assert.equal(prompts.length, 1)
   assert.deepEqual(prompts[0].options.path, { id: "ses_1" })
-  assert.deepEqual(prompts[0].options.body, { agent: "plan", parts: [{ type: "text", text: "Review the auth module" }] })
+  assert.deepEqual(prompts[0].options.body, {
+    agent: "plan",
+    parts: [{ type: "text", text: "Review the auth module", metadata: { "opencode-sessions": true } }],
+  })
 })
 
 test("message: several calls in one turn go out in order, each after the previous answer", async () => {
@@ -72,10 +75,10 @@ test("an agent that cannot answer fails the tool call with the reason and the ag
 test("new: creates a titled session, prompts it and returns its id without waiting", async () => {
   const { fake, execute } = await setup()
   const result = await execute({ text: "Research rate limiting", mode: "new", agent: "plan" })
-  assert.deepEqual(fake.of("session.create")[0].options.body, { title: "plan · Research rate limiting" })
+  assert.deepEqual(fake.of("session.create")[0].options.body, { title: "new · plan · Research rate limiting" })
   const [prompt] = fake.of("session.promptAsync")
   assert.deepEqual(prompt.options.path, { id: "ses_new1" })
-  assert.match(result, /^Started a new session ses_new1 "plan · Research rate limiting"/)
+  assert.match(result, /^Started a new session ses_new1 "new · plan · Research rate limiting"/)
 })
 
 test("fork: forks at the in-flight message so the tool call is not copied", async () => {
@@ -89,6 +92,8 @@ test("fork: forks at the in-flight message so the tool call is not copied", asyn
   const prompted = fake.of("session.promptAsync").map((c) => c.options.path.id).sort()
   assert.deepEqual(prompted, ["ses_fork1", "ses_fork2", "ses_fork3"])
   assert.equal(new Set(results).size, 3)
+  const titles = fake.of("session.update").map((c) => c.options.body.title).sort()
+  assert.deepEqual(titles, ["fork 1/3 · build · Redux", "fork 2/3 · build · Context API", "fork 3/3 · build · Zustand"])
 })
 
 test("compact: summarizes with the session's last model, then prompts with a handoff note", async () => {
@@ -135,4 +140,44 @@ test("events that cannot matter never reach the engine and never throw", async (
   await hooks.event({ event: { type: "message.part.delta", properties: {} } })
   await hooks.event({ event: undefined })
   await hooks.event({ event: { type: "session.idle", properties: {} } })
+})
+
+test("options restrict the modes on offer and are checked at load", async () => {
+  const { hooks } = await setup({}, { modes: ["fork", "new"] })
+  const { args, description } = hooks.tool.session
+  assert.equal(args.mode.safeParse("fork").success, true)
+  assert.equal(args.mode.safeParse("message").success, false)
+  assert.doesNotMatch(description, /- message:|- compact:|end your turn/)
+
+  const fake = fakeClient()
+  await assert.rejects(createPlugin({ client: fake.client }, { maxHops: "eight" }), {
+    message: /^opencode-sessions: invalid option "maxHops": must be a whole number from 1 to 1000, got "eight"\. Fix it under "opencode-sessions"/,
+  })
+  const [toast] = fake.of("tui.showToast")
+  assert.equal(toast.options.body.variant, "error")
+  assert.match(toast.options.body.message, /maxHops/)
+})
+
+test("a refused permission fails the call with OpenCode's reason and sends nothing", async () => {
+  const { fake, execute, event } = await setup()
+  const deny = async ({ patterns }) => {
+    throw new Error(`rule denies ${patterns[0]}`)
+  }
+  await assert.rejects(execute({ text: "x", mode: "message", agent: "plan" }, toolContext("ses_1", "build", deny)), {
+    message: 'Permission "session" refused "message → plan": rule denies message → plan Nothing was sent.',
+  })
+  await endTurn(event)
+  assert.equal(fake.of("session.promptAsync").length, 0)
+})
+
+test("the hop count resets when a person writes, not when the plugin's own message arrives", async () => {
+  const { execute, event, hooks } = await setup({}, { maxHops: 1 })
+  await event(status("ses_1", "busy"))
+  await execute({ text: "one", mode: "message", agent: "plan" })
+  await assert.rejects(execute({ text: "two", mode: "message", agent: "plan" }), /limit maxHops = 1/)
+  const relayed = { parts: [{ type: "text", text: "one", metadata: { "opencode-sessions": true } }] }
+  await hooks["chat.message"]({ sessionID: "ses_1" }, relayed)
+  await assert.rejects(execute({ text: "three", mode: "message", agent: "plan" }), /limit maxHops = 1/)
+  await hooks["chat.message"]({ sessionID: "ses_1" }, { parts: [{ type: "text", text: "go on" }] })
+  assert.match(await execute({ text: "four", mode: "message", agent: "plan" }), /^Queued/)
 })

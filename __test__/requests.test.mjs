@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { createRequester } from "../lib/requests.js"
+import { askPermission, createRequester } from "../lib/requests.js"
 import { fakeClient } from "./fake-client.mjs"
 
 test("the model is read from the newest messages, and from the whole history when they hold no user message", async () => {
@@ -20,22 +20,63 @@ test("a session without a user message cannot be summarized, and says so", async
   assert.deepEqual(outcome, { type: "failed", message: "session s has no user message naming a model to summarize with" })
 })
 
-test("HTTP errors, thrown errors and time-outs all become failed outcomes with a reason", async () => {
+test("failures carry a cause that tells whether trying again can help", async () => {
+  const httpError = (status, message) => () => ({ error: { data: { message } }, response: { ok: false, status } })
   const fake = fakeClient({
-    "app.agents": () => ({ error: { name: "NotFoundError", data: { message: "no such project" } }, response: { ok: false, status: 404 } }),
+    "app.agents": httpError(404, "no such project"),
+    "session.update": httpError(503, "busy"),
     "session.create": () => {
-      throw new TypeError("fetch failed")
+      throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })
     },
     "session.fork": ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
   })
   const perform = createRequester(fake.client)
-  assert.deepEqual(await perform({ op: "listAgents" }, 1000), { type: "failed", message: "HTTP 404: no such project" })
-  assert.deepEqual(await perform({ op: "createSession", title: "t" }, 1000), { type: "failed", message: "fetch failed" })
+  assert.deepEqual(await perform({ op: "listAgents" }, 1000), { type: "failed", message: "HTTP 404: no such project", cause: "refused" })
+  assert.deepEqual(await perform({ op: "renameSession", sessionId: "s", title: "t" }, 1000), {
+    type: "failed",
+    message: "HTTP 503: busy",
+    cause: "unavailable",
+  })
+  assert.deepEqual(await perform({ op: "createSession", title: "t" }, 1000), {
+    type: "failed",
+    message: "fetch failed (ECONNREFUSED)",
+    cause: "unreachable",
+  })
   // AbortSignal.timeout does not keep the process alive; this test must wait for it.
   const keepAlive = setTimeout(() => {}, 5000)
-  assert.deepEqual(await perform({ op: "forkSession", sessionId: "s", messageId: "m" }, 20), { type: "failed", message: "timed out" })
+  const started = Date.now()
+  assert.deepEqual(await perform({ op: "forkSession", sessionId: "s", messageId: "m" }, 20), {
+    type: "failed",
+    message: "timed out",
+    cause: "unavailable",
+  })
+  assert.ok(Date.now() - started >= 1000, "the call outlives the engine's own time limit")
   clearTimeout(keepAlive)
   assert.deepEqual(await perform({ op: "teleport" }, 1000), { type: "failed", message: 'unknown request "teleport"' })
+})
+
+test("a permission is asked with the pattern the user's rules match, and a refusal keeps OpenCode's words", async () => {
+  const asked = []
+  const allow = async (input) => void asked.push(input)
+  assert.deepEqual(await askPermission(allow, "fork → plan"), { type: "done" })
+  assert.deepEqual(asked, [{ permission: "session", patterns: ["fork → plan"], always: ["fork → plan"], metadata: {} }])
+  const deny = async () => {
+    throw new Error("The user has specified a rule which prevents you from using this specific tool call.")
+  }
+  assert.deepEqual(await askPermission(deny, "fork → plan"), {
+    type: "failed",
+    message: "The user has specified a rule which prevents you from using this specific tool call.",
+    cause: "refused",
+  })
+})
+
+test("renaming a session and showing it in the TUI use the SDK's update and publish", async () => {
+  const fake = fakeClient()
+  const perform = createRequester(fake.client)
+  assert.deepEqual(await perform({ op: "renameSession", sessionId: "s", title: "fork 1/2 · build · x" }, 1000), { type: "done" })
+  assert.deepEqual(fake.of("session.update")[0].options.body, { title: "fork 1/2 · build · x" })
+  await perform({ op: "selectSession", sessionId: "s" }, 1000)
+  assert.deepEqual(fake.of("tui.publish")[0].options.body, { type: "tui.session.select", properties: { sessionID: "s" } })
 })
 
 test("a prompt sends one text part per entry, to the named agent, without waiting", async () => {
@@ -44,6 +85,7 @@ test("a prompt sends one text part per entry, to the named agent, without waitin
   assert.deepEqual(outcome, { type: "done" })
   const [call] = fake.of("session.promptAsync")
   assert.deepEqual(call.options.path, { id: "s" })
-  assert.deepEqual(call.options.body, { agent: "plan", parts: [{ type: "text", text: "note" }, { type: "text", text: "text" }] })
+  const marked = (text) => ({ type: "text", text, metadata: { "opencode-sessions": true } })
+  assert.deepEqual(call.options.body, { agent: "plan", parts: [marked("note"), marked("text")] })
   assert.ok(call.options.signal instanceof AbortSignal, "every call carries its time limit")
 })

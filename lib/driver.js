@@ -2,6 +2,8 @@
 // feeds back their outcomes and keeps its timer armed. It holds no relay
 // state of its own beyond the tool calls awaiting their reply.
 
+import { askPermission } from "./requests.js"
+
 /** The longest delay setTimeout honours; longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -19,6 +21,14 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
   let timer = undefined
   let timerAt = Infinity
 
+  /** Permission requests go through the calling tool's own `ctx.ask`. */
+  function dispatch(request, timeoutMs) {
+    if (request.op !== "askPermission") return perform(request, timeoutMs)
+    const ask = replies.get(request.call)?.ask
+    if (!ask) return Promise.resolve({ type: "failed", message: "the tool call that asked is gone", cause: "refused" })
+    return askPermission(ask, request.pattern)
+  }
+
   function pump() {
     let actions = []
     try {
@@ -33,7 +43,7 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
   function run(action) {
     switch (action.type) {
       case "request":
-        perform(action.request, action.timeoutMs)
+        dispatch(action.request, action.timeoutMs)
           .catch((error) => ({ type: "failed", message: error?.message ?? String(error) }))
           .then((outcome) => feed(() => engine.handleOutcome(now(), action.id, outcome)))
         break
@@ -98,13 +108,19 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
     /**
      * Runs a `session` tool call through the engine.
      * @param {import("./engine-types.js").ToolCallInput} input
+     * @param {(input: object) => Promise<void>} [ask] the tool context's permission check
      * @returns {Promise<string>} the text for the model; rejects with the error text.
      */
-    toolCall(input) {
+    toolCall(input, ask) {
       const id = engine.handleToolCall(now(), input)
-      const reply = new Promise((resolve, reject) => replies.set(id, { resolve, reject }))
+      const reply = new Promise((resolve, reject) => replies.set(id, { resolve, reject, ask }))
       pump()
       return reply
+    },
+
+    /** A user message was added to a session (the `chat.message` hook). */
+    userMessage(sessionId, fromPlugin) {
+      feed(() => engine.handleUserMessage(sessionId, fromPlugin))
     },
 
     /** Hands a bus event to the engine. */

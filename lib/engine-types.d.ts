@@ -18,6 +18,9 @@ export type Request =
   | { op: "prompt"; sessionId: string; agent: string; parts: string[] }
   | { op: "lastUserModel"; sessionId: string }
   | { op: "summarize"; sessionId: string; providerId: string; modelId: string }
+  | { op: "askPermission"; call: number; pattern: string }
+  | { op: "renameSession"; sessionId: string; title: string }
+  | { op: "selectSession"; sessionId: string }
 
 export type Action =
   | { type: "request"; id: number; timeoutMs: number; request: Request }
@@ -36,4 +39,11 @@ export type Outcome =
   | { type: "agents"; agents: AgentSummary[] }
   | { type: "session"; id: string; title: string }
   | { type: "model"; providerId: string; modelId: string }
-  | { type: "failed"; message: string }
+  | { type: "failed"; message: string; cause?: FailureCause }
+
+/**
+ * - `unreachable`: the request never reached OpenCode; safe to send again.
+ * - `unavailable`: a passing server error (HTTP 408, 429, 5xx); it may have taken effect.
+ * - `refused`: anything else; sending it again would fail the same way.
+ */
+export type FailureCause = "unreachable" | "unavailable" | "refused"

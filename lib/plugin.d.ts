@@ -1,11 +1,32 @@
 import type { Hooks, PluginInput } from "@opencode-ai/plugin"
 
-/** Options from `"plugin": [["opencode-sessions", { ... }]]`. */
+/** A mode of the `session` tool. */
+export type SessionMode = "message" | "new" | "compact" | "fork"
+
+/**
+ * Options from `"plugin": [["opencode-sessions", { ... }]]`. Every option is
+ * checked when the plugin loads; a wrong or unknown one keeps the plugin from
+ * loading, with a message naming it.
+ */
 export interface SessionsOptions {
+  /**
+   * Agent-to-agent hand-offs allowed in a session since a person last wrote
+   * there; the next one is refused. `new` and `fork` branches start from
+   * their parent's count plus one. Whole number from 1 to 1000. Default 8.
+   */
+  maxHops?: number
+  /** Modes the tool offers; the others are neither shown to the model nor accepted. Default: all four. */
+  modes?: SessionMode[]
+  /** Agents a hand-off may go to. Default: every primary agent that is not hidden. */
+  agents?: string[]
+  /** Branch modes after which the TUI switches to the new session. Default: none. */
+  switchTo?: Array<"new" | "fork">
   /** Time limit in ms for listing agents, creating or forking a session and sending a prompt. Default 15000. */
   requestTimeoutMs?: number
   /** Time limit in ms for summarizing a session in `compact` mode. Default 600000. */
   summarizeTimeoutMs?: number
+  /** How long in ms a permission prompt may wait for a person. Default 3600000. */
+  permissionTimeoutMs?: number
 }
 
 /** Arguments of the `session` tool. */
@@ -18,7 +39,7 @@ export interface SessionToolArgs {
    * - `compact`: when the calling turn ends, the session is summarized, then `agent` answers `text`.
    * - `fork`: `agent` answers `text` in a copy of the session with its full history; returns at once.
    */
-  mode: "message" | "new" | "compact" | "fork"
+  mode: SessionMode
   /** Primary agent that answers; defaults to the calling agent. */
   agent?: string
 }

@@ -3,15 +3,16 @@
 
 import { createDriver } from "./driver.js"
 import { createHost } from "./host.js"
+import { sentByPlugin } from "./marker.js"
 import { loadNative } from "./native.js"
 import { createRequester } from "./requests.js"
 import { createSessionTool } from "./session-tool.js"
 
 /** @type {import("./plugin.d.ts").createPlugin} */
-export async function createPlugin(input, options = {}) {
+export async function createPlugin(input, options) {
   const { RelayEngine, relevantEventTypes } = await loadNative()
-  const engine = new RelayEngine(engineOptions(options))
   const host = createHost(input.client)
+  const engine = await startEngine(RelayEngine, options, host)
   const driver = createDriver({
     engine,
     perform: createRequester(input.client),
@@ -22,18 +23,29 @@ export async function createPlugin(input, options = {}) {
   const relevant = new Set(relevantEventTypes())
 
   return {
-    tool: { session: createSessionTool(driver.toolCall) },
+    tool: { session: createSessionTool(driver.toolCall, engine.enabledModes()) },
     async event({ event }) {
       if (relevant.has(event?.type)) driver.event(event)
+    },
+    async "chat.message"(message, output) {
+      if (typeof message?.sessionID === "string") driver.userMessage(message.sessionID, sentByPlugin(output?.parts))
     },
   }
 }
 
-function engineOptions(options) {
-  const picked = {}
-  if (options?.requestTimeoutMs !== undefined) picked.requestTimeoutMs = options.requestTimeoutMs
-  if (options?.summarizeTimeoutMs !== undefined) picked.summarizeTimeoutMs = options.summarizeTimeoutMs
-  return picked
+/**
+ * Validates the options by building the engine. A wrong option keeps the
+ * plugin from loading: OpenCode logs the error, and a toast says what to fix.
+ */
+async function startEngine(RelayEngine, options, host) {
+  try {
+    return new RelayEngine(options ?? null)
+  } catch (error) {
+    const message = `${error?.message ?? error}. Fix it under "opencode-sessions" in the "plugin" list of opencode.json; the session tool stays off until then.`
+    await host.toast({ variant: "error", title: "opencode-sessions not loaded", message })
+    await host.log("error", message)
+    throw new Error(message, { cause: error })
+  }
 }
 
 export default { id: "opencode-sessions", server: createPlugin }

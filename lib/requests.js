@@ -1,6 +1,15 @@
 // Performs the engine's requests with OpenCode's SDK client. Every function
 // here resolves to an Outcome and never rejects: failures become
-// `{ type: "failed", message }` for the engine to report.
+// `{ type: "failed", message, cause }` for the engine to retry or report.
+
+import { PLUGIN_MARK } from "./marker.js"
+
+/**
+ * The engine gives up on a request at its time limit; the HTTP call is
+ * aborted a little later, so the engine's own "no answer" always comes first
+ * and a slow call is never mistaken for a definite failure.
+ */
+const ABORT_GRACE_MS = 1_000
 
 /**
  * @param {import("@opencode-ai/plugin").PluginInput["client"]} client
@@ -24,7 +33,8 @@ export function createRequester(client) {
       return { type: "session", id: data.id, title: data.title ?? "" }
     },
     async prompt({ sessionId, agent, parts }, signal) {
-      const body = { agent, parts: parts.map((text) => ({ type: "text", text })) }
+      // The mark lets the `chat.message` hook tell these messages from a person's.
+      const body = { agent, parts: parts.map((text) => ({ type: "text", text, metadata: { [PLUGIN_MARK]: true } })) }
       await call(client.session.promptAsync({ path: { id: sessionId }, body, signal }))
       return { type: "done" }
     },
@@ -44,16 +54,41 @@ export function createRequester(client) {
       await call(client.session.summarize({ path: { id: sessionId }, body, signal }))
       return { type: "done" }
     },
+    async renameSession({ sessionId, title }, signal) {
+      await call(client.session.update({ path: { id: sessionId }, body: { title }, signal }))
+      return { type: "done" }
+    },
+    async selectSession({ sessionId }, signal) {
+      const body = { type: "tui.session.select", properties: { sessionID: sessionId } }
+      await call(client.tui.publish({ body, signal }))
+      return { type: "done" }
+    },
   }
 
   return async function perform(request, timeoutMs) {
     const operation = operations[request.op]
     if (!operation) return { type: "failed", message: `unknown request "${request.op}"` }
     try {
-      return await operation(request, AbortSignal.timeout(timeoutMs))
+      return await operation(request, AbortSignal.timeout(timeoutMs + ABORT_GRACE_MS))
     } catch (error) {
-      return { type: "failed", message: describeError(error) }
+      return failure(error)
     }
+  }
+}
+
+/**
+ * Asks OpenCode's permission system through the tool's `ctx.ask`, which
+ * resolves when the rules (or a person) allow and throws when they refuse.
+ * @param {(input: {permission: string, patterns: string[], always: string[], metadata: object}) => Promise<void>} ask
+ * @param {string} pattern
+ * @returns {Promise<import("./engine-types.js").Outcome>}
+ */
+export async function askPermission(ask, pattern) {
+  try {
+    await ask({ permission: "session", patterns: [pattern], always: [pattern], metadata: {} })
+    return { type: "done" }
+  } catch (error) {
+    return { type: "failed", message: error?.message ?? String(error), cause: "refused" }
   }
 }
 
@@ -63,12 +98,19 @@ function lastUserModel(messages) {
   return messages.findLast((message) => message?.info?.role === "user" && message.info.model)?.info.model
 }
 
+/** An HTTP error from OpenCode, with the status that decides whether a retry may help. */
+class HttpError extends Error {
+  constructor(status, detail) {
+    super(`HTTP ${status}: ${detail}`)
+    this.status = status
+  }
+}
+
 /** Unwraps an SDK result `{ data, error, response }`, throwing on an HTTP error. */
 async function call(pending) {
   const result = await pending
   if (result?.error !== undefined || (result?.response && !result.response.ok)) {
-    const status = result.response ? `HTTP ${result.response.status}` : "request failed"
-    throw new Error(`${status}: ${summarize(result.error)}`)
+    throw new HttpError(result.response?.status ?? 0, summarize(result.error))
   }
   return result?.data
 }
@@ -80,7 +122,23 @@ function summarize(error) {
   return (typeof message === "string" ? message : JSON.stringify(error)).slice(0, 300)
 }
 
-function describeError(error) {
-  if (error?.name === "TimeoutError" || error?.name === "AbortError") return "timed out"
-  return error?.message ?? String(error)
+/** Passing server errors: trying again may help. */
+const UNAVAILABLE = new Set([408, 429, 500, 502, 503, 504])
+/** Connection errors raised before any response arrived. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "ConnectionRefused"])
+
+/** @returns {import("./engine-types.js").Outcome} */
+export function failure(error) {
+  if (error instanceof HttpError) {
+    return { type: "failed", message: error.message, cause: UNAVAILABLE.has(error.status) ? "unavailable" : "refused" }
+  }
+  if (error?.name === "TimeoutError" || error?.name === "AbortError") {
+    return { type: "failed", message: "timed out", cause: "unavailable" }
+  }
+  const code = error?.code ?? error?.cause?.code
+  const message = error?.message ?? String(error)
+  if (UNREACHABLE.has(code) || (error instanceof TypeError && /fetch failed|unable to connect/i.test(message))) {
+    return { type: "failed", message: code ? `${message} (${code})` : message, cause: "unreachable" }
+  }
+  return { type: "failed", message, cause: "refused" }
 }

@@ -1,4 +1,5 @@
-// The `session` tool as the model sees it.
+// The `session` tool as the model sees it. Only the modes the options leave
+// on are offered, so a model is never shown a mode it may not use.
 
 import { tool } from "@opencode-ai/plugin"
 
@@ -6,34 +7,48 @@ const z = tool.schema
 
 export const MODES = ["message", "new", "compact", "fork"]
 
-const DESCRIPTION = `Hand work to an agent (yourself or another primary agent such as build or plan).
-Modes:
-- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).
-- new: agent answers text in a fresh session without this history. Use for a clean next phase. Returns at once.
-- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.
-- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.
-After message or compact, end your turn: the answer comes after it.`
+const INTRO = "Hand work to an agent (yourself or another primary agent such as build or plan)."
+
+const MODE_LINES = {
+  message:
+    "- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).",
+  new: "- new: agent answers text in a fresh session without this history. Use for a clean next phase. Returns at once.",
+  compact:
+    "- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.",
+  fork: "- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.",
+}
+
+const QUEUED_NOTE = "After message or compact, end your turn: the answer comes after it."
+
+/** The description for the modes on offer. */
+export function describeTool(modes) {
+  const lines = [INTRO, "Modes:", ...modes.map((mode) => MODE_LINES[mode])]
+  if (modes.includes("message") || modes.includes("compact")) lines.push(QUEUED_NOTE)
+  return lines.join("\n")
+}
 
 /**
- * @param {(input: import("./engine-types.js").ToolCallInput) => Promise<string>} runCall
+ * @param {(input: import("./engine-types.js").ToolCallInput, ask: Function) => Promise<string>} runCall
+ * @param {string[]} [modes] the modes on offer, in the order of MODES
  */
-export function createSessionTool(runCall) {
+export function createSessionTool(runCall, modes = MODES) {
   return tool({
-    description: DESCRIPTION,
+    description: describeTool(modes),
     args: {
       text: z.string().min(1).describe("What the receiving agent should do, written as a user message"),
-      mode: z.enum(MODES).describe("message | new | compact | fork"),
+      mode: z.enum(modes).describe(modes.join(" | ")),
       agent: z.string().optional().describe("Primary agent that answers; default: you"),
     },
     async execute(args, context) {
-      return runCall({
+      const input = {
         sessionId: context.sessionID,
         messageId: context.messageID,
         callerAgent: context.agent,
         mode: args.mode,
         text: args.text,
         agent: args.agent ?? null,
-      })
+      }
+      return runCall(input, (request) => context.ask(request))
     },
   })
 }

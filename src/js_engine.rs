@@ -3,13 +3,12 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    ActionId, BusEvent, EngineConfig, Outcome, RelayEngine, ToolCall, RELEVANT_EVENT_TYPES,
+    ActionId, BusEvent, EngineConfig, Mode, Outcome, RelayEngine, ToolCall, RELEVANT_EVENT_TYPES,
 };
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::error::JsInputError;
-use crate::js_options::EngineOptions;
 use crate::time::whole_number;
 
 /// The relay engine. Feed it with the `handle*` methods, then drain
@@ -23,15 +22,38 @@ pub struct JsRelayEngine {
 
 #[napi]
 impl JsRelayEngine {
-    #[napi(constructor)]
-    pub fn new(options: Option<EngineOptions>) -> Result<Self> {
-        let config = match options {
-            Some(options) => options.into_config().map_err(JsInputError)?,
-            None => EngineConfig::default(),
-        };
+    /// Takes the plugin options as the user wrote them in `opencode.json`;
+    /// a wrong or unknown option throws, naming it.
+    #[napi(
+        constructor,
+        ts_args_type = "options?: import('./lib/plugin.js').SessionsOptions | null"
+    )]
+    pub fn new(options: Option<Value>) -> Result<Self> {
+        let options = options.unwrap_or(Value::Null);
+        let config = EngineConfig::from_options(&options).map_err(JsInputError)?;
         Ok(JsRelayEngine {
             inner: Mutex::new(RelayEngine::new(config)),
         })
+    }
+
+    /// The modes the options leave on, in the order the tool lists them.
+    #[napi]
+    pub fn enabled_modes(&self) -> Vec<&'static str> {
+        let engine = self.inner.lock();
+        Mode::ALL
+            .into_iter()
+            .filter(|mode| engine.config().mode_enabled(*mode))
+            .map(Mode::as_str)
+            .collect()
+    }
+
+    /// A user message was added to a session; `fromPlugin` is true for the
+    /// messages this plugin sent. Any other resets the session's hop count.
+    #[napi]
+    pub fn handle_user_message(&self, session_id: String, from_plugin: bool) {
+        self.inner
+            .lock()
+            .handle_user_message(&session_id, from_plugin);
     }
 
     /// Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
@@ -109,10 +131,22 @@ impl JsRelayEngine {
         u32::try_from(pending).unwrap_or(u32::MAX)
     }
 
+    /// Agent-to-agent hand-offs since a person last wrote in the session.
+    #[napi]
+    pub fn hops(&self, session_id: String) -> u32 {
+        self.inner.lock().hops(&session_id)
+    }
+
     /// True when no relay, tool call or request is pending.
     #[napi(getter)]
     pub fn is_quiet(&self) -> bool {
         self.inner.lock().is_quiet()
+    }
+
+    /// True when the engine holds nothing about any session.
+    #[napi(getter)]
+    pub fn is_empty(&self) -> bool {
+        self.inner.lock().is_empty()
     }
 }
 

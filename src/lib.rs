@@ -6,7 +6,6 @@
 
 mod error;
 mod js_engine;
-mod js_options;
 mod time;
 
 pub use js_engine::{relevant_event_types, JsRelayEngine};

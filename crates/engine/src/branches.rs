@@ -112,7 +112,8 @@ impl RelayEngine {
 
     /// The session is gone: its groups go too.
     pub(crate) fn forget_branch_groups(&mut self, session_id: &str) {
-        self.branch_groups.retain(|key, _| key.session_id != session_id);
+        self.branch_groups
+            .retain(|key, _| key.session_id != session_id);
     }
 
     /// Renames the group's branches whose title shows an outdated count.
@@ -124,7 +125,8 @@ impl RelayEngine {
         let mut renames = Vec::new();
         for branch in group.titled.iter_mut().filter(|b| b.total != total) {
             branch.total = total;
-            let title = wording::branch_title(key.mode, branch.index, total, &branch.agent, &branch.text);
+            let title =
+                wording::branch_title(key.mode, branch.index, total, &branch.agent, &branch.text);
             renames.push((branch.session_id.clone(), title));
         }
         for (session_id, title) in renames {

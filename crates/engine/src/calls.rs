@@ -28,9 +28,14 @@ enum CallStage {
     CheckingAgent,
     AskingPermission,
     /// `new` or `fork`: waiting for the branch session.
-    OpeningBranch { slot: BranchSlot },
+    OpeningBranch {
+        slot: BranchSlot,
+    },
     /// The branch exists; waiting for OpenCode to accept its prompt.
-    PromptingBranch { session_id: String, title: String },
+    PromptingBranch {
+        session_id: String,
+        title: String,
+    },
 }
 
 impl CallStage {

@@ -58,9 +58,13 @@ struct Waiting {
 #[derive(Debug, Clone)]
 enum Owner {
     Call(ToolCallId),
-    Relay { session_id: String },
+    Relay {
+        session_id: String,
+    },
     /// Nothing waits for it: a failure is logged, and that is all.
-    Background { describe: &'static str },
+    Background {
+        describe: &'static str,
+    },
 }
 
 /// The `session.error` name OpenCode uses when a person interrupts a turn.
@@ -291,7 +295,13 @@ impl RelayEngine {
     /// After a failure of `id` with `cause`: if another attempt may help and
     /// is safe, schedules it (keeping the same id, so its owner notices
     /// nothing) and returns true.
-    fn retry_later(&mut self, now_ms: u64, id: ActionId, cause: FailureCause, failure: &Outcome) -> bool {
+    fn retry_later(
+        &mut self,
+        now_ms: u64,
+        id: ActionId,
+        cause: FailureCause,
+        failure: &Outcome,
+    ) -> bool {
         let policy = self.config.retry.clone();
         let Some(waiting) = self.waiting.get_mut(&id) else {
             return false;

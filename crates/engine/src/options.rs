@@ -106,10 +106,7 @@ fn strings<'a>(key: &str, value: &'a Value) -> Result<Vec<&'a str>, InputError> 
     names.ok_or_else(|| {
         InputError::invalid_option(
             key,
-            format!(
-                "must be a non-empty list of names, got {}",
-                shown(value)
-            ),
+            format!("must be a non-empty list of names, got {}", shown(value)),
         )
     })
 }
@@ -142,7 +139,10 @@ fn modes(key: &str, value: &Value, allowed: &[Mode]) -> Result<Vec<Mode>, InputE
 }
 
 fn agents(key: &str, value: &Value) -> Result<Vec<String>, InputError> {
-    let mut names: Vec<String> = strings(key, value)?.into_iter().map(str::to_owned).collect();
+    let mut names: Vec<String> = strings(key, value)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     names.dedup();
     Ok(names)
 }
@@ -175,7 +175,9 @@ mod tests {
     use serde_json::json;
 
     fn error(options: Value) -> String {
-        EngineConfig::from_options(&options).unwrap_err().to_string()
+        EngineConfig::from_options(&options)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -223,7 +225,9 @@ mod tests {
         assert!(error(json!({"requestTimeoutMs": 1.5})).contains("requestTimeoutMs"));
         assert!(error(json!({"requestTimeoutMs": 3_000_000_000u64})).contains("2147483647"));
         assert!(error(json!({"modes": []})).contains("non-empty list"));
-        assert!(error(json!({"modes": ["teleport"]})).contains("\"teleport\", which is not one of \"message\", \"new\", \"compact\", \"fork\""));
+        assert!(error(json!({"modes": ["teleport"]})).contains(
+            "\"teleport\", which is not one of \"message\", \"new\", \"compact\", \"fork\""
+        ));
         assert!(error(json!({"switchTo": ["message"]})).contains("not one of \"new\", \"fork\""));
         assert!(error(json!({"agents": ["plan", ""]})).contains("agents"));
         assert!(error(json!(["maxHops"])).contains("expected an object"));

@@ -155,7 +155,10 @@ impl RelayEngine {
         }
         let title = wording::interrupted_title(lines.len());
         let message = lines.join("\n");
-        self.log(LogLevel::Info, format!("{title} in {session_id}: {message}"));
+        self.log(
+            LogLevel::Info,
+            format!("{title} in {session_id}: {message}"),
+        );
         self.toast(ToastVariant::Warning, title, message);
         self.start_next_relay(now_ms, session_id);
     }

@@ -5,7 +5,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use opencode_sessions_engine::{
-    Action, ActionId, AgentInfo, BusEvent, Outcome, RelayEngine, Request, ToolCall, ToolCallId,
+    Action, ActionId, AgentInfo, BusEvent, EngineConfig, Outcome, RelayEngine, Request,
+    ToastVariant, ToolCall, ToolCallId,
 };
 use serde_json::{json, Value};
 
@@ -24,6 +25,13 @@ impl Default for Sim {
 }
 
 impl Sim {
+    pub fn with_config(config: EngineConfig) -> Self {
+        Sim {
+            engine: RelayEngine::new(config),
+            now: 1_000,
+        }
+    }
+
     pub fn advance(&mut self, ms: u64) {
         self.now += ms;
         self.engine.handle_timeout(self.now);
@@ -114,9 +122,10 @@ impl Sim {
         agent: Option<&str>,
     ) -> (ToolCallId, ActionId) {
         let (call, actions) = self.call_listed(session, caller, mode, text, agent);
-        let ask = single_request(&actions, |r| {
-            matches!(r, Request::AskPermission { call: c, .. } if *c == call)
-        });
+        let ask = single_request(
+            &actions,
+            |r| matches!(r, Request::AskPermission { call: c, .. } if *c == call),
+        );
         (call, ask)
     }
 
@@ -142,8 +151,10 @@ impl Sim {
 
     /// The person interrupts the session's turn (Esc in the TUI).
     pub fn interrupt(&mut self, session: &str) {
-        self.event(json!({"type": "session.error", "properties": {"sessionID": session,
-            "error": {"name": "MessageAbortedError", "data": {"message": "Aborted"}}}}));
+        self.event(
+            json!({"type": "session.error", "properties": {"sessionID": session,
+            "error": {"name": "MessageAbortedError", "data": {"message": "Aborted"}}}}),
+        );
     }
 }
 
@@ -240,6 +251,21 @@ pub fn reply_to(actions: &[Action], call: ToolCallId) -> (bool, String) {
         "expected one reply to {call:?} in {actions:#?}"
     );
     replies[0].clone()
+}
+
+/// Toasts in `actions`: `(variant, title, message)`.
+pub fn toasts(actions: &[Action]) -> Vec<(ToastVariant, String, String)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Toast {
+                variant,
+                title,
+                message,
+            } => Some((*variant, title.clone(), message.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn prompt(session: &str, agent: &str, parts: &[&str]) -> Request {

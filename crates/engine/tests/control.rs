@@ -1,0 +1,463 @@
+//! Simulations of the limits around hand-offs: options, permissions, the
+//! ping-pong guard, interrupts, retries, child sessions and branch titles.
+
+mod sim;
+
+use opencode_sessions_engine::{
+    Action, EngineConfig, FailureCause, LogLevel, Mode, Outcome, Request, ToastVariant,
+};
+use sim::*;
+
+fn config(edit: impl FnOnce(&mut EngineConfig)) -> EngineConfig {
+    let mut config = EngineConfig::default();
+    edit(&mut config);
+    config
+}
+
+/// Ends the session's turn, lets OpenCode accept the relay prompt that
+/// follows, and starts the answering turn.
+fn deliver_next(sim: &mut Sim, session: &str) -> Request {
+    sim.idle(session);
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1, "one prompt per idle edge: {sent:#?}");
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy(session);
+    sent[0].1.clone()
+}
+
+fn warnings(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log {
+                level: LogLevel::Warn,
+                message,
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- options ----
+
+#[test]
+fn a_mode_turned_off_is_refused_at_once_and_names_the_modes_left() {
+    let mut sim = Sim::with_config(config(|c| c.modes = vec![Mode::Message, Mode::Fork]));
+    let call = sim.call("s1", "build", "compact", "x", None);
+    let actions = sim.drain_quiet();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("\"compact\" is turned off") && text.contains("message, fork"));
+    assert!(requests(&actions).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_agent_outside_the_allowed_list_is_refused_before_permission_is_asked() {
+    let mut sim = Sim::with_config(config(|c| c.agents = Some(vec!["plan".into()])));
+    let (call, actions) = sim.call_listed("s1", "plan", "message", "x", Some("build"));
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("\"build\" is not among the agents") && text.contains("plan"));
+    assert!(requests(&actions).is_empty());
+    let (call, actions) = sim.call_listed("s1", "build", "message", "x", Some("plan"));
+    assert!(matches!(
+        &requests(&actions)[..],
+        [(_, Request::AskPermission { call: c, pattern })] if *c == call && pattern == "message → plan"
+    ));
+}
+
+// ---- permissions ----
+
+#[test]
+fn a_refused_permission_sends_nothing_and_says_why() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, ask) = sim.call_asking("s1", "build", "fork", "x", Some("plan"));
+    sim.outcome(
+        ask,
+        Outcome::failed(
+            "The user has specified a rule which prevents you from using this specific tool call.",
+        ),
+    );
+    let actions = sim.drain_quiet();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok, "{text}");
+    assert!(text.starts_with(
+        "Permission \"session\" refused \"fork → plan\": The user has specified a rule"
+    ));
+    assert!(requests(&actions).is_empty() && toasts(&actions).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_unanswered_permission_prompt_gives_up_after_its_own_time_limit() {
+    let mut sim = Sim::with_config(config(|c| c.permission_timeout_ms = 120_000));
+    let (call, _) = sim.call_asking("s1", "build", "message", "x", Some("plan"));
+    sim.advance(119_999);
+    assert!(sim.drain_quiet().is_empty(), "a person may take their time");
+    sim.advance(1);
+    let actions = sim.drain_quiet();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("within 2 min"), "{text}");
+    assert_eq!(toasts(&actions)[0].0, ToastVariant::Warning);
+    assert_eq!(sim.engine.pending_relays("s1"), 0);
+}
+
+// ---- ping-pong guard ----
+
+#[test]
+fn hand_offs_past_max_hops_are_refused_until_a_person_writes() {
+    let mut sim = Sim::with_config(config(|c| c.max_hops = 3));
+    sim.busy("s1");
+    sim.person_writes("s1");
+    let agents = ["plan", "build", "plan"];
+    for (hop, target) in agents.iter().enumerate() {
+        let caller = if *target == "plan" { "build" } else { "plan" };
+        let (call, actions) = sim.call_checked("s1", caller, "message", "go on", Some(target));
+        assert!(reply_to(&actions, call).0, "hop {} is allowed", hop + 1);
+        assert_eq!(sim.engine.hops("s1"), hop as u32 + 1);
+        deliver_next(&mut sim, "s1");
+    }
+    // plan answers the third hand-off and tries a fourth.
+    let (call, actions) = sim.call_listed("s1", "plan", "message", "again", Some("build"));
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("limit maxHops = 3"), "{text}");
+    let toasts = toasts(&actions);
+    assert_eq!(toasts.len(), 1);
+    assert_eq!(toasts[0].0, ToastVariant::Warning);
+    assert!(
+        requests(&actions).is_empty(),
+        "not even permission is asked"
+    );
+
+    sim.idle("s1");
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    // A person writes: the count starts over. Messages the plugin sent do not count as a person.
+    sim.engine.handle_user_message("s1", true);
+    assert_eq!(sim.engine.hops("s1"), 3);
+    sim.person_writes("s1");
+    assert_eq!(sim.engine.hops("s1"), 0);
+    sim.busy("s1");
+    let (call, actions) = sim.call_checked("s1", "build", "message", "next", Some("plan"));
+    assert!(reply_to(&actions, call).0);
+}
+
+#[test]
+fn branches_inherit_the_hop_count_so_chains_of_new_sessions_stop_too() {
+    let mut sim = Sim::with_config(config(|c| c.max_hops = 2));
+    let mut session = "s0".to_owned();
+    for hop in 1..=2 {
+        let parent_hops = sim.engine.hops(&session);
+        let (call, actions) = sim.call_checked(&session, "build", "new", "next phase", None);
+        let create = requests(&actions)[0].0;
+        let branch = format!("s{hop}");
+        sim.outcome(
+            create,
+            Outcome::Session {
+                id: branch.clone(),
+                title: "new · build · next phase".into(),
+            },
+        );
+        let send = requests_but_renames(&sim.drain_quiet())[0].0;
+        sim.outcome(send, Outcome::Done);
+        assert!(reply_to(&sim.drain_quiet(), call).0);
+        assert_eq!(sim.engine.hops(&branch), hop);
+        assert_eq!(
+            sim.engine.hops(&session),
+            parent_hops,
+            "a branch is not a hop of its parent"
+        );
+        session = branch;
+    }
+    let (call, actions) = sim.call_listed(&session, "build", "fork", "more", None);
+    assert!(!reply_to(&actions, call).0);
+}
+
+// ---- interrupts ----
+
+#[test]
+fn an_interrupt_cancels_every_waiting_hand_off_and_says_which() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "Review the diff", Some("plan"));
+    sim.call_checked("s1", "build", "compact", "Write the tests", Some("build"));
+    let undecided = sim.call("s1", "build", "message", "Ship it", Some("plan"));
+    sim.drain();
+    sim.interrupt("s1");
+    let actions = sim.drain();
+    let (ok, text) = reply_to(&actions, undecided);
+    assert!(!ok && text.contains("interrupted"), "{text}");
+    let toasts = toasts(&actions);
+    assert_eq!(toasts.len(), 1, "{toasts:#?}");
+    let (variant, title, message) = &toasts[0];
+    assert_eq!(*variant, ToastVariant::Warning);
+    assert_eq!(title, "Interrupted: 3 hand-offs cancelled");
+    for line in [
+        "message → plan: \"Ship it\"",
+        "→ plan: \"Review the diff\"",
+        "→ build: \"Write the tests\"",
+    ] {
+        assert!(message.contains(line), "{message}");
+    }
+    // The idle edge that follows the interrupt delivers nothing, nor does a later turn.
+    sim.idle("s1");
+    sim.busy("s1");
+    sim.idle("s1");
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_interrupted_answer_keeps_its_relay_but_drops_what_it_queued() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "review", Some("plan"));
+    deliver_next(&mut sim, "s1");
+    // plan answers and queues a hand-off back; the person interrupts plan.
+    sim.call_checked("s1", "plan", "message", "fix it", Some("build"));
+    sim.interrupt("s1");
+    let actions = sim.drain();
+    assert_eq!(toasts(&actions)[0].1, "Interrupted: 1 hand-off cancelled");
+    sim.idle("s1");
+    let actions = sim.drain();
+    assert!(requests(&actions).is_empty());
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered"))));
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn an_interrupted_compaction_is_cancelled_and_its_late_result_ignored() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "continue", Some("plan"));
+    sim.idle("s1");
+    let model = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(
+        model,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let summarize = requests(&sim.drain_quiet())[0].0;
+    sim.busy("s1");
+    sim.interrupt("s1");
+    assert_eq!(
+        toasts(&sim.drain())[0].1,
+        "Interrupted: 1 hand-off cancelled"
+    );
+    assert!(
+        !sim.outcome(summarize, Outcome::Done),
+        "nobody waits for it any more"
+    );
+    sim.idle("s1");
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+// ---- retries ----
+
+#[test]
+fn a_request_that_cannot_reach_opencode_is_retried_with_growing_pauses_then_reported() {
+    let mut sim = Sim::default();
+    let call = sim.call("s1", "build", "message", "x", Some("plan"));
+    let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    let refused = || Outcome::failed_with(FailureCause::Unreachable, "connect ECONNREFUSED");
+    assert!(sim.outcome(list, refused()));
+    let actions = sim.drain();
+    assert!(requests(&actions).is_empty());
+    assert!(warnings(&actions)[0].contains("attempt 2 of 3 in 500 ms"));
+    assert!(
+        !sim.outcome(list, default_agents()),
+        "an answer arriving during the pause belongs to no attempt"
+    );
+    sim.advance(499);
+    assert!(sim.drain().is_empty());
+    sim.advance(1);
+    assert_eq!(
+        single_request(&sim.drain(), |r| matches!(r, Request::ListAgents)),
+        list
+    );
+    sim.outcome(
+        list,
+        Outcome::failed_with(FailureCause::Unavailable, "HTTP 503"),
+    );
+    sim.advance(2_000);
+    single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.outcome(
+        list,
+        Outcome::failed_with(FailureCause::Unavailable, "HTTP 503"),
+    );
+    let actions = sim.drain();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("HTTP 503"), "{text}");
+    assert_eq!(toasts(&actions)[0].0, ToastVariant::Error);
+    assert!(actions.iter().any(|a| matches!(a, Action::Log { level: LogLevel::Warn, message } if message.contains("HTTP 503"))));
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_retried_request_that_then_succeeds_carries_on_as_if_nothing_happened() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, actions) = sim.call_checked("s1", "build", "message", "x", Some("plan"));
+    assert!(reply_to(&actions, call).0);
+    sim.idle("s1");
+    let send = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(
+        send,
+        Outcome::failed_with(FailureCause::Unreachable, "socket hang up"),
+    );
+    sim.advance(500);
+    let again = requests(&sim.drain_quiet());
+    assert_eq!(again, [(send, prompt("s1", "plan", &["x"]))]);
+    sim.outcome(send, Outcome::Done);
+    sim.busy("s1");
+    sim.idle("s1");
+    assert!(toasts(&sim.drain()).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn requests_that_may_have_taken_effect_are_not_sent_twice() {
+    let mut sim = Sim::default();
+    // A fork answered with a server error may exist: no retry, and the user is told.
+    let (call, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    let fork = requests(&actions)[0].0;
+    sim.outcome(
+        fork,
+        Outcome::failed_with(FailureCause::Unavailable, "HTTP 502"),
+    );
+    let (ok, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(!ok && text.contains("HTTP 502"), "{text}");
+
+    // A listing that timed out is harmless to repeat.
+    let call = sim.call("s2", "build", "new", "x", None);
+    sim.drain();
+    sim.advance(15_000);
+    let actions = sim.drain();
+    assert!(warnings(&actions)[0].contains("no answer after 15 s"));
+    sim.advance(500);
+    let list = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.outcome(list, default_agents());
+    assert!(matches!(
+        &requests(&sim.drain_quiet())[..],
+        [(_, Request::AskPermission { call: c, .. })] if *c == call
+    ));
+}
+
+// ---- child sessions ----
+
+#[test]
+fn a_subagent_task_cannot_queue_hand_offs_but_can_open_branches() {
+    let mut sim = Sim::default();
+    let (call, actions) = sim.call_listed("task1", "general", "message", "x", Some("plan"));
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.contains("inside a subagent task"), "{text}");
+    let (call, actions) = sim.call_listed("task1", "general", "fork", "x", Some("plan"));
+    assert!(matches!(
+        &requests(&actions)[..],
+        [(_, Request::AskPermission { call: c, .. })] if *c == call
+    ));
+}
+
+#[test]
+fn idle_edges_of_a_child_session_never_deliver_the_parents_relays() {
+    let mut sim = Sim::default();
+    sim.busy("parent");
+    sim.call_checked("parent", "build", "message", "x", Some("plan"));
+    // A subagent task runs in a child session while the parent's turn goes on.
+    for _ in 0..3 {
+        sim.busy("child");
+        sim.idle("child");
+    }
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    assert_eq!(sim.engine.pending_relays("parent"), 1);
+    assert_eq!(
+        deliver_next(&mut sim, "parent"),
+        prompt("parent", "plan", &["x"])
+    );
+}
+
+// ---- branches ----
+
+#[test]
+fn a_branch_titled_before_its_sibling_arrived_is_renamed_with_the_new_count() {
+    let mut sim = Sim::default();
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "Redux", None);
+    sim.outcome(
+        requests(&actions)[0].0,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    assert_eq!(
+        renames(&sim.drain_quiet()),
+        [("f1".into(), "fork · build · Redux".into())]
+    );
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "Zustand", None);
+    assert_eq!(
+        renames(&actions),
+        [("f1".into(), "fork 1/2 · build · Redux".into())]
+    );
+    let fork = requests_but_renames(&actions)[0].0;
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "f2".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    assert_eq!(
+        renames(&sim.drain_quiet()),
+        [("f2".into(), "fork 2/2 · build · Zustand".into())]
+    );
+}
+
+#[test]
+fn switch_to_shows_a_new_session_in_the_tui() {
+    let mut sim = Sim::with_config(config(|c| c.switch_to = vec![Mode::New]));
+    let (call, actions) = sim.call_checked("s1", "build", "new", "x", Some("plan"));
+    sim.outcome(
+        requests(&actions)[0].0,
+        Outcome::Session {
+            id: "n1".into(),
+            title: "new · plan · x".into(),
+        },
+    );
+    let send = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(send, Outcome::Done);
+    let actions = sim.drain_quiet();
+    assert_eq!(
+        requests(&actions)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>(),
+        [Request::SelectSession {
+            session_id: "n1".into()
+        }]
+    );
+    assert!(reply_to(&actions, call)
+        .1
+        .contains("The TUI switches to it"));
+}
+
+#[test]
+fn deleting_every_session_leaves_the_engine_empty() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "x", Some("plan"));
+    deliver_next(&mut sim, "s1");
+    sim.call_checked("s1", "plan", "fork", "y", None);
+    sim.call_checked("s2", "build", "compact", "z", None);
+    sim.person_writes("s3");
+    for session in ["s1", "s2", "s3"] {
+        sim.deleted(session);
+    }
+    // The fork was already being made; its request ends by its time limit.
+    sim.advance(15_000);
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
