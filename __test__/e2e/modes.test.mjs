@@ -61,8 +61,8 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const lines = transcript(await oc.messages(sessionID))
     const expected = [
       `user → build: ${cue({ mode: "message", agent: "plan", text: "Review the auth module" })}`,
-      "build: [tool session completed] Queued for plan: when your turn ends, your text arrives in this session as a user message and plan answers it.",
-      "build: [build] done: Queued for plan:",
+      "build: [tool session completed] Queued as relay #",
+      "build: [build] done: Queued as relay #",
       "user → plan: Review the auth module",
       "plan: [plan] got: Review the auth module",
     ]
@@ -102,7 +102,7 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const agents = messages.filter((m) => m.info.role === "assistant").map((m) => m.info.agent)
     assert.deepEqual(agents, ["build", "build", "plan", "plan", "build"])
     const [, planCall] = toolParts(messages)
-    assert.match(planCall.state.output, /^Queued for build: when your turn ends/, "plan's hand-off is next in line")
+    assert.match(planCall.state.output, /^Queued as relay #\d+ for build: when your turn ends/, "plan's hand-off is next in line")
   })
 
   test("new: a fresh titled session where plan answers, and the tool returns before the answer", async () => {
@@ -115,8 +115,8 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const created = (await oc.sessions()).filter((s) => !before.has(s.id) && s.id !== sessionID)
     assert.equal(created.length, 1)
     const [branch] = created
-    assert.equal(branch.title, "plan · Research rate limiting")
-    assert.match(call.state.output, new RegExp(`^Started a new session ${branch.id} "plan · Research rate limiting" without this conversation's history; plan is answering there now\\.`))
+    assert.equal(branch.title, "new · plan · Research rate limiting")
+    assert.match(call.state.output, new RegExp(`^Started a new session ${branch.id} "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\\.`))
     const answer = await answered(branch.id, "plan", /^\[plan\] got: Research rate limiting/)
     assert.ok(call.state.time.end < answer.info.time.completed, "the tool finished before the new session's answer")
     const messages = await oc.messages(branch.id)
@@ -125,7 +125,7 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
   })
 
   test("fork: three forks in one turn are answered concurrently, each with the history but not the calling tool", async () => {
-    const texts = ["DELAY 1500\nTry Redux", "DELAY 1500\nTry Context", "DELAY 1500\nTry Zustand"]
+    const texts = ["Try Redux\nDELAY 1500", "Try Context\nDELAY 1500", "Try Zustand\nDELAY 1500"]
     const sessionID = await turn(cue({ mode: "fork", text: texts[0] }, { mode: "fork", agent: "plan", text: texts[1] }, { mode: "fork", text: texts[2] }))
     const calls = await until(async () => {
       const parts = toolParts(await oc.messages(sessionID)).filter((p) => p.state.status === "completed")
@@ -134,7 +134,7 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const forkIds = calls.map((call) => /^Forked this session into (\S+) /.exec(call.state.output)?.[1])
     assert.equal(new Set(forkIds).size, 3, calls.map((c) => c.state.output).join("\n"))
     const agents = ["build", "plan", "build"]
-    const answers = await Promise.all(forkIds.map((id, n) => answered(id, agents[n], new RegExp(`Try ${["Redux", "Context", "Zustand"][n]}$`))))
+    const answers = await Promise.all(forkIds.map((id, n) => answered(id, agents[n], new RegExp(`Try ${["Redux", "Context", "Zustand"][n]}\\nDELAY 1500$`))))
     // Concurrent: every answer started before any of them finished.
     const starts = answers.map((a) => a.info.time.created)
     const ends = answers.map((a) => a.info.time.completed)
@@ -145,6 +145,18 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
       assert.equal(toolParts(messages).length, 0, "the in-flight tool call is not copied")
     }
     for (const call of calls) assert.ok(call.state.time.end < Math.min(...ends), "each fork call returned before the forks answered")
+    // Each fork is told apart by its title: its number, agent and task.
+    const titles = await until(async () => {
+      const sessions = await oc.sessions()
+      const found = forkIds.map((id) => sessions.find((s) => s.id === id)?.title)
+      return found.every((t) => /^fork \d\/3 · /.test(t ?? "")) ? found : null
+    })
+    // Numbers follow the order the calls got through their checks, which may vary.
+    assert.deepEqual(titles.map((t) => t.slice(5, 8)).sort(), ["1/3", "2/3", "3/3"], titles.join("\n"))
+    assert.deepEqual(
+      titles.map((t) => t.slice(11)),
+      ["build · Try Redux", "plan · Try Context", "build · Try Zustand"],
+    )
   })
 
   test("compact: the session is summarized, then plan answers on the summary after a handoff note", async () => {
