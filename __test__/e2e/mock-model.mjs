@@ -15,6 +15,8 @@
 //   - last message is a user message: cues in its text, one per line
 //       CALL session {json}   -> one `session` tool call per line, all in one response
 //       DELAY <ms>            -> whole response delayed by <ms>
+//       THEN DELAY <ms>       -> the reply to the tool results of this turn is delayed by <ms>
+//       FAIL SUMMARY          -> the first summary of a conversation holding this line fails with HTTP 400
 //     otherwise -> "[<agent>] got: <first 80 chars of the user text>"
 //   - last message is a tool result -> "[<agent>] done: <tool result, first 200 chars>"
 
@@ -111,6 +113,7 @@ export function analyzeRequest(body) {
 export function parseCues(text) {
   const calls = [];
   let delayMs = 0;
+  let thenDelayMs = 0;
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     let m = /^CALL\s+session\s+(\{.*\})\s*$/.exec(line);
@@ -126,8 +129,10 @@ export function parseCues(text) {
     }
     m = /^DELAY\s+(\d+)\s*(ms)?$/i.exec(line);
     if (m) delayMs += Number(m[1]);
+    m = /^THEN\s+DELAY\s+(\d+)\s*(ms)?$/i.exec(line);
+    if (m) thenDelayMs += Number(m[1]);
   }
-  return { calls, delayMs };
+  return { calls, delayMs, thenDelayMs };
 }
 
 function firstUserTextForTitle(a) {
@@ -169,11 +174,15 @@ export function scriptReply(a) {
     return { text: words.length ? words.join(" ") : "Untitled", delayMs: 0 };
   }
   if (a.kind === "compaction") {
+    const conversation = a.messages.map((m) => contentText(m.content)).join("\n");
+    if (/^FAIL SUMMARY$/m.test(conversation) && !a.summaryFailedBefore) {
+      return { error: { status: 400, message: "mock: summary refused" }, delayMs: 0 };
+    }
     return { text: `SUMMARY: ${countSummarizedMessages(a)} messages summarized`, delayMs: 0 };
   }
   if (a.lastRole === "tool") {
     const result = a.toolResults.map((r) => r.content).join(" | ");
-    return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: 0 };
+    return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: parseCues(a.lastUserText).thenDelayMs };
   }
   if (a.lastRole === "user") {
     const cues = parseCues(a.lastUserText);
@@ -191,6 +200,8 @@ export async function startMockModel({ log, port = 0 } = {}) {
   const say = typeof log === "function" ? log : () => {};
   const requests = [];
   const sockets = new Set();
+  /** Sessions whose one failing summary (FAIL SUMMARY) already happened. */
+  const failedSummaries = new Set();
   let seq = 0;
 
   const server = http.createServer((req, res) => {
@@ -269,7 +280,10 @@ export async function startMockModel({ log, port = 0 } = {}) {
       return;
     }
     const a = analyzeRequest(body);
+    const session = req.headers["x-session-affinity"] || null;
+    a.summaryFailedBefore = failedSummaries.has(session);
     const reply = scriptReply(a);
+    if (reply.error && a.kind === "compaction") failedSummaries.add(session);
     const n = ++seq;
     const record = {
       n,
@@ -281,7 +295,7 @@ export async function startMockModel({ log, port = 0 } = {}) {
       toolResults: a.toolResults,
       tools: a.tools,
       sessionID: req.headers["x-session-affinity"] || null,
-      reply: reply.text !== undefined ? { text: reply.text } : { calls: reply.calls },
+      reply: reply.error ? { error: reply.error } : reply.text !== undefined ? { text: reply.text } : { calls: reply.calls },
       delayMs: reply.delayMs,
       body,
       at: Date.now(),
@@ -290,13 +304,18 @@ export async function startMockModel({ log, port = 0 } = {}) {
     requests.push(record);
     say(
       `mock: #${n} ${a.kind} agent=${a.agent} last=${a.lastRole} ` +
-        (reply.calls ? `-> ${reply.calls.length} tool call(s)` : `-> ${JSON.stringify(reply.text).slice(0, 100)}`) +
+        (reply.error ? `-> HTTP ${reply.error.status}` : reply.calls ? `-> ${reply.calls.length} tool call(s)` : `-> ${JSON.stringify(reply.text).slice(0, 100)}`) +
         (reply.delayMs ? ` after ${reply.delayMs}ms` : ""),
     );
 
     await sleep(reply.delayMs, req);
     if (res.destroyed || req.socket?.destroyed) return;
     record.respondedAt = Date.now();
+    if (reply.error) {
+      res.writeHead(reply.error.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: reply.error.message, type: "invalid_request_error" } }));
+      return;
+    }
 
     const id = `chatcmpl-mock-${n}`;
     const created = Math.floor(Date.now() / 1000);

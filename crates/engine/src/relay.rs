@@ -75,6 +75,8 @@ pub(crate) struct SessionRelays {
     pub busy: bool,
     pub queue: VecDeque<Relay>,
     pub active: Option<ActiveRelay>,
+    /// The `session.error` seen while the active relay's compaction ran.
+    pub compaction_error: Option<String>,
 }
 
 impl SessionRelays {

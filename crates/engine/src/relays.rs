@@ -74,7 +74,7 @@ impl RelayEngine {
             }) => self.send_after_compaction(now_ms, session_id),
             Some(Stage::Settling {
                 compacted: false, ..
-            }) => self.fail_active(now_ms, session_id, NO_SUMMARY, Certainty::Definite),
+            }) => self.compaction_failed(now_ms, session_id),
             Some(Stage::ReadingModel { .. }) | None => {}
         }
         self.start_next_relay(now_ms, session_id);
@@ -102,6 +102,16 @@ impl RelayEngine {
     /// accepted prompt counts: OpenCode may send such an error twice, and the
     /// second must not fail the next relay, whose prompt is still in flight.
     pub(crate) fn session_error(&mut self, now_ms: u64, session_id: &str, error: &str) {
+        // An error while summarizing is why the compaction will not finish:
+        // keep it for the report.
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            if matches!(
+                session.active.as_ref().map(|a| &a.stage),
+                Some(Stage::Summarizing { .. } | Stage::Settling { .. })
+            ) {
+                session.compaction_error = Some(error.to_owned());
+            }
+        }
         let waiting_to_start = matches!(
             self.sessions
                 .get(session_id)
@@ -232,9 +242,7 @@ impl RelayEngine {
                 Outcome::Done,
             ) => match (*compacted, *turn_ended && idle) {
                 (true, _) if idle => self.send_after_compaction(now_ms, session_id),
-                (false, true) => {
-                    self.fail_active(now_ms, session_id, NO_SUMMARY, Certainty::Definite)
-                }
+                (false, true) => self.compaction_failed(now_ms, session_id),
                 (compacted, _) => {
                     let timer = self.arm_relay_timer(
                         now_ms,
@@ -269,6 +277,19 @@ impl RelayEngine {
         }
     }
 
+    /// The compaction's turn ended without `session.compacted`.
+    fn compaction_failed(&mut self, now_ms: u64, session_id: &str) {
+        let error = self
+            .sessions
+            .get_mut(session_id)
+            .and_then(|s| s.compaction_error.take());
+        let reason = match error {
+            Some(error) => format!("{NO_SUMMARY}; OpenCode reported: {error}"),
+            None => NO_SUMMARY.to_owned(),
+        };
+        self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
+    }
+
     fn set_stage(&mut self, session_id: &str, stage: Stage) {
         if let Some(active) = self
             .sessions
@@ -292,6 +313,7 @@ impl RelayEngine {
         if session.busy || session.active.is_some() {
             return;
         }
+        session.compaction_error = None;
         let Some(relay) = session.queue.pop_front() else {
             self.sessions.remove(session_id);
             return;

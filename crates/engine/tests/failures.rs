@@ -391,3 +391,25 @@ fn a_refusal_reported_twice_fails_only_the_relay_it_belongs_to() {
     sim.idle("s1");
     assert!(sim.engine.is_quiet());
 }
+
+#[test]
+fn a_summary_the_model_refused_is_reported_with_opencodes_error() {
+    let mut sim = Sim::default();
+    let summarize = summarizing(&mut sim);
+    sim.busy("s1");
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
+        "error": {"name": "APIError", "data": {"message": "Bad Request: summary refused"}}}}),
+    );
+    sim.outcome(summarize, Outcome::Done);
+    sim.idle("s1");
+    let toasts = error_toasts(&sim.drain());
+    assert_eq!(toasts.len(), 1);
+    assert!(
+        toasts[0].contains(
+            "not compacted: OpenCode reported no session.compacted, so the summary was interrupted or failed; OpenCode reported: APIError: Bad Request: summary refused"
+        ),
+        "{}",
+        toasts[0]
+    );
+}

@@ -1,0 +1,153 @@
+// The limits around hand-offs in a real `opencode serve`: permission rules,
+// the ping-pong guard, a person's interrupt and a summary that fails.
+
+import assert from "node:assert/strict"
+import path from "node:path"
+import { after, before, describe, test } from "node:test"
+import { fileURLToPath } from "node:url"
+import { startMockModel } from "./mock-model.mjs"
+import { startOpencode } from "./opencode.mjs"
+import { cue, textOf, toolParts, transcript, until } from "./transcript.mjs"
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const verbose = process.env.E2E_VERBOSE === "1"
+const log = verbose ? (line) => process.stderr.write(`${line}\n`) : undefined
+
+describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () => {
+  let mock
+  let oc
+
+  before(async () => {
+    mock = await startMockModel({ log })
+    oc = await startOpencode({
+      pluginPath: REPO,
+      pluginOptions: { maxHops: 2 },
+      modelUrl: mock.url,
+      extraConfig: {
+        permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } },
+      },
+      log,
+    })
+    assert.deepEqual(oc.pluginErrorMessages(), [], "the plugin loads")
+    assert.deepEqual(oc.pluginLogErrors(), [], "the plugin loads")
+  })
+
+  after(async () => {
+    await oc?.stop()
+    await mock?.close()
+  })
+
+  async function turn(text, agent = "build") {
+    const session = await oc.createSession(`e2e ${Date.now()}`)
+    await oc.promptAsync(session.id, text, agent)
+    return session.id
+  }
+
+  const show = async (sessionID) => `Session ${sessionID}:\n${transcript(await oc.messages(sessionID)).join("\n")}`
+
+  /** The session's tool parts once `count` of them have ended (completed or error). */
+  async function endedCalls(sessionID, count) {
+    return until(
+      async () => {
+        const parts = toolParts(await oc.messages(sessionID)).filter((p) => ["completed", "error"].includes(p.state.status))
+        return parts.length >= count ? parts : null
+      },
+      { describe: () => show(sessionID) },
+    )
+  }
+
+  /** The toasts the plugin showed since `mark`, as {title, message, variant}. */
+  const toastsSince = (mark) =>
+    oc.events.slice(mark).filter((e) => e.type === "tui.toast.show").map((e) => e.properties)
+
+  const userTexts = async (sessionID, agent) =>
+    (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
+
+  test("permission rules decide: deny blocks, allow passes, ask waits for a person", async () => {
+    const sessionID = await turn(
+      cue(
+        { mode: "fork", agent: "plan", text: "denied fork" },
+        { mode: "fork", agent: "build", text: "allowed fork" },
+        { mode: "new", agent: "plan", text: "asked new" },
+      ),
+    )
+    const asked = await oc.waitForEvent((e) => e.type.startsWith("permission.") && JSON.stringify(e.properties).includes("new → plan"))
+    const ended = await endedCalls(sessionID, 2)
+    const denied = ended.find((p) => p.state.input.text === "denied fork")
+    assert.equal(denied.state.status, "error")
+    assert.match(denied.state.error, /^Permission "session" refused "fork → plan": The user has specified a rule which prevents you from using this specific tool call\./)
+    const allowed = ended.find((p) => p.state.input.text === "allowed fork")
+    assert.match(allowed.state.output, /^Forked this session into \S+ "fork · build · allowed fork"/)
+
+    // The person answers the prompt for "new → plan".
+    const request = asked.properties
+    await oc.api("POST", `/session/${sessionID}/permissions/${request.id}`, { response: "once" })
+    const all = await endedCalls(sessionID, 3)
+    const approved = all.find((p) => p.state.input.text === "asked new")
+    assert.match(approved.state.output, /^Started a new session \S+ "new · plan · asked new"/, await show(sessionID))
+    assert.equal(
+      (await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length,
+      0,
+      "the denied fork was never made",
+    )
+  })
+
+  test("agents passing work back and forth stop at maxHops until a person writes", async () => {
+    const mark = oc.mark()
+    // build → plan (hop 1) → build (hop 2) → plan (hop 3: refused).
+    const third = cue({ mode: "message", agent: "plan", text: "third hop" })
+    const second = cue({ mode: "message", agent: "build", text: third })
+    const sessionID = await turn(cue({ mode: "message", agent: "plan", text: second }))
+    const refused = await until(
+      async () => toolParts(await oc.messages(sessionID)).find((p) => p.state.status === "error"),
+      { describe: () => show(sessionID) },
+    )
+    assert.equal(refused.state.input.text, "third hop")
+    assert.match(refused.state.error, /agents have handed work to each other 2 times since a person last wrote in this session \(limit maxHops = 2\)/)
+    await oc.waitForIdle(sessionID, { after: mark })
+    const toast = await until(async () => toastsSince(mark).find((t) => t.title === "Hand-off refused: hop limit"))
+    assert.equal(toast.variant, "warning")
+    assert.deepEqual(await userTexts(sessionID, "plan"), [second], "the refused hop was not delivered")
+
+    // A person writes: the agents may hand off again.
+    const resumed = oc.mark()
+    await oc.promptAsync(sessionID, cue({ mode: "message", agent: "plan", text: "after the person" }), "build")
+    await until(async () => ((await userTexts(sessionID, "plan")).includes("after the person") ? true : null), {
+      describe: () => show(sessionID),
+    })
+    assert.equal(toastsSince(resumed).filter((t) => t.title === "Hand-off refused: hop limit").length, 0)
+  })
+
+  test("a person's interrupt cancels the hand-offs the turn queued, and says so", async () => {
+    const sessionID = await turn(`${cue({ mode: "message", agent: "plan", text: "never delivered" })}\nTHEN DELAY 5000`)
+    await endedCalls(sessionID, 1)
+    const mark = oc.mark()
+    await oc.api("POST", `/session/${sessionID}/abort`, {})
+    await oc.waitForIdle(sessionID, { after: mark })
+    const toast = await until(async () => toastsSince(mark).find((t) => t.title.startsWith("Interrupted")))
+    assert.equal(toast.title, "Interrupted: 1 hand-off cancelled")
+    assert.match(toast.message, /→ plan: "never delivered"/)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.deepEqual(await userTexts(sessionID, "plan"), [], await show(sessionID))
+  })
+
+  test("a summary that fails is reported, nothing is sent, and the plugin goes on", async () => {
+    const mark = oc.mark()
+    const sessionID = await turn(`${cue({ mode: "compact", agent: "plan", text: "after the summary" })}\nFAIL SUMMARY`)
+    const toast = await until(async () => toastsSince(mark).find((t) => t.variant === "error"), {
+      describe: () => show(sessionID),
+    })
+    assert.equal(toast.title, "Hand-off to plan failed")
+    assert.match(toast.message, /^relay #\d+ was not delivered: the session was not compacted: .*OpenCode reported: .*mock: summary refused.*Its text: "after the summary"$/)
+    assert.ok(mock.requests.some((r) => r.kind === "compaction" && r.sessionID === sessionID), "a summary was attempted")
+    assert.deepEqual(await userTexts(sessionID, "plan"), [])
+    const logged = oc.readLog().split("\n").filter((l) => l.includes("level=ERROR") && l.includes("was not delivered") && l.includes("after the summary"))
+    assert.equal(logged.length, 1, "one log line")
+
+    // The plugin goes on working: the next hand-off, in another session, is delivered.
+    const next = await turn(cue({ mode: "message", agent: "plan", text: "next hand-off" }))
+    await until(async () => ((await userTexts(next, "plan")).includes("next hand-off") ? true : null), {
+      describe: () => show(next),
+    })
+  })
+})
