@@ -21,7 +21,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     mock = await startMockModel({ log })
     oc = await startOpencode({
       pluginPath: REPO,
-      pluginOptions: { maxHops: 2 },
+      pluginOptions: { maxHops: 2, switchTo: ["new"] },
       modelUrl: mock.url,
       extraConfig: {
         permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } },
@@ -63,7 +63,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
   const userTexts = async (sessionID, agent) =>
     (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
 
-  test("permission rules decide: deny blocks, allow passes, ask waits for a person", async () => {
+  test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session", async () => {
     const sessionID = await turn(
       cue(
         { mode: "fork", agent: "plan", text: "denied fork" },
@@ -85,6 +85,11 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     const all = await endedCalls(sessionID, 3)
     const approved = all.find((p) => p.state.input.text === "asked new")
     assert.match(approved.state.output, /^Started a new session \S+ "new · plan · asked new"/, await show(sessionID))
+    // switchTo: ["new"] shows the new session in the TUI; forks stay in the background.
+    const newID = /^Started a new session (\S+) /.exec(approved.state.output)[1]
+    await oc.waitForEvent((e) => e.type === "tui.session.select")
+    const selected = oc.events.filter((e) => e.type === "tui.session.select").map((e) => e.properties.sessionID)
+    assert.deepEqual(selected, [newID])
     assert.equal(
       (await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length,
       0,
