@@ -19,7 +19,7 @@ export declare class RelayEngine {
    * a wrong or unknown option throws, naming it.
    */
   constructor(options?: import('./lib/plugin.js').SessionsOptions | null)
-  /** The modes the options leave on, in the order the tool lists them. */
+  /** The modes the tool offers, in the order it lists them. */
   enabledModes(): Array<string>
   /**
    * A user message was added to a session; `fromPlugin` is true for the

@@ -94,7 +94,8 @@ test("options are checked when the engine is made, naming what is wrong", () => 
 
 test("the modes left on are listed in the tool's order, and hops reset when a person writes", () => {
   const engine = new RelayEngine({ modes: ["fork", "message"] })
-  assert.deepEqual(engine.enabledModes(), ["message", "fork"])
+  assert.deepEqual(engine.enabledModes(), ["message", "fork", "status"])
+  assert.deepEqual(new RelayEngine({ modes: ["compact"] }).enabledModes(), ["compact"], "status only comes with branches")
   assert.equal(engine.hops("ses_1"), 0)
   engine.handleUserMessage("ses_1", false)
   assert.equal(engine.isEmpty, true)

@@ -181,3 +181,28 @@ test("the hop count resets when a person writes, not when the plugin's own messa
   await hooks["chat.message"]({ sessionID: "ses_1" }, { parts: [{ type: "text", text: "go on" }] })
   assert.match(await execute({ text: "four", mode: "message", agent: "plan" }), /^Queued/)
 })
+
+test("a finished branch reports to its parent with a note that starts no turn, and status lists it", async () => {
+  const answers = {
+    "session.messages": ({ path }) => ({
+      data: [
+        { info: { role: "user" }, parts: [{ type: "text", text: "Try Redux" }] },
+        { info: { role: "assistant" }, parts: [{ type: "text", text: `Redux works in ${path.id}` }] },
+      ],
+      response: { ok: true, status: 200 },
+    }),
+  }
+  const { fake, execute, event } = await setup(answers)
+  await event(status("ses_1", "busy"))
+  const result = await execute({ text: "Try Redux", mode: "fork" })
+  assert.match(result, /^Forked this session into ses_fork1 "fork · build · Try Redux"/)
+  await endTurn(event, "ses_1")
+  await event(status("ses_fork1", "busy"))
+  await endTurn(event, "ses_fork1")
+  const notes = fake.of("session.promptAsync").filter((c) => c.options.body.noReply)
+  assert.equal(notes.length, 1)
+  assert.deepEqual(notes[0].options.path, { id: "ses_1" })
+  assert.equal(notes[0].options.body.agent, "build")
+  assert.match(notes[0].options.body.parts[0].text, /^\[Branch finished\] "fork · build · Try Redux" \(ses_fork1, build\)\n\nRedux works in ses_fork1/)
+  assert.match(await execute({ mode: "status" }), /"fork · build · Try Redux" \(ses_fork1, build\) — finished: Redux works in ses_fork1/)
+})

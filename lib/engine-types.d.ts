@@ -1,6 +1,6 @@
 // JSON shapes exchanged with the native relay engine (see index.d.ts).
 
-export type Mode = "message" | "new" | "compact" | "fork"
+export type Mode = "message" | "new" | "compact" | "fork" | "status"
 
 export interface ToolCallInput {
   sessionId: string
@@ -21,6 +21,8 @@ export type Request =
   | { op: "askPermission"; call: number; pattern: string }
   | { op: "renameSession"; sessionId: string; title: string }
   | { op: "selectSession"; sessionId: string }
+  | { op: "lastAnswer"; sessionId: string }
+  | { op: "note"; sessionId: string; agent: string; text: string }
 
 export type Action =
   | { type: "request"; id: number; timeoutMs: number; request: Request }
@@ -39,6 +41,7 @@ export type Outcome =
   | { type: "agents"; agents: AgentSummary[] }
   | { type: "session"; id: string; title: string }
   | { type: "model"; providerId: string; modelId: string }
+  | { type: "answer"; text: string; error?: string | null }
   | { type: "failed"; message: string; cause?: FailureCause }
 
 /**

@@ -1,6 +1,6 @@
 import type { Hooks, PluginInput } from "@opencode-ai/plugin"
 
-/** A mode of the `session` tool. */
+/** A hand-off mode of the `session` tool. */
 export type SessionMode = "message" | "new" | "compact" | "fork"
 
 /**
@@ -21,6 +21,14 @@ export interface SessionsOptions {
   agents?: string[]
   /** Branch modes after which the TUI switches to the new session. Default: none. */
   switchTo?: Array<"new" | "fork">
+  /**
+   * What the session that opened branches (`new`, `fork`) hears back, as notes that start no turn:
+   * `"each"` a report as each branch finishes plus a side-by-side summary once all branches of a
+   * turn are done; `"all"` only the summary; `"off"` nothing. Default `"each"`.
+   */
+  report?: "each" | "all" | "off"
+  /** Once all branches of a turn are done, the opening agent takes a turn on the summary (counts as a hop). Default false. */
+  resumeParent?: boolean
   /** Time limit in ms for listing agents, creating or forking a session and sending a prompt. Default 15000. */
   requestTimeoutMs?: number
   /** Time limit in ms for summarizing a session in `compact` mode. Default 600000. */
@@ -31,15 +39,15 @@ export interface SessionsOptions {
 
 /** Arguments of the `session` tool. */
 export interface SessionToolArgs {
-  /** What the receiving agent should do, written as a user message. */
-  text: string
+  /** What the receiving agent should do, written as a user message. Required for every mode but `status`. */
+  text?: string
   /**
    * - `message`: when the calling turn ends, `text` arrives in the same session, answered by `agent`.
    * - `new`: `agent` answers `text` in a fresh session without history; returns at once.
    * - `compact`: when the calling turn ends, the session is summarized, then `agent` answers `text`.
    * - `fork`: `agent` answers `text` in a copy of the session with its full history; returns at once.
    */
-  mode: SessionMode
+  mode: SessionMode | "status"
   /** Primary agent that answers; defaults to the calling agent. */
   agent?: string
 }

@@ -54,6 +54,22 @@ export function createRequester(client) {
       await call(client.session.summarize({ path: { id: sessionId }, body, signal }))
       return { type: "done" }
     },
+    async lastAnswer({ sessionId }, signal) {
+      const recent = await call(client.session.messages({ path: { id: sessionId }, query: { limit: RECENT_ANSWERS }, signal }))
+      const last = recent.findLast((message) => message?.info?.role === "assistant")
+      if (!last) return { type: "answer", text: "", error: null }
+      const text = last.parts
+        .filter((part) => part?.type === "text" && !part.synthetic)
+        .map((part) => part.text)
+        .join("\n")
+        .trim()
+      return { type: "answer", text, error: describeMessageError(last.info.error) }
+    },
+    async note({ sessionId, agent, text }, signal) {
+      const body = { agent, noReply: true, parts: [{ type: "text", text, metadata: { [PLUGIN_MARK]: true } }] }
+      await call(client.session.promptAsync({ path: { id: sessionId }, body, signal }))
+      return { type: "done" }
+    },
     async renameSession({ sessionId, title }, signal) {
       await call(client.session.update({ path: { id: sessionId }, body: { title }, signal }))
       return { type: "done" }
@@ -93,6 +109,15 @@ export async function askPermission(ask, pattern) {
 }
 
 const RECENT_MESSAGES = 50
+/** A turn's last assistant message is among the newest few. */
+const RECENT_ANSWERS = 10
+
+/** `MessageAbortedError: Aborted` from an assistant message's `error`, or null. */
+function describeMessageError(error) {
+  if (!error) return null
+  const message = error.data?.message
+  return typeof message === "string" && message ? `${error.name}: ${message}` : String(error.name ?? "error")
+}
 
 function lastUserModel(messages) {
   return messages.findLast((message) => message?.info?.role === "user" && message.info.model)?.info.model

@@ -1,11 +1,12 @@
 // The `session` tool as the model sees it. Only the modes the options leave
-// on are offered, so a model is never shown a mode it may not use.
+// on are offered, so a model is never shown a mode it may not use; `status`
+// is always there when `new` or `fork` is.
 
 import { tool } from "@opencode-ai/plugin"
 
 const z = tool.schema
 
-export const MODES = ["message", "new", "compact", "fork"]
+export const MODES = ["message", "new", "compact", "fork", "status"]
 
 const INTRO = "Hand work to an agent (yourself or another primary agent such as build or plan)."
 
@@ -16,6 +17,7 @@ const MODE_LINES = {
   compact:
     "- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.",
   fork: "- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.",
+  status: "- status: list the branches (new, fork) you opened, their state and last answer. No text needed.",
 }
 
 const QUEUED_NOTE = "After message or compact, end your turn: the answer comes after it."
@@ -35,7 +37,7 @@ export function createSessionTool(runCall, modes = MODES) {
   return tool({
     description: describeTool(modes),
     args: {
-      text: z.string().min(1).describe("What the receiving agent should do, written as a user message"),
+      text: z.string().optional().describe("What the receiving agent should do, written as a user message"),
       mode: z.enum(modes).describe(modes.join(" | ")),
       agent: z.string().optional().describe("Primary agent that answers; default: you"),
     },
@@ -45,7 +47,7 @@ export function createSessionTool(runCall, modes = MODES) {
         messageId: context.messageID,
         callerAgent: context.agent,
         mode: args.mode,
-        text: args.text,
+        text: args.text ?? "",
         agent: args.agent ?? null,
       }
       return runCall(input, (request) => context.ask(request))

@@ -36,13 +36,14 @@ impl JsRelayEngine {
         })
     }
 
-    /// The modes the options leave on, in the order the tool lists them.
+    /// The modes the tool offers, in the order it lists them.
     #[napi]
     pub fn enabled_modes(&self) -> Vec<&'static str> {
         let engine = self.inner.lock();
-        Mode::ALL
+        engine
+            .config()
+            .offered_modes()
             .into_iter()
-            .filter(|mode| engine.config().mode_enabled(*mode))
             .map(Mode::as_str)
             .collect()
     }

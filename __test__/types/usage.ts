@@ -6,7 +6,18 @@ import { RelayEngine } from "../../index.js"
 import type { Action } from "../../lib/engine-types.js"
 
 const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }
-const options: SessionsOptions = { requestTimeoutMs: 10_000 }
+const options: SessionsOptions = {
+  maxHops: 4,
+  modes: ["message", "fork"],
+  agents: ["build", "plan"],
+  switchTo: ["new"],
+  report: "all",
+  resumeParent: true,
+  requestTimeoutMs: 10_000,
+}
+const status: SessionToolArgs = { mode: "status" }
+// @ts-expect-error switchTo takes only the branch modes
+const badSwitch: SessionsOptions = { switchTo: ["message"] }
 const asPlugin: Plugin = createPlugin
 const asModule: PluginModule = plugin
 
@@ -26,4 +37,4 @@ async function load(hooks: Promise<Hooks>) {
   const tools = (await hooks).tool
   void tools
 }
-void [args, options, asPlugin, asModule, wrong, load]
+void [args, options, status, badSwitch, asPlugin, asModule, wrong, load]

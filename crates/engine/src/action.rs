@@ -72,6 +72,17 @@ pub enum Request {
     RenameSession { session_id: String, title: String },
     /// Show the session in the TUI. Outcome: [`crate::Outcome::Done`].
     SelectSession { session_id: String },
+    /// Read the final answer of the session's last turn.
+    /// Outcome: [`crate::Outcome::Answer`].
+    LastAnswer { session_id: String },
+    /// Add `text` to the session as a user message that starts no turn,
+    /// recorded under `agent` so the session keeps its agent.
+    /// Outcome: [`crate::Outcome::Done`].
+    Note {
+        session_id: String,
+        agent: String,
+        text: String,
+    },
 }
 
 impl Request {
@@ -87,6 +98,8 @@ impl Request {
             Request::AskPermission { .. } => "asking for permission",
             Request::RenameSession { .. } => "renaming the session",
             Request::SelectSession { .. } => "showing the session in the TUI",
+            Request::LastAnswer { .. } => "reading the branch's answer",
+            Request::Note { .. } => "reporting to the parent session",
         }
     }
 
@@ -99,6 +112,7 @@ impl Request {
                 | Request::LastUserModel { .. }
                 | Request::RenameSession { .. }
                 | Request::SelectSession { .. }
+                | Request::LastAnswer { .. }
         )
     }
 

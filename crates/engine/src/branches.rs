@@ -13,17 +13,21 @@ use crate::wording;
 /// The turn (its assistant message) and mode a branch was opened from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct GroupKey {
-    session_id: String,
-    message_id: String,
-    mode: Mode,
+    pub session_id: String,
+    pub message_id: String,
+    pub mode: Mode,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct BranchGroup {
+    /// The agent whose turn opened the branches.
+    caller_agent: String,
     /// Calls that joined; each call's number is its place in this count.
     joined: u32,
     /// Calls still opening their branch session.
     opening: u32,
+    /// The turn that opened them ended: no call will join any more.
+    turn_ended: bool,
     titled: Vec<TitledBranch>,
 }
 
@@ -40,7 +44,7 @@ struct TitledBranch {
 /// A call's place in its group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BranchSlot {
-    key: GroupKey,
+    pub key: GroupKey,
     index: u32,
 }
 
@@ -53,6 +57,7 @@ impl RelayEngine {
             mode: call.mode,
         };
         let group = self.branch_groups.entry(key.clone()).or_default();
+        group.caller_agent.clone_from(&call.caller_agent);
         group.joined += 1;
         group.opening += 1;
         let index = group.joined;
@@ -98,16 +103,43 @@ impl RelayEngine {
     }
 
     /// The slot's call ended without a branch session.
-    pub(crate) fn branch_abandoned(&mut self, slot: &BranchSlot) {
+    pub(crate) fn branch_abandoned(&mut self, now_ms: u64, slot: &BranchSlot) {
         if let Some(group) = self.branch_groups.get_mut(&slot.key) {
             group.opening = group.opening.saturating_sub(1);
         }
+        self.group_progress(now_ms, &slot.key);
     }
 
     /// The turn of `session_id` ended, so no call will join its groups any more.
-    pub(crate) fn close_branch_groups(&mut self, session_id: &str) {
+    pub(crate) fn close_branch_groups(&mut self, now_ms: u64, session_id: &str) {
+        let closing: Vec<GroupKey> = self
+            .branch_groups
+            .iter_mut()
+            .filter(|(key, _)| key.session_id == session_id)
+            .map(|(key, group)| {
+                group.turn_ended = true;
+                key.clone()
+            })
+            .collect();
+        for key in closing {
+            self.group_progress(now_ms, &key);
+        }
+    }
+
+    /// The branch sessions of a group that can no longer grow, or `None`
+    /// while calls may still join or are still opening their branch.
+    pub(crate) fn group_members(&self, key: &GroupKey) -> Option<Vec<String>> {
+        let group = self.branch_groups.get(key)?;
+        (group.turn_ended && group.opening == 0)
+            .then(|| group.titled.iter().map(|b| b.session_id.clone()).collect())
+    }
+
+    /// The agent whose turn opened the group's branches.
+    pub(crate) fn group_caller(&self, key: &GroupKey) -> String {
         self.branch_groups
-            .retain(|key, group| key.session_id != session_id || group.opening > 0);
+            .get(key)
+            .map(|g| g.caller_agent.clone())
+            .unwrap_or_default()
     }
 
     /// The session is gone: its groups go too.

@@ -35,6 +35,7 @@ enum CallStage {
     PromptingBranch {
         session_id: String,
         title: String,
+        slot: BranchSlot,
     },
 }
 
@@ -55,6 +56,15 @@ enum Refusal {
 
 impl RelayEngine {
     pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
+        if call.mode == Mode::Status {
+            let text = self.branch_status(&call.session_id);
+            self.push(Action::ReplyToTool {
+                call: id,
+                ok: true,
+                text,
+            });
+            return;
+        }
         if !self.config.mode_enabled(call.mode) {
             let text = wording::mode_disabled(call.mode, &self.config.modes);
             self.reply(id, false, text);
@@ -163,23 +173,38 @@ impl RelayEngine {
                     parts: vec![call.text.clone()],
                 };
                 let request = self.issue_for_call(now_ms, id, request);
-                let stage = CallStage::PromptingBranch { session_id, title };
+                let stage = CallStage::PromptingBranch {
+                    session_id,
+                    title,
+                    slot,
+                };
                 self.track(id, call, stage, request);
             }
             (
                 CallStage::OpeningBranch { slot },
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message },
             ) => {
-                self.branch_abandoned(&slot);
+                self.branch_abandoned(now_ms, &slot);
                 self.fail(id, wording::branch_failed(branch, &message, certainty));
             }
-            (CallStage::PromptingBranch { session_id, title }, Outcome::Done) => {
+            (
+                CallStage::PromptingBranch {
+                    session_id,
+                    title,
+                    slot,
+                },
+                Outcome::Done,
+            ) => {
+                self.track_branch(&call, slot.key.clone(), &session_id, &title);
                 self.branch_started(now_ms, id, &call, &session_id, &title);
             }
             (
-                CallStage::PromptingBranch { session_id, .. },
+                CallStage::PromptingBranch {
+                    session_id, slot, ..
+                },
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message },
             ) => {
+                self.branch_abandoned(now_ms, &slot);
                 let text = wording::branch_not_answering(&agent, &session_id, &message, certainty);
                 self.fail(id, text);
             }
@@ -265,6 +290,11 @@ impl RelayEngine {
                         call.session_id, self.config.max_hops, call.mode
                     ),
                 );
+                self.reply(id, true, text);
+            }
+            // Answered in `begin_call`; kept whole here so the match stays total.
+            Mode::Status => {
+                let text = self.branch_status(&call.session_id);
                 self.reply(id, true, text);
             }
             Mode::New | Mode::Fork => {

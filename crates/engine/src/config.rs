@@ -20,7 +20,23 @@ pub struct EngineConfig {
     pub agents: Option<Vec<String>>,
     /// Branch modes (`new`, `fork`) after which the TUI shows the branch.
     pub switch_to: Vec<Mode>,
+    /// What the parent session hears of its branches' answers.
+    pub report: ReportMode,
+    /// Whether the parent's agent takes a turn once all branches of a call are done.
+    pub resume_parent: bool,
     pub retry: RetryPolicy,
+}
+
+/// How branches (`new`, `fork`) report back to the session that opened them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportMode {
+    /// A note as each branch finishes, and a side-by-side summary once all
+    /// branches of a turn are done.
+    Each,
+    /// Only the summary, once all branches of a turn are done.
+    All,
+    /// Nothing.
+    Off,
 }
 
 /// How requests that failed for a passing reason are tried again.
@@ -43,6 +59,8 @@ impl Default for EngineConfig {
             modes: Mode::ALL.to_vec(),
             agents: None,
             switch_to: Vec::new(),
+            report: ReportMode::Each,
+            resume_parent: false,
             retry: RetryPolicy::default(),
         }
     }
@@ -73,6 +91,19 @@ impl RetryPolicy {
 impl EngineConfig {
     pub fn mode_enabled(&self, mode: Mode) -> bool {
         self.modes.contains(&mode)
+    }
+
+    /// The modes the tool offers: the enabled hand-offs in their usual order,
+    /// and `status` whenever branches can be opened.
+    pub fn offered_modes(&self) -> Vec<Mode> {
+        let mut offered: Vec<Mode> = Mode::ALL
+            .into_iter()
+            .filter(|mode| self.mode_enabled(*mode))
+            .collect();
+        if self.mode_enabled(Mode::New) || self.mode_enabled(Mode::Fork) {
+            offered.push(Mode::Status);
+        }
+        offered
     }
 
     /// Whether the user's `agents` option lets hand-offs reach `agent`.

@@ -9,6 +9,7 @@ use crate::event::BusEvent;
 use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::outcome::{FailureCause, Outcome};
 use crate::relay::SessionRelays;
+use crate::reports::{Branch, Parent};
 use crate::tool_call::ToolCall;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -35,6 +36,10 @@ pub struct RelayEngine {
     pub(crate) hops: HashMap<String, u32>,
     /// Branches opened by one turn, so their titles can say "2/3".
     pub(crate) branch_groups: HashMap<GroupKey, BranchGroup>,
+    /// Branch sessions followed until they report, by session id.
+    pub(crate) branches: HashMap<String, Branch>,
+    /// Sessions that opened branches, by session id.
+    pub(crate) parents: HashMap<String, Parent>,
     waiting: HashMap<ActionId, Waiting>,
     deadlines: BTreeSet<(u64, ActionId)>,
     actions: VecDeque<Action>,
@@ -61,6 +66,10 @@ enum Owner {
     Relay {
         session_id: String,
     },
+    /// A branch session's answer, to report to its parent.
+    Branch {
+        session_id: String,
+    },
     /// Nothing waits for it: a failure is logged, and that is all.
     Background {
         describe: &'static str,
@@ -85,6 +94,8 @@ impl RelayEngine {
             calls: HashMap::new(),
             hops: HashMap::new(),
             branch_groups: HashMap::new(),
+            branches: HashMap::new(),
+            parents: HashMap::new(),
             waiting: HashMap::new(),
             deadlines: BTreeSet::new(),
             actions: VecDeque::new(),
@@ -117,18 +128,29 @@ impl RelayEngine {
             BusEvent::Status { session_id, busy } => {
                 if busy {
                     self.session_busy(&session_id);
+                    self.branch_session_busy(&session_id);
                 } else {
                     self.session_idle(now_ms, &session_id);
+                    self.branch_session_idle(now_ms, &session_id);
                 }
             }
-            BusEvent::Idle { session_id } => self.session_idle(now_ms, &session_id),
+            BusEvent::Idle { session_id } => {
+                self.session_idle(now_ms, &session_id);
+                self.branch_session_idle(now_ms, &session_id);
+            }
             BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
-            BusEvent::Deleted { session_id } => self.session_deleted(&session_id),
+            BusEvent::Deleted { session_id } => {
+                self.session_deleted(&session_id);
+                self.branch_session_deleted(now_ms, &session_id);
+            }
             BusEvent::Error {
                 session_id: Some(session_id),
                 name: Some(name),
                 ..
-            } if name == ABORTED => self.session_interrupted(now_ms, &session_id),
+            } if name == ABORTED => {
+                self.branch_session_error(now_ms, &session_id, "interrupted by the user");
+                self.session_interrupted(now_ms, &session_id);
+            }
             BusEvent::Error {
                 session_id: Some(session_id),
                 name,
@@ -140,6 +162,7 @@ impl RelayEngine {
                         .or(message)
                         .unwrap_or_else(|| "unknown error".to_owned()),
                 };
+                self.branch_session_error(now_ms, &session_id, &error);
                 self.session_error(now_ms, &session_id, &error);
             }
             BusEvent::Error { .. } | BusEvent::Other => {}
@@ -249,12 +272,17 @@ impl RelayEngine {
             && self.calls.is_empty()
             && self.waiting.is_empty()
             && self.branch_groups.is_empty()
+            && self.branches.values().all(|b| b.is_finished())
+            && self.parents.values().all(|p| p.notes.is_empty())
     }
 
     /// True when the engine remembers nothing about any session: what
     /// remains once every session it saw was deleted.
     pub fn is_empty(&self) -> bool {
-        self.is_quiet() && self.hops.is_empty()
+        self.is_quiet()
+            && self.hops.is_empty()
+            && self.branches.is_empty()
+            && self.parents.is_empty()
     }
 
     // ---- helpers for calls.rs and relays.rs ----
@@ -417,6 +445,18 @@ impl RelayEngine {
         self.issue(now_ms, owner, request)
     }
 
+    pub(crate) fn issue_for_branch(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        request: Request,
+    ) -> ActionId {
+        let owner = Owner::Branch {
+            session_id: session_id.to_owned(),
+        };
+        self.issue(now_ms, owner, request)
+    }
+
     /// A request whose outcome nobody waits for; failures are logged.
     pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
         let describe = request.describe();
@@ -434,6 +474,7 @@ impl RelayEngine {
         match owner {
             Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
             Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
+            Owner::Branch { session_id } => self.branch_outcome(now_ms, &session_id, id, outcome),
             Owner::Background { describe } => match outcome {
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
                     self.log(LogLevel::Warn, format!("{describe} failed: {message}"));

@@ -13,7 +13,7 @@ pub enum InputError {
     #[error("`text` is empty: write what the receiving agent should do")]
     EmptyText,
 
-    #[error("unknown mode \"{0}\": use one of message, new, compact, fork")]
+    #[error("unknown mode \"{0}\": use one of message, new, compact, fork, status")]
     UnknownMode(String),
 
     #[error(

@@ -27,12 +27,13 @@ mod options;
 mod outcome;
 mod relay;
 mod relays;
+mod reports;
 mod tool_call;
 mod wording;
 
 pub use action::{Action, LogLevel, Request, ToastVariant};
 pub use agents::{reachable_agents, AgentInfo};
-pub use config::{EngineConfig, RetryPolicy};
+pub use config::{EngineConfig, ReportMode, RetryPolicy};
 pub use engine::RelayEngine;
 pub use error::InputError;
 pub use event::{BusEvent, RELEVANT_EVENT_TYPES};

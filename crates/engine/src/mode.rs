@@ -1,4 +1,5 @@
-//! The four ways the `session` tool hands work to an agent.
+//! The four ways the `session` tool hands work to an agent, and `status`,
+//! which asks about the branches a session opened.
 
 use crate::error::InputError;
 use serde::Serialize;
@@ -16,9 +17,12 @@ pub enum Mode {
     Compact,
     /// A copy of the session with its full history, answered at once.
     Fork,
+    /// Lists the branches (`new`, `fork`) this session opened; hands nothing off.
+    Status,
 }
 
 impl Mode {
+    /// The modes that hand work off, which the `modes` option chooses from.
     pub const ALL: [Mode; 4] = [Mode::Message, Mode::New, Mode::Compact, Mode::Fork];
 
     pub fn as_str(self) -> &'static str {
@@ -27,6 +31,7 @@ impl Mode {
             Mode::New => "new",
             Mode::Compact => "compact",
             Mode::Fork => "fork",
+            Mode::Status => "status",
         }
     }
 
@@ -48,6 +53,7 @@ impl FromStr for Mode {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Mode::ALL
             .into_iter()
+            .chain([Mode::Status])
             .find(|mode| mode.as_str() == s)
             .ok_or_else(|| InputError::UnknownMode(s.to_owned()))
     }

@@ -3,17 +3,19 @@
 //! message naming the option, rather than running with a setting the user
 //! did not ask for.
 
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, ReportMode};
 use crate::error::InputError;
 use crate::mode::Mode;
 use serde_json::{Map, Value};
 
 /// Every option the plugin reads, in the order the README documents them.
-pub const OPTION_NAMES: [&str; 7] = [
+pub const OPTION_NAMES: [&str; 9] = [
     "maxHops",
     "modes",
     "agents",
     "switchTo",
+    "report",
+    "resumeParent",
     "requestTimeoutMs",
     "summarizeTimeoutMs",
     "permissionTimeoutMs",
@@ -57,6 +59,15 @@ impl EngineConfig {
                     config.switch_to = modes(key, value, &[Mode::New, Mode::Fork])?;
                 }
                 "agents" => config.agents = Some(agents(key, value)?),
+                "report" => config.report = report(key, value)?,
+                "resumeParent" => {
+                    config.resume_parent = value.as_bool().ok_or_else(|| {
+                        InputError::invalid_option(
+                            key,
+                            format!("must be true or false, got {}", shown(value)),
+                        )
+                    })?;
+                }
                 _ => {}
             }
         }
@@ -138,6 +149,18 @@ fn modes(key: &str, value: &Value, allowed: &[Mode]) -> Result<Vec<Mode>, InputE
     Ok(picked)
 }
 
+fn report(key: &str, value: &Value) -> Result<ReportMode, InputError> {
+    match value.as_str() {
+        Some("each") => Ok(ReportMode::Each),
+        Some("all") => Ok(ReportMode::All),
+        Some("off") => Ok(ReportMode::Off),
+        _ => Err(InputError::invalid_option(
+            key,
+            format!("must be \"each\", \"all\" or \"off\", got {}", shown(value)),
+        )),
+    }
+}
+
 fn agents(key: &str, value: &Value) -> Result<Vec<String>, InputError> {
     let mut names: Vec<String> = strings(key, value)?
         .into_iter()
@@ -196,7 +219,8 @@ mod tests {
     fn reads_every_option() {
         let config = EngineConfig::from_options(&json!({
             "maxHops": 3, "modes": ["fork", "message", "fork"], "agents": ["plan"],
-            "switchTo": ["new"], "requestTimeoutMs": 2000, "summarizeTimeoutMs": 9000,
+            "switchTo": ["new"], "report": "all", "resumeParent": true,
+            "requestTimeoutMs": 2000, "summarizeTimeoutMs": 9000,
             "permissionTimeoutMs": 60000
         }))
         .unwrap();
@@ -204,6 +228,8 @@ mod tests {
         assert_eq!(config.modes, [Mode::Fork, Mode::Message]);
         assert_eq!(config.agents, Some(vec!["plan".to_owned()]));
         assert_eq!(config.switch_to, [Mode::New]);
+        assert_eq!(config.report, ReportMode::All);
+        assert!(config.resume_parent);
         assert_eq!(
             (
                 config.request_timeout_ms,
@@ -231,13 +257,15 @@ mod tests {
         assert!(error(json!({"switchTo": ["message"]})).contains("not one of \"new\", \"fork\""));
         assert!(error(json!({"agents": ["plan", ""]})).contains("agents"));
         assert!(error(json!(["maxHops"])).contains("expected an object"));
+        assert!(error(json!({"report": "some"})).contains("\"each\", \"all\" or \"off\""));
+        assert!(error(json!({"resumeParent": "yes"})).contains("true or false"));
     }
 
     #[test]
     fn unknown_options_are_refused_with_a_hint() {
         assert_eq!(
             error(json!({"maxhops": 3})),
-            "invalid option \"maxhops\": is not an option (did you mean \"maxHops\"?); the options are maxHops, modes, agents, switchTo, requestTimeoutMs, summarizeTimeoutMs, permissionTimeoutMs"
+            "invalid option \"maxhops\": is not an option (did you mean \"maxHops\"?); the options are maxHops, modes, agents, switchTo, report, resumeParent, requestTimeoutMs, summarizeTimeoutMs, permissionTimeoutMs"
         );
     }
 }

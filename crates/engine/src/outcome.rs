@@ -18,6 +18,13 @@ pub enum Outcome {
     Agents { agents: Vec<AgentInfo> },
     /// Answer to a session creation or fork.
     Session { id: String, title: String },
+    /// Answer to [`crate::Request::LastAnswer`]: the text of the last
+    /// assistant message, and its error if it ended in one.
+    Answer {
+        text: String,
+        #[serde(default)]
+        error: Option<String>,
+    },
     /// Answer to [`crate::Request::LastUserModel`].
     Model {
         provider_id: String,

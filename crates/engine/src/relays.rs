@@ -36,6 +36,15 @@ impl RelayEngine {
         (id, backlog)
     }
 
+    /// Starts the session's front relay now, outside any turn's end: for a
+    /// relay queued while the session was idle.
+    pub(crate) fn deliver_when_idle(&mut self, now_ms: u64, session_id: &str) {
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            session.busy = false;
+        }
+        self.start_next_relay(now_ms, session_id);
+    }
+
     pub(crate) fn session_busy(&mut self, session_id: &str) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
@@ -56,7 +65,7 @@ impl RelayEngine {
 
     pub(crate) fn session_idle(&mut self, now_ms: u64, session_id: &str) {
         self.turn_ended_for_calls(session_id);
-        self.close_branch_groups(session_id);
+        self.close_branch_groups(now_ms, session_id);
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };

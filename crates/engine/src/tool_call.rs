@@ -27,6 +27,8 @@ struct ToolCallJson {
     message_id: String,
     caller_agent: String,
     mode: String,
+    /// `status` needs no text.
+    #[serde(default)]
     text: String,
     #[serde(default)]
     agent: Option<String>,
@@ -39,7 +41,7 @@ impl ToolCall {
             serde_json::from_value(value).map_err(|e| InputError::malformed("tool call", e))?;
         let mode: Mode = raw.mode.trim().parse()?;
         let text = raw.text.trim();
-        if text.is_empty() {
+        if text.is_empty() && mode != Mode::Status {
             return Err(InputError::EmptyText);
         }
         for (field, value) in [

@@ -223,6 +223,129 @@ pub(crate) fn relay_failed(
     )
 }
 
+/// How much of a branch's final answer its report carries.
+const ANSWER_CHARS: usize = 1_500;
+/// How much of each answer the side-by-side summary carries.
+const SUMMARY_CHARS: usize = 300;
+
+/// A branch's answer cut to what a report carries, saying when it was cut.
+pub(crate) fn trimmed_answer(answer: &str) -> String {
+    let answer = answer.trim();
+    let total = answer.chars().count();
+    if total <= ANSWER_CHARS {
+        return answer.to_owned();
+    }
+    let cut: String = answer.chars().take(ANSWER_CHARS).collect();
+    format!("{}… [trimmed; {total} characters in all]", cut.trim_end())
+}
+
+/// Text cut to `max` characters, lines kept.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The note a parent receives when one of its branches finished its turn.
+pub(crate) fn branch_report(
+    title: &str,
+    session_id: &str,
+    agent: &str,
+    answer: &str,
+    error: Option<&str>,
+) -> String {
+    let head = match error {
+        None => format!("[Branch finished] \"{title}\" ({session_id}, {agent})"),
+        Some(error) => {
+            format!("[Branch ended with an error] \"{title}\" ({session_id}, {agent}): {error}")
+        }
+    };
+    let body = if answer.is_empty() {
+        "(no answer)".to_owned()
+    } else {
+        answer.to_owned()
+    };
+    format!("{head}\n\n{body}\n\nThe whole conversation is in session {session_id} (open it from /sessions).")
+}
+
+/// The side-by-side summary once every branch of a turn is done.
+/// `branches`: `(title, session id, answer, error)`.
+pub(crate) fn branches_summary(
+    mode: Mode,
+    branches: &[(String, String, String, Option<String>)],
+) -> String {
+    let mut text = match branches.len() {
+        1 => format!("[The {mode} branch of this turn is done]"),
+        n => format!("[All {n} {mode} branches of this turn are done]"),
+    };
+    for (n, (title, session_id, answer, error)) in branches.iter().enumerate() {
+        let outcome = match error {
+            Some(error) => format!("ended with an error: {error}"),
+            None if answer.is_empty() => "(no answer)".to_owned(),
+            None => cut(answer, SUMMARY_CHARS),
+        };
+        text.push_str(&format!(
+            "\n\n{}. \"{title}\" ({session_id})\n{outcome}",
+            n + 1
+        ));
+    }
+    text.push_str(
+        "\n\nCompare them and choose; each whole conversation is in its session (/sessions).",
+    );
+    text
+}
+
+pub(crate) fn resume_request() -> &'static str {
+    "Your branches are done (above). Compare their results and continue."
+}
+
+pub(crate) fn resume_refused(max_hops: u32) -> String {
+    format!(
+        "The branches are done, but the parent session was not resumed: agents have handed work to each other {max_hops} times since a person last wrote there (maxHops = {max_hops}). The summary is in the session."
+    )
+}
+
+pub(crate) fn no_branches() -> String {
+    "This session has not opened any branches (new or fork) that are still remembered.".to_owned()
+}
+
+/// Where a branch stands, for `status`.
+pub(crate) enum BranchLine<'a> {
+    Running,
+    Finished(&'a str),
+    Failed(&'a str),
+}
+
+pub(crate) fn branch_status_line(
+    title: &str,
+    session_id: &str,
+    agent: &str,
+    state: BranchLine,
+) -> String {
+    let state = match state {
+        BranchLine::Running => "running".to_owned(),
+        BranchLine::Finished("") => "finished (no answer)".to_owned(),
+        BranchLine::Finished(answer) => {
+            format!(
+                "finished: {}",
+                cut(&answer.replace('\n', " "), SUMMARY_CHARS)
+            )
+        }
+        BranchLine::Failed(error) => format!("ended with an error: {error}"),
+    };
+    format!("- \"{title}\" ({session_id}, {agent}) — {state}")
+}
+
+pub(crate) fn branch_status(lines: &[String]) -> String {
+    format!(
+        "Branches opened from this session, oldest first ({}):\n{}\nOpen one from /sessions to read it all.",
+        lines.len(),
+        lines.join("\n")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,7 +150,7 @@ fn new_creates_a_titled_session_prompts_it_and_returns_without_waiting_for_the_a
         "new never queues in the caller's session"
     );
     sim.idle("s1");
-    assert!(sim.engine.is_quiet());
+    assert_eq!(sim.engine.pending_tool_calls(), 0);
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn three_forks_in_one_turn_run_concurrently_and_each_gets_its_own_reply() {
         assert!(ok && text.contains(&format!("f{n}")), "{text}");
     }
     sim.idle("s1");
-    assert!(sim.engine.is_quiet());
+    assert_eq!(sim.engine.pending_tool_calls(), 0);
 }
 
 #[test]

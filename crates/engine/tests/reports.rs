@@ -1,0 +1,326 @@
+//! Simulations of branches (`new`, `fork`) reporting back to the session
+//! that opened them, and of the `status` mode.
+
+mod sim;
+
+use opencode_sessions_engine::{
+    Action, ActionId, EngineConfig, Outcome, ReportMode, Request, ToolCallId,
+};
+use sim::*;
+
+fn config(edit: impl FnOnce(&mut EngineConfig)) -> EngineConfig {
+    let mut config = EngineConfig::default();
+    edit(&mut config);
+    config
+}
+
+/// Opens one fork per text from `parent` in one turn; returns the branch ids.
+fn open_forks(sim: &mut Sim, parent: &str, texts: &[&str]) -> Vec<String> {
+    sim.busy(parent);
+    let calls: Vec<ToolCallId> = texts
+        .iter()
+        .map(|t| sim.call(parent, "build", "fork", t, None))
+        .collect();
+    for stage in ["agents", "permission"] {
+        for (id, _) in requests(&sim.drain_quiet()) {
+            let outcome = if stage == "agents" {
+                default_agents()
+            } else {
+                Outcome::Done
+            };
+            sim.outcome(id, outcome);
+        }
+    }
+    let forks = requests(&sim.drain_quiet());
+    assert_eq!(forks.len(), texts.len());
+    let mut branches = Vec::new();
+    for (id, _) in &forks {
+        let branch = format!("{parent}-b{}", id.0);
+        sim.outcome(
+            *id,
+            Outcome::Session {
+                id: branch.clone(),
+                title: "t (fork #1)".into(),
+            },
+        );
+        branches.push(branch);
+    }
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    let replies = sim.drain_quiet();
+    for call in calls {
+        assert!(reply_to(&replies, call).0);
+    }
+    branches
+}
+
+/// The branch's turn runs and ends; returns the request reading its answer.
+fn turn_ends(sim: &mut Sim, branch: &str) -> ActionId {
+    sim.busy(branch);
+    sim.idle(branch);
+    single_request(
+        &sim.drain_quiet(),
+        |r| matches!(r, Request::LastAnswer { session_id } if session_id == branch),
+    )
+}
+
+fn answer(text: &str) -> Outcome {
+    Outcome::Answer {
+        text: text.into(),
+        error: None,
+    }
+}
+
+/// Notes sent to `parent` in `actions`.
+fn notes_in(actions: &[Action], parent: &str) -> Vec<String> {
+    requests(actions)
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            Request::Note {
+                session_id, text, ..
+            } if session_id == parent => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Drains the actions, lets OpenCode take every note, and returns the notes for `parent`.
+fn notes(sim: &mut Sim, parent: &str) -> Vec<String> {
+    let actions = sim.drain();
+    for (id, request) in requests(&actions) {
+        if matches!(request, Request::Note { .. }) {
+            sim.outcome(id, Outcome::Done);
+        }
+    }
+    notes_in(&actions, parent)
+}
+
+#[test]
+fn each_branch_reports_as_it_finishes_and_one_summary_follows_the_last() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["Redux", "Context", "Zustand"]);
+    sim.idle("p");
+    sim.drain();
+    let mut seen = Vec::new();
+    for n in [2, 0, 1] {
+        let read = turn_ends(&mut sim, &branches[n]);
+        sim.outcome(read, answer(&format!("answer {n}")));
+        seen.extend(notes(&mut sim, "p"));
+    }
+    assert_eq!(seen.len(), 4, "{seen:#?}");
+    let order: Vec<&str> = seen[..3]
+        .iter()
+        .map(|n| n.lines().next().unwrap_or(""))
+        .collect();
+    let b = &branches;
+    assert_eq!(
+        order,
+        [
+            format!(
+                "[Branch finished] \"fork 3/3 · build · Zustand\" ({}, build)",
+                b[2]
+            ),
+            format!(
+                "[Branch finished] \"fork 1/3 · build · Redux\" ({}, build)",
+                b[0]
+            ),
+            format!(
+                "[Branch finished] \"fork 2/3 · build · Context\" ({}, build)",
+                b[1]
+            ),
+        ],
+        "reports come in the order the branches finish"
+    );
+    assert!(seen[0].contains("\n\nanswer 2\n\n"));
+    let summary = &seen[3];
+    assert!(summary.starts_with("[All 3 fork branches of this turn are done]"));
+    let places: Vec<usize> = ["answer 0", "answer 1", "answer 2"]
+        .iter()
+        .map(|a| summary.find(a).unwrap_or(usize::MAX))
+        .collect();
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "side by side, in order: {summary}"
+    );
+    // Later idle edges of the branches report nothing twice.
+    for branch in &branches {
+        sim.idle(branch);
+    }
+    assert!(requests(&sim.drain()).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn reports_wait_until_the_parent_is_idle() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["only"]);
+    let read = turn_ends(&mut sim, &branches[0]);
+    sim.outcome(read, answer("done"));
+    assert!(
+        notes(&mut sim, "p").is_empty(),
+        "the parent's turn still runs"
+    );
+    sim.idle("p");
+    let sent = notes(&mut sim, "p");
+    assert_eq!(sent.len(), 1, "a lone branch needs no summary: {sent:#?}");
+    assert!(sent[0].starts_with("[Branch finished] \"fork · build · only\""));
+}
+
+#[test]
+fn report_all_sends_only_the_summary_and_off_sends_nothing() {
+    for (mode, expected) in [(ReportMode::All, 1), (ReportMode::Off, 0)] {
+        let mut sim = Sim::with_config(config(|c| c.report = mode));
+        let branches = open_forks(&mut sim, "p", &["a", "b"]);
+        sim.idle("p");
+        let mut sent = Vec::new();
+        for branch in &branches {
+            let read = turn_ends(&mut sim, branch);
+            sim.outcome(read, answer("x"));
+            sent.extend(notes(&mut sim, "p"));
+        }
+        assert_eq!(sent.len(), expected, "{mode:?}: {sent:#?}");
+        if expected == 1 {
+            assert!(sent[0].starts_with("[All 2 fork branches"));
+        }
+    }
+}
+
+#[test]
+fn resume_parent_gives_the_parents_agent_a_turn_on_the_summary_and_counts_a_hop() {
+    let mut sim = Sim::with_config(config(|c| c.resume_parent = true));
+    let branches = open_forks(&mut sim, "p", &["a", "b"]);
+    sim.idle("p");
+    sim.drain();
+    let mut actions = Vec::new();
+    for branch in &branches {
+        let read = turn_ends(&mut sim, branch);
+        sim.outcome(read, answer("x"));
+        actions = sim.drain_quiet();
+    }
+    let prompts: Vec<Request> = requests(&actions)
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| matches!(r, Request::Prompt { .. }))
+        .collect();
+    assert_eq!(prompts.len(), 1, "{actions:#?}");
+    let Request::Prompt {
+        session_id,
+        agent,
+        parts,
+    } = &prompts[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!((session_id.as_str(), agent.as_str()), ("p", "build"));
+    assert!(parts[0].starts_with("[All 2 fork branches") && parts[0].ends_with("continue."));
+    assert_eq!(sim.engine.hops("p"), 1);
+}
+
+#[test]
+fn a_branch_that_fails_reports_its_error() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["a"]);
+    sim.idle("p");
+    sim.busy(&branches[0]);
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": branches[0],
+        "error": {"name": "APIError", "data": {"message": "rate limited"}}}}),
+    );
+    sim.idle(&branches[0]);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.outcome(read, answer("partial"));
+    let sent = notes(&mut sim, "p");
+    let expected = format!(
+        "[Branch ended with an error] \"fork · build · a\" ({}, build): APIError: rate limited",
+        branches[0]
+    );
+    assert!(sent[0].starts_with(&expected), "{}", sent[0]);
+}
+
+#[test]
+fn status_lists_each_branch_with_its_state_and_last_answer() {
+    let mut sim = Sim::default();
+    let call = sim.call("p", "build", "status", "", None);
+    let (ok, text) = reply_to(&sim.drain(), call);
+    assert!(ok && text.contains("has not opened any branches"));
+
+    let branches = open_forks(&mut sim, "p", &["a", "b", "c"]);
+    let read = turn_ends(&mut sim, &branches[0]);
+    sim.outcome(read, answer("use Redux"));
+    sim.busy(&branches[1]);
+    sim.interrupt(&branches[1]);
+    sim.idle(&branches[1]);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.outcome(read, answer(""));
+    let call = sim.call("p", "build", "status", "", None);
+    let (ok, text) = reply_to(&sim.drain(), call);
+    assert!(ok);
+    let b = &branches;
+    assert_eq!(
+        text,
+        format!(
+            "Branches opened from this session, oldest first (3):\n\
+             - \"fork 1/3 · build · a\" ({}, build) — finished: use Redux\n\
+             - \"fork 2/3 · build · b\" ({}, build) — ended with an error: interrupted by the user\n\
+             - \"fork 3/3 · build · c\" ({}, build) — running\n\
+             Open one from /sessions to read it all.",
+            b[0], b[1], b[2]
+        )
+    );
+}
+
+#[test]
+fn a_deleted_parent_forgets_its_branches_and_finished_ones_stay_bounded() {
+    let mut sim = Sim::with_config(config(|c| c.report = ReportMode::Off));
+    let mut every = Vec::new();
+    for round in 0..25 {
+        let branches = open_forks(&mut sim, "p", &[&format!("r{round}")]);
+        every.extend(branches.clone());
+        sim.idle("p");
+        let read = turn_ends(&mut sim, &branches[0]);
+        sim.outcome(read, answer("x"));
+        sim.now += 1; // the next turn is another assistant message
+    }
+    let call = sim.call("p", "build", "status", "", None);
+    let (_, text) = reply_to(&sim.drain(), call);
+    assert!(text.contains("oldest first (20)"), "{text}");
+    assert!(!text.contains("r4\"") && text.contains("r5\""), "{text}");
+
+    let running = open_forks(&mut sim, "p", &["still running"]);
+    sim.deleted("p");
+    sim.busy(&running[0]);
+    sim.idle(&running[0]);
+    assert!(requests(&sim.drain()).is_empty(), "nobody to report to");
+    assert!(
+        !sim.engine.is_empty(),
+        "branch sessions still carry their hop count"
+    );
+    for branch in running.iter().chain(&every) {
+        sim.deleted(branch);
+    }
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
+
+#[test]
+fn a_branch_whose_turn_never_starts_is_reported_at_once() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["a"]);
+    sim.idle("p");
+    sim.drain();
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": branches[0],
+        "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}}),
+    );
+    let sent = notes(&mut sim, "p");
+    assert!(
+        sent[0].contains("ended with an error") && sent[0].contains("Agent not found"),
+        "{sent:#?}"
+    );
+    assert!(sim.engine.is_quiet());
+}
