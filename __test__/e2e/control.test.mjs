@@ -21,7 +21,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     mock = await startMockModel({ log })
     oc = await startOpencode({
       pluginPath: REPO,
-      pluginOptions: { maxHops: 2, switchTo: ["new"] },
+      pluginOptions: { maxHops: 2, switchTo: ["new"], report: "off" },
       modelUrl: mock.url,
       extraConfig: {
         permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } },
@@ -63,7 +63,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
   const userTexts = async (sessionID, agent) =>
     (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
 
-  test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session", async () => {
+  test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session; report off", async () => {
     const sessionID = await turn(
       cue(
         { mode: "fork", agent: "plan", text: "denied fork" },
@@ -90,6 +90,14 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     await oc.waitForEvent((e) => e.type === "tui.session.select")
     const selected = oc.events.filter((e) => e.type === "tui.session.select").map((e) => e.properties.sessionID)
     assert.deepEqual(selected, [newID])
+    // report: "off": the branches answer, and nothing comes back to the parent.
+    const forkID = /^Forked this session into (\S+) /.exec(allowed.state.output)[1]
+    for (const branch of [forkID, newID]) {
+      await until(async () => (await oc.messages(branch)).find((m) => m.info.role === "assistant" && m.info.time?.completed))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const reports = (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && /^\[(Branch|All|The)/.test(textOf(m)))
+    assert.deepEqual(reports, [])
     assert.equal(
       (await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length,
       0,
