@@ -158,14 +158,19 @@ test("options restrict the modes on offer and are checked at load", async () => 
   assert.match(toast.options.body.message, /maxHops/)
 })
 
-test("a refused permission fails the call with OpenCode's reason and sends nothing", async () => {
+test("a refused permission fails the call with OpenCode's own error, so OpenCode can stop the turn", async () => {
   const { fake, execute, event } = await setup()
+  class RejectedError extends Error {}
   const deny = async ({ patterns }) => {
-    throw new Error(`rule denies ${patterns[0]}`)
+    throw new RejectedError(`rule denies ${patterns[0]}`)
   }
-  await assert.rejects(execute({ text: "x", mode: "message", agent: "plan" }, toolContext("ses_1", "build", deny)), {
-    message: 'Permission "session" refused "message → plan": rule denies message → plan Nothing was sent.',
+  await assert.rejects(execute({ text: "x", mode: "message", agent: "plan" }, toolContext("ses_1", "build", deny)), (error) => {
+    assert.ok(error instanceof RejectedError)
+    assert.equal(error.message, "rule denies message → plan")
+    return true
   })
+  const logged = fake.of("app.log").map((c) => c.options.body.message)
+  assert.ok(logged.some((m) => m.includes('Permission "session" refused "message → plan"')), "the refusal is logged")
   await endTurn(event)
   assert.equal(fake.of("session.promptAsync").length, 0)
 })

@@ -28,6 +28,9 @@ test("failures carry a cause that tells whether trying again can help", async ()
     "session.create": () => {
       throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })
     },
+    "session.promptAsync": () => {
+      throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } })
+    },
     "session.fork": ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
   })
   const perform = createRequester(fake.client)
@@ -42,6 +45,11 @@ test("failures carry a cause that tells whether trying again can help", async ()
     message: "fetch failed (ECONNREFUSED)",
     cause: "unreachable",
   })
+  assert.deepEqual(
+    await perform({ op: "prompt", sessionId: "s", agent: "plan", parts: ["x"] }, 1000),
+    { type: "failed", message: "fetch failed (ECONNRESET)", cause: "unavailable" },
+    "a connection cut after sending may have delivered the prompt",
+  )
   // AbortSignal.timeout does not keep the process alive; this test must wait for it.
   const keepAlive = setTimeout(() => {}, 5000)
   const started = Date.now()
@@ -58,15 +66,15 @@ test("failures carry a cause that tells whether trying again can help", async ()
 test("a permission is asked with the pattern the user's rules match, and a refusal keeps OpenCode's words", async () => {
   const asked = []
   const allow = async (input) => void asked.push(input)
-  assert.deepEqual(await askPermission(allow, "fork → plan"), { type: "done" })
+  assert.deepEqual(await askPermission(allow, "fork → plan"), { outcome: { type: "done" } })
   assert.deepEqual(asked, [{ permission: "session", patterns: ["fork → plan"], always: ["fork → plan"], metadata: {} }])
+  const refusal = new Error("The user has specified a rule which prevents you from using this specific tool call.")
   const deny = async () => {
-    throw new Error("The user has specified a rule which prevents you from using this specific tool call.")
+    throw refusal
   }
   assert.deepEqual(await askPermission(deny, "fork → plan"), {
-    type: "failed",
-    message: "The user has specified a rule which prevents you from using this specific tool call.",
-    cause: "refused",
+    outcome: { type: "failed", message: refusal.message, cause: "refused" },
+    error: refusal,
   })
 })
 

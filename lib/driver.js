@@ -21,12 +21,18 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
   let timer = undefined
   let timerAt = Infinity
 
-  /** Permission requests go through the calling tool's own `ctx.ask`. */
-  function dispatch(request, timeoutMs) {
+  /**
+   * Permission requests go through the calling tool's own `ctx.ask`. The
+   * error it throws on a refusal is kept: the tool fails with it, so OpenCode
+   * stops the turn when a person rejected, as it does for its own tools.
+   */
+  async function dispatch(request, timeoutMs) {
     if (request.op !== "askPermission") return perform(request, timeoutMs)
-    const ask = replies.get(request.call)?.ask
-    if (!ask) return Promise.resolve({ type: "failed", message: "the tool call that asked is gone", cause: "refused" })
-    return askPermission(ask, request.pattern)
+    const waiting = replies.get(request.call)
+    if (!waiting?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+    const { outcome, error } = await askPermission(waiting.ask, request.pattern)
+    if (error) waiting.refusal = error
+    return outcome
   }
 
   function pump() {
@@ -55,7 +61,7 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
         } else if (action.ok) {
           waiting.resolve(action.text)
         } else {
-          waiting.reject(new Error(action.text))
+          waiting.reject(waiting.refusal ?? new Error(action.text))
         }
         break
       }

@@ -95,16 +95,17 @@ export function createRequester(client) {
 /**
  * Asks OpenCode's permission system through the tool's `ctx.ask`, which
  * resolves when the rules (or a person) allow and throws when they refuse.
+ * Returns the outcome for the engine, and the refusal as OpenCode threw it.
  * @param {(input: {permission: string, patterns: string[], always: string[], metadata: object}) => Promise<void>} ask
  * @param {string} pattern
- * @returns {Promise<import("./engine-types.js").Outcome>}
+ * @returns {Promise<{outcome: import("./engine-types.js").Outcome, error?: unknown}>}
  */
 export async function askPermission(ask, pattern) {
   try {
     await ask({ permission: "session", patterns: [pattern], always: [pattern], metadata: {} })
-    return { type: "done" }
+    return { outcome: { type: "done" } }
   } catch (error) {
-    return { type: "failed", message: error?.message ?? String(error), cause: "refused" }
+    return { outcome: { type: "failed", message: error?.message ?? String(error), cause: "refused" }, error }
   }
 }
 
@@ -149,8 +150,10 @@ function summarize(error) {
 
 /** Passing server errors: trying again may help. */
 const UNAVAILABLE = new Set([408, 429, 500, 502, 503, 504])
-/** Connection errors raised before any response arrived. */
-const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "ConnectionRefused"])
+/** Connection errors raised before the request was sent: it cannot have taken effect. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "ConnectionRefused"])
+/** Connection errors that may come after the request was sent. */
+const CUT_OFF = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "ECONNABORTED"])
 
 /** @returns {import("./engine-types.js").Outcome} */
 export function failure(error) {
@@ -162,8 +165,12 @@ export function failure(error) {
   }
   const code = error?.code ?? error?.cause?.code
   const message = error?.message ?? String(error)
-  if (UNREACHABLE.has(code) || (error instanceof TypeError && /fetch failed|unable to connect/i.test(message))) {
-    return { type: "failed", message: code ? `${message} (${code})` : message, cause: "unreachable" }
+  const described = code ? `${message} (${code})` : message
+  if (UNREACHABLE.has(code) || (!CUT_OFF.has(code) && error instanceof TypeError && /unable to connect/i.test(message))) {
+    return { type: "failed", message: described, cause: "unreachable" }
+  }
+  if (CUT_OFF.has(code) || (error instanceof TypeError && /fetch failed/i.test(message))) {
+    return { type: "failed", message: described, cause: "unavailable" }
   }
   return { type: "failed", message, cause: "refused" }
 }

@@ -75,7 +75,8 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     const ended = await endedCalls(sessionID, 2)
     const denied = ended.find((p) => p.state.input.text === "denied fork")
     assert.equal(denied.state.status, "error")
-    assert.match(denied.state.error, /^Permission "session" refused "fork → plan": The user has specified a rule which prevents you from using this specific tool call\./)
+    // The tool fails with the error OpenCode raised, so OpenCode treats it as its own refusal.
+    assert.match(denied.state.error, /^The user has specified a rule which prevents you from using this specific tool call\./)
     const allowed = ended.find((p) => p.state.input.text === "allowed fork")
     assert.match(allowed.state.output, /^Forked this session into \S+ "fork · build · allowed fork"/)
 
@@ -116,7 +117,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
       { describe: () => show(sessionID) },
     )
     assert.equal(refused.state.input.text, "third hop")
-    assert.match(refused.state.error, /agents have handed work to each other 2 times since a person last wrote in this session \(limit maxHops = 2\)/)
+    assert.match(refused.state.error, /agents have handed work to each other 2 times since a person last wrote in this session \(or the one it branched from\) \(limit maxHops = 2\)/)
     await oc.waitForIdle(sessionID, { after: mark })
     const toast = await until(async () => toastsSince(mark).find((t) => t.title === "Hand-off refused: hop limit"))
     assert.equal(toast.variant, "warning")

@@ -166,6 +166,21 @@ impl RelayEngine {
         }
     }
 
+    /// Whether `request` would undo something newer: a retried rename whose
+    /// title a later rename of the same session replaced.
+    pub(crate) fn is_outdated(&self, request: &Request) -> bool {
+        let Request::RenameSession { session_id, title } = request else {
+            return false;
+        };
+        self.branch_groups.iter().any(|(key, group)| {
+            group.titled.iter().any(|b| {
+                b.session_id == *session_id
+                    && wording::branch_title(key.mode, b.index, b.total, &b.agent, &b.text)
+                        != *title
+            })
+        })
+    }
+
     fn rename(&mut self, now_ms: u64, session_id: &str, title: &str) {
         let request = Request::RenameSession {
             session_id: session_id.to_owned(),

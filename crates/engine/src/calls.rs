@@ -9,7 +9,7 @@ use crate::branches::BranchSlot;
 use crate::engine::RelayEngine;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
-use crate::outcome::Outcome;
+use crate::outcome::{FailureCause, Outcome};
 use crate::tool_call::ToolCall;
 use crate::wording::{self, Certainty};
 
@@ -101,10 +101,14 @@ impl RelayEngine {
         } else {
             "new session"
         };
-        let certainty = if matches!(outcome, Outcome::TimedOut { .. }) {
-            Certainty::Uncertain
-        } else {
-            Certainty::Definite
+        // A time-out or a server error may hide a session that was made after all.
+        let certainty = match outcome {
+            Outcome::TimedOut { .. }
+            | Outcome::Failed {
+                cause: FailureCause::Unavailable,
+                ..
+            } => Certainty::Uncertain,
+            _ => Certainty::Definite,
         };
         match (stage, outcome) {
             (CallStage::CheckingAgent, Outcome::Agents { agents }) => {
@@ -385,12 +389,16 @@ impl RelayEngine {
         lines
     }
 
-    /// The session was deleted: calls that would queue into it end now.
+    /// The session was deleted: calls that would queue into it, or have not
+    /// yet opened their branch, end now.
     pub(crate) fn session_gone_for_calls(&mut self, session_id: &str) {
         let gone: Vec<ToolCallId> = self
             .calls
             .iter()
-            .filter(|(_, p)| p.call.session_id == session_id && p.call.mode.is_queued())
+            .filter(|(_, p)| {
+                p.call.session_id == session_id
+                    && (p.call.mode.is_queued() || p.stage.is_undecided())
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in gone {

@@ -41,6 +41,8 @@ pub struct RelayEngine {
     /// Sessions that opened branches, by session id.
     pub(crate) parents: HashMap<String, Parent>,
     waiting: HashMap<ActionId, Waiting>,
+    /// Ids of retried attempts, each mapped to the id its owner waits on.
+    attempts: HashMap<ActionId, ActionId>,
     deadlines: BTreeSet<(u64, ActionId)>,
     actions: VecDeque<Action>,
 }
@@ -55,9 +57,11 @@ struct Waiting {
     /// The request, kept while it may be tried again; `None` for timers.
     request: Option<Request>,
     attempt: u32,
-    /// Waiting out the pause before the next attempt: outcomes of the
-    /// earlier attempt no longer count.
+    /// Waiting out the pause before the next attempt.
     backing_off: bool,
+    /// The id the attempt in flight was sent with; outcomes of earlier
+    /// attempts carry other ids and no longer count.
+    current: ActionId,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +101,7 @@ impl RelayEngine {
             branches: HashMap::new(),
             parents: HashMap::new(),
             waiting: HashMap::new(),
+            attempts: HashMap::new(),
             deadlines: BTreeSet::new(),
             actions: VecDeque::new(),
         }
@@ -172,10 +177,11 @@ impl RelayEngine {
     /// The outcome of the request `id`. Returns `false` when no request with
     /// that id is waiting, e.g. because it already timed out; such late
     /// outcomes change nothing.
-    pub fn handle_outcome(&mut self, now_ms: u64, id: ActionId, outcome: Outcome) -> bool {
+    pub fn handle_outcome(&mut self, now_ms: u64, sent_as: ActionId, outcome: Outcome) -> bool {
+        let id = self.attempts.remove(&sent_as).unwrap_or(sent_as);
         match self.waiting.get(&id) {
             None => return false,
-            Some(waiting) if waiting.backing_off => return false,
+            Some(waiting) if waiting.backing_off || waiting.current != sent_as => return false,
             Some(_) => {}
         }
         let cause = match &outcome {
@@ -187,8 +193,7 @@ impl RelayEngine {
                 return true;
             }
         }
-        if let Some(waiting) = self.waiting.remove(&id) {
-            self.deadlines.remove(&(waiting.deadline_ms, id));
+        if let Some(waiting) = self.stop_waiting(id) {
             self.dispatch_outcome(now_ms, id, waiting.owner, outcome);
         }
         true
@@ -218,7 +223,7 @@ impl RelayEngine {
             if self.retry_later(now_ms, id, FailureCause::Unavailable, &timed_out) {
                 continue;
             }
-            if let Some(waiting) = self.waiting.remove(&id) {
+            if let Some(waiting) = self.stop_waiting(id) {
                 self.dispatch_outcome(now_ms, id, waiting.owner, timed_out);
             }
         }
@@ -362,24 +367,49 @@ impl RelayEngine {
         true
     }
 
-    /// The pause before another attempt of `id` is over: send it again.
+    /// The pause before another attempt of `id` is over: send it again,
+    /// under an id of its own so a late answer to an earlier attempt cannot
+    /// be taken for this one's.
     fn attempt_again(&mut self, now_ms: u64, id: ActionId) {
-        let Some(waiting) = self.waiting.get_mut(&id) else {
+        let Some(request) = self.waiting.get(&id).and_then(|w| w.request.clone()) else {
             return;
         };
-        let Some(request) = waiting.request.clone() else {
+        if self.is_outdated(&request) {
+            self.stop_waiting(id);
+            return;
+        }
+        let sent_as = ActionId(self.allocate_id());
+        let Some(waiting) = self.waiting.get_mut(&id) else {
             return;
         };
         waiting.backing_off = false;
         waiting.attempt += 1;
+        waiting.current = sent_as;
         waiting.deadline_ms = now_ms.saturating_add(waiting.timeout_ms);
         let timeout_ms = waiting.timeout_ms;
         self.deadlines.insert((waiting.deadline_ms, id));
+        self.attempts.insert(sent_as, id);
         self.actions.push_back(Action::Request {
-            id,
+            id: sent_as,
             timeout_ms,
             request,
         });
+    }
+
+    /// Stops waiting for `id`, dropping its deadline and attempt ids.
+    fn stop_waiting(&mut self, id: ActionId) -> Option<Waiting> {
+        let waiting = self.waiting.remove(&id)?;
+        self.deadlines.remove(&(waiting.deadline_ms, id));
+        if waiting.current != id {
+            self.attempts.remove(&waiting.current);
+        }
+        Some(waiting)
+    }
+
+    /// Whether `id` waits out the pause before another attempt: it was not
+    /// received, so whatever happens meanwhile was not its doing.
+    pub(crate) fn is_backing_off(&self, id: ActionId) -> bool {
+        self.waiting.get(&id).is_some_and(|w| w.backing_off)
     }
 
     /// Registers something to wait for, which fails as timed out after `timeout_ms`.
@@ -402,6 +432,7 @@ impl RelayEngine {
                 request: None,
                 attempt: 0,
                 backing_off: false,
+                current: id,
             },
         );
         self.deadlines.insert((deadline_ms, id));
@@ -465,9 +496,7 @@ impl RelayEngine {
 
     /// Stops waiting for `id`: its outcome no longer matters.
     pub(crate) fn forget_request(&mut self, id: ActionId) {
-        if let Some(waiting) = self.waiting.remove(&id) {
-            self.deadlines.remove(&(waiting.deadline_ms, id));
-        }
+        self.stop_waiting(id);
     }
 
     fn dispatch_outcome(&mut self, now_ms: u64, id: ActionId, owner: Owner, outcome: Outcome) {

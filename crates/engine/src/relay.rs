@@ -13,6 +13,8 @@ pub(crate) struct Relay {
     pub agent: String,
     pub text: String,
     pub queued_at_ms: u64,
+    /// The session's turn that queued it; an interrupt of that turn cancels it.
+    pub turn: u64,
 }
 
 /// What the session's front relay is waiting for. Every stage holds the id
@@ -21,6 +23,12 @@ pub(crate) struct Relay {
 pub(crate) enum Stage {
     /// Compact: looking up the model the session runs on.
     ReadingModel { request: ActionId },
+    /// Compact: the model is known; summarizing waits for the session's
+    /// turn to end, since it takes the session over.
+    ReadyToSummarize {
+        provider_id: String,
+        model_id: String,
+    },
     /// Compact: the summarize request is running. `compacted` records
     /// `session.compacted`, `turn_ended` a busy→idle edge meanwhile.
     Summarizing {
@@ -47,13 +55,21 @@ impl Stage {
             Stage::ReadingModel { request } | Stage::Summarizing { request, .. } => Some(request),
             Stage::Settling { timer, .. } => Some(timer),
             Stage::Answering { pending, .. } => pending,
+            Stage::ReadyToSummarize { .. } => None,
         }
+    }
+
+    /// Whether the relay's prompt went out: before that, its text was
+    /// certainly not delivered.
+    pub fn sent_prompt(&self) -> bool {
+        matches!(self, Stage::Answering { .. })
     }
 
     /// What the relay is doing, for failure reports.
     pub fn describe(&self) -> &'static str {
         match self {
             Stage::ReadingModel { .. } => "reading the session's model",
+            Stage::ReadyToSummarize { .. } => "waiting for the session's turn to end",
             Stage::Summarizing { .. } => "summarizing the session",
             Stage::Settling { .. } => "waiting for the compaction to finish",
             Stage::Answering { .. } => "sending the prompt",
@@ -73,6 +89,8 @@ pub(crate) struct SessionRelays {
     /// Last status OpenCode reported. A relay starts only on a busy→idle edge,
     /// so a repeated idle event never starts anything twice.
     pub busy: bool,
+    /// Counts the session's turns (busy edges), so relays know which turn queued them.
+    pub turn: u64,
     pub queue: VecDeque<Relay>,
     pub active: Option<ActiveRelay>,
     /// The `session.error` seen while the active relay's compaction ran.

@@ -5,7 +5,7 @@ use crate::action::{LogLevel, Request, ToastVariant};
 use crate::engine::RelayEngine;
 use crate::ids::{ActionId, RelayId};
 use crate::mode::Mode;
-use crate::outcome::Outcome;
+use crate::outcome::{FailureCause, Outcome};
 use crate::relay::{ActiveRelay, Relay, SessionRelays, Stage};
 use crate::tool_call::ToolCall;
 use crate::wording::{self, Certainty};
@@ -26,11 +26,19 @@ impl RelayEngine {
             agent: call.target_agent().to_owned(),
             text: call.text.clone(),
             queued_at_ms: now_ms,
+            turn: 0,
         };
         let session = self.sessions.entry(call.session_id.clone()).or_default();
         // The tool runs inside a turn, so the session is busy whatever the
         // events said last; the end of this turn is the edge that delivers.
+        if !session.busy {
+            session.turn += 1;
+        }
         session.busy = true;
+        let relay = Relay {
+            turn: session.turn,
+            ..relay
+        };
         let backlog = session.queue.len();
         session.queue.push_back(relay);
         (id, backlog)
@@ -49,18 +57,43 @@ impl RelayEngine {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
-        session.busy = true;
-        // The answer started, so the prompt was accepted: stop waiting for it.
-        let started = match &mut session.active {
-            Some(ActiveRelay {
-                stage: Stage::Answering { pending, .. },
-                ..
-            }) => pending.take(),
-            _ => None,
-        };
-        if let Some(waiting) = started {
-            self.forget_request(waiting);
+        if !session.busy {
+            session.turn += 1;
         }
+        session.busy = true;
+        let pending = match &session.active {
+            Some(ActiveRelay {
+                stage:
+                    Stage::Answering {
+                        pending: Some(id), ..
+                    },
+                ..
+            }) => *id,
+            _ => return,
+        };
+        if self.is_backing_off(pending) {
+            // The prompt never reached OpenCode, so this turn is somebody
+            // else's: the relay goes out again on its end.
+            self.forget_request(pending);
+            if let Some(session) = self.sessions.get_mut(session_id) {
+                if let Some(active) = session.active.take() {
+                    session.queue.push_front(active.relay);
+                }
+            }
+            return;
+        }
+        // The answer started, so the prompt was accepted: stop waiting for it.
+        if let Some(ActiveRelay {
+            stage: Stage::Answering { pending, .. },
+            ..
+        }) = self
+            .sessions
+            .get_mut(session_id)
+            .and_then(|s| s.active.as_mut())
+        {
+            *pending = None;
+        }
+        self.forget_request(pending);
     }
 
     pub(crate) fn session_idle(&mut self, now_ms: u64, session_id: &str) {
@@ -84,6 +117,7 @@ impl RelayEngine {
             Some(Stage::Settling {
                 compacted: false, ..
             }) => self.compaction_failed(now_ms, session_id),
+            Some(Stage::ReadyToSummarize { .. }) => self.summarize(now_ms, session_id),
             Some(Stage::ReadingModel { .. }) | None => {}
         }
         self.start_next_relay(now_ms, session_id);
@@ -157,7 +191,12 @@ impl RelayEngine {
                 stop_waiting = active.stage.waits_for();
                 cancelled.push(active.relay);
             }
-            cancelled.extend(session.queue.drain(..));
+            // Only what the interrupted turn queued; earlier turns' hand-offs wait on.
+            let turn = session.turn;
+            let (now, later): (Vec<Relay>, Vec<Relay>) =
+                session.queue.drain(..).partition(|r| r.turn == turn);
+            session.queue.extend(later);
+            cancelled.extend(now);
         }
         if let Some(waiting) = stop_waiting {
             self.forget_request(waiting);
@@ -227,20 +266,17 @@ impl RelayEngine {
                     model_id,
                 },
             ) => {
-                let request = Request::Summarize {
-                    session_id: session_id.to_owned(),
-                    provider_id,
-                    model_id,
-                };
-                let request = self.issue_for_relay(now_ms, session_id, request);
                 self.set_stage(
                     session_id,
-                    Stage::Summarizing {
-                        request,
-                        compacted: false,
-                        turn_ended: false,
+                    Stage::ReadyToSummarize {
+                        provider_id,
+                        model_id,
                     },
                 );
+                // Summarizing takes the session over: not while a turn runs.
+                if idle {
+                    self.summarize(now_ms, session_id);
+                }
             }
             (
                 Stage::Summarizing {
@@ -272,18 +308,59 @@ impl RelayEngine {
                     },
                 );
             }
-            (_, Outcome::Failed { message, .. }) => {
+            (stage, Outcome::Failed { message, cause }) => {
+                // A server error may hide a prompt that was taken after all.
+                let certainty = if cause == FailureCause::Unavailable && stage.sent_prompt() {
+                    Certainty::Uncertain
+                } else {
+                    Certainty::Definite
+                };
                 let reason = format!("{doing} failed: {message}");
-                self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
+                self.fail_active(now_ms, session_id, &reason, certainty);
             }
-            (_, Outcome::TimedOut { message }) => {
-                self.fail_active(now_ms, session_id, &message, Certainty::Uncertain);
+            (stage, Outcome::TimedOut { message }) => {
+                // Before its prompt, a relay's text certainly did not go out.
+                let certainty = if stage.sent_prompt() {
+                    Certainty::Uncertain
+                } else {
+                    Certainty::Definite
+                };
+                self.fail_active(now_ms, session_id, &message, certainty);
             }
             (_, outcome) => {
                 let reason = format!("internal error: unexpected answer {outcome:?} while {doing}");
                 self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
             }
         }
+    }
+
+    /// Sends the summarize request of a compact relay that has its model.
+    fn summarize(&mut self, now_ms: u64, session_id: &str) {
+        let Some(Stage::ReadyToSummarize {
+            provider_id,
+            model_id,
+        }) = self
+            .sessions
+            .get(session_id)
+            .and_then(|s| s.active.as_ref())
+            .map(|a| a.stage.clone())
+        else {
+            return;
+        };
+        let request = Request::Summarize {
+            session_id: session_id.to_owned(),
+            provider_id,
+            model_id,
+        };
+        let request = self.issue_for_relay(now_ms, session_id, request);
+        self.set_stage(
+            session_id,
+            Stage::Summarizing {
+                request,
+                compacted: false,
+                turn_ended: false,
+            },
+        );
     }
 
     /// The compaction's turn ended without `session.compacted`.

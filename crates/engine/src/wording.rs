@@ -116,7 +116,7 @@ pub(crate) fn queued_from_subagent(mode: Mode) -> String {
 
 pub(crate) fn hop_limit(max_hops: u32) -> String {
     format!(
-        "Refused: agents have handed work to each other {max_hops} times since a person last wrote in this session (limit maxHops = {max_hops}). Finish your turn and report where things stand; a person's message lets the agents go on. Nothing was sent."
+        "Refused: agents have handed work to each other {max_hops} times since a person last wrote in this session (or the one it branched from) (limit maxHops = {max_hops}). Finish your turn and report where things stand; a person's message lets the agents go on. Nothing was sent."
     )
 }
 

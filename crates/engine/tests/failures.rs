@@ -224,7 +224,7 @@ fn a_compaction_whose_events_never_come_is_given_up_after_the_time_limit() {
     let toasts = error_toasts(&sim.drain());
     assert_eq!(toasts.len(), 1);
     assert!(
-        toasts[0].contains("may not have been delivered: no answer after 15 s while waiting for OpenCode to finish the compaction"),
+        toasts[0].contains("was not delivered: no answer after 15 s while waiting for OpenCode to finish the compaction"),
         "{}",
         toasts[0]
     );

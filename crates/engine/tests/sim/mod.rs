@@ -158,6 +158,17 @@ impl Sim {
     }
 }
 
+/// Ends the session's turn, lets OpenCode accept the one relay prompt that
+/// follows, and starts the answering turn; returns that prompt.
+pub fn deliver_next(sim: &mut Sim, session: &str) -> Request {
+    sim.idle(session);
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1, "one prompt per idle edge: {sent:#?}");
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy(session);
+    sent[0].1.clone()
+}
+
 pub fn status(session: &str, kind: &str) -> Value {
     json!({"type": "session.status", "properties": {"sessionID": session, "status": {"type": kind}}})
 }

@@ -1,0 +1,228 @@
+//! Simulations of races between retries, turns, deletions and interrupts:
+//! each pins down an order of events that once went wrong.
+
+mod sim;
+
+use opencode_sessions_engine::{
+    Action, EngineConfig, FailureCause, Outcome, Request, ToastVariant,
+};
+use sim::*;
+
+/// A late answer to a timed-out attempt is not taken for the retry's.
+#[test]
+fn late_answer_of_a_timed_out_attempt_is_not_taken_for_the_retry() {
+    let mut sim = Sim::default();
+    sim.call("s1", "build", "message", "x", Some("plan"));
+    let first = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.advance(15_000); // the engine gives up on attempt 1 and schedules attempt 2
+    sim.drain();
+    sim.advance(500);
+    let second = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    // The shell aborts attempt 1 a moment later and reports it.
+    let stale = Outcome::failed_with(FailureCause::Unavailable, "timed out");
+    assert!(!sim.outcome(first, stale), "attempt 1's outcome is stale");
+    assert!(
+        sim.outcome(second, default_agents()),
+        "attempt 2's answer counts"
+    );
+    assert!(matches!(
+        &requests(&sim.drain_quiet())[..],
+        [(_, Request::AskPermission { .. })]
+    ));
+}
+
+/// a relay prompt in its retry pause is forgotten when the session goes
+/// busy for any reason (a person types), then logged as delivered: lost.
+#[test]
+fn a_relay_prompt_waiting_to_be_retried_is_not_lost_when_a_person_starts_a_turn() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "review this", Some("plan"));
+    sim.idle("s1");
+    let send = requests(&sim.drain_quiet())[0].0;
+    // never reached OpenCode: the engine will try again in 500 ms
+    sim.outcome(
+        send,
+        Outcome::failed_with(FailureCause::Unreachable, "ECONNREFUSED"),
+    );
+    sim.drain();
+    // meanwhile the person types a message: their own turn starts
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.advance(3_000);
+    sim.idle("s1");
+    let actions = sim.drain();
+    let resent = requests(&actions)
+        .iter()
+        .any(|(_, r)| matches!(r, Request::Prompt { .. }));
+    let reported = toasts(&actions).iter().any(|t| t.0 == ToastVariant::Error);
+    let logged_delivered = actions
+        .iter()
+        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1")));
+    assert!(
+        resent || reported,
+        "relay neither re-sent nor reported; logged as delivered: {logged_delivered}; {actions:#?}"
+    );
+}
+
+/// A `new` call still asking permission when its session is deleted ends
+/// there: no branch is opened for a deleted session and nothing is left behind.
+#[test]
+fn deleting_the_calling_session_during_the_permission_prompt_leaves_nothing_behind() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, ask) = sim.call_asking("s1", "build", "new", "x", Some("plan"));
+    sim.deleted("s1");
+    let (ok, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(!ok && text.contains("deleted"), "{text}");
+    assert!(!sim.outcome(ask, Outcome::Done));
+    assert!(requests(&sim.drain()).is_empty());
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
+
+/// README: an interrupt cancels "those queued by the turn". A relay queued
+/// by an earlier turn (still behind the one being answered) is cancelled too.
+#[test]
+fn interrupting_a_relay_answer_keeps_relays_queued_by_earlier_turns() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "first", Some("plan"));
+    sim.call_checked("s1", "build", "message", "second", Some("plan"));
+    deliver_next(&mut sim, "s1"); // plan answers "first"; "second" waits
+    sim.interrupt("s1"); // the person interrupts plan's answer, which queued nothing
+    let actions = sim.drain();
+    assert!(
+        toasts(&actions).is_empty() && sim.engine.pending_relays("s1") == 2,
+        "{:#?}",
+        toasts(&actions)
+    );
+}
+
+/// a retried rename can land after a newer rename of the same session
+/// and put the outdated title back.
+#[test]
+fn a_retried_rename_never_overwrites_a_newer_title() {
+    let mut sim = Sim::default();
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "Redux", None);
+    sim.outcome(
+        requests(&actions)[0].0,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    let first = requests(&sim.drain_quiet());
+    let (rename1, _) = first
+        .iter()
+        .find(|(_, r)| matches!(r, Request::RenameSession { .. }))
+        .unwrap()
+        .clone();
+    sim.outcome(
+        rename1,
+        Outcome::failed_with(FailureCause::Unavailable, "HTTP 503"),
+    );
+    // a sibling fork of the same turn arrives: f1 is renamed to "1/2", which lands
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "Zustand", None);
+    let newer: Vec<_> = requests(&actions)
+        .into_iter()
+        .filter(|(_, r)| matches!(r, Request::RenameSession { .. }))
+        .collect();
+    assert_eq!(newer.len(), 1);
+    sim.outcome(newer[0].0, Outcome::Done);
+    sim.advance(500);
+    let later = renames(&sim.drain_quiet());
+    assert!(
+        later
+            .iter()
+            .all(|(_, title)| title != "fork · build · Redux"),
+        "outdated title re-sent after the newer one landed: {later:?}"
+    );
+}
+
+/// a 5xx on a fork "may have taken effect" (FailureCause docs; that is why
+/// it is not retried), yet the user is told definitely that it was not started.
+#[test]
+fn a_server_error_on_a_fork_does_not_claim_the_fork_was_not_made() {
+    let mut sim = Sim::default();
+    let (call, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    sim.outcome(
+        requests(&actions)[0].0,
+        Outcome::failed_with(FailureCause::Unavailable, "HTTP 502"),
+    );
+    let (_, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(text.contains("may"), "{text}");
+}
+
+/// B7 (pre-existing, widened by retries): the compaction's summarize is sent
+/// while a person's turn runs in the session.
+#[test]
+fn summarize_is_not_sent_while_the_session_is_busy() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "go on", Some("plan"));
+    sim.idle("s1");
+    let model = requests(&sim.drain_quiet())[0].0;
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.outcome(
+        model,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let sent = requests(&sim.drain_quiet());
+    assert!(
+        !sent
+            .iter()
+            .any(|(_, r)| matches!(r, Request::Summarize { .. })),
+        "summarize sent while busy: {sent:#?}"
+    );
+}
+
+/// relay timeouts before any prompt was sent say "may not have been delivered".
+#[test]
+fn a_timeout_before_the_prompt_says_the_relay_was_not_delivered() {
+    let mut sim = Sim::with_config(EngineConfig {
+        summarize_timeout_ms: 60_000,
+        ..Default::default()
+    });
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "go on", Some("plan"));
+    sim.idle("s1");
+    let model = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(
+        model,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    sim.drain();
+    sim.advance(60_000);
+    let t = toasts(&sim.drain());
+    assert!(
+        t.iter()
+            .all(|(_, _, m)| !m.contains("may not have been delivered")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn concurrent_calls_in_one_turn_do_not_exceed_max_hops() {
+    let mut sim = Sim::with_config(EngineConfig {
+        max_hops: 2,
+        ..Default::default()
+    });
+    sim.busy("s1");
+    sim.person_writes("s1");
+    let (_, a) = sim.call_asking("s1", "build", "message", "a", Some("plan"));
+    let (_, b) = sim.call_asking("s1", "build", "message", "b", Some("plan"));
+    let (_, c) = sim.call_asking("s1", "build", "compact", "c", Some("plan"));
+    for ask in [a, b, c] {
+        sim.outcome(ask, Outcome::Done);
+    }
+    sim.drain();
+    assert_eq!(sim.engine.hops("s1"), 2);
+    assert_eq!(sim.engine.pending_relays("s1"), 2);
+}
