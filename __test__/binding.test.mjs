@@ -80,7 +80,11 @@ test("an outcome that arrives after its time limit belongs to no attempt", () =>
   assert.match(warning.message, /listing agents failed \(no answer after 1 s while listing agents\); attempt 2 of 3 in 500 ms/)
   assert.equal(engine.handleOutcome(11, list.id, { type: "done" }), false)
   engine.handleTimeout(510)
-  assert.deepEqual(engine.pollActions(), [{ type: "request", id: list.id, timeoutMs: 10, request: { op: "listAgents" } }])
+  const [retry] = engine.pollActions()
+  assert.deepEqual(retry.request, { op: "listAgents" })
+  assert.notEqual(retry.id, list.id, "each attempt has an id of its own")
+  assert.equal(engine.handleOutcome(511, list.id, { type: "done" }), false, "the first attempt's answer is stale")
+  assert.equal(engine.handleOutcome(512, retry.id, { type: "agents", agents: [] }), true)
 })
 
 test("options are checked when the engine is made, naming what is wrong", () => {
