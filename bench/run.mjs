@@ -12,6 +12,7 @@ import path from "node:path"
 import { parseArgs } from "node:util"
 import { BENCHES } from "./lib/benches.mjs"
 import { machineFacts } from "./lib/machine.mjs"
+import { load } from "./lib/output.mjs"
 import { REPO } from "./lib/opencode.mjs"
 import { RESULTS, writeReport } from "./report.mjs"
 
@@ -87,7 +88,7 @@ function engineScaleResult(raw) {
     "An input is one handle_* call followed by draining its actions. Per session: a tool call and its agent list (queue), then status idle, session.idle, the prompt's outcome, busy, idle, session.idle (deliver); each stage runs across all sessions.",
     "Memory: live bytes counted by a global allocator wrapper; the timing includes its two relaxed atomic updates per allocation.",
   )
-  return { bench: raw.bench, title: "7. Engine scale (cargo bench)", command: raw.command, rows, notes, extra: raw }
+  return { bench: raw.bench, title: "7. Engine scale (cargo bench)", command: raw.command, rows, notes, load: raw.load, extra: raw }
 }
 
 const machine = machineFacts()
@@ -95,7 +96,9 @@ const collected = Object.fromEntries(chosen.map((bench) => [bench.name, []]))
 for (let run = 1; run <= runs; run++) {
   for (const bench of chosen) {
     console.log(`\n== ${bench.name}${runs > 1 ? ` (run ${run} of ${runs})` : ""}: ${bench.command.join(" ")}`)
+    const before = load()
     const result = await runBench(bench)
+    result.load ??= { before, after: load() }
     collected[bench.name].push(bench.name === "engine-scale" ? engineScaleResult(result) : result)
   }
 }
