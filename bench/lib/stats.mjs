@@ -34,10 +34,3 @@ export function ratio(ours, baseline) {
   if (!Number.isFinite(ours) || !Number.isFinite(baseline) || baseline === 0) return null
   return ours / baseline
 }
-
-/** Runs `fn` `count` times and returns the results, in order. */
-export async function repeat(count, fn) {
-  const results = []
-  for (let i = 0; i < count; i++) results.push(await fn(i))
-  return results
-}
