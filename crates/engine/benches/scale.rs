@@ -114,12 +114,16 @@ fn agents() -> Outcome {
     ]}))
 }
 
-/// Runs a tool call through the agent check, so its relay is queued.
+/// Runs a tool call through the agent check and a granted permission, so
+/// its relay is queued.
 fn queue(engine: &mut RelayEngine, call: ToolCall, agents: Outcome, requests: &mut Vec<ActionId>) {
     black_box(engine.handle_tool_call(NOW, call));
     drain(engine, requests);
     let list = requests.pop().expect("the call lists agents");
     black_box(engine.handle_outcome(NOW, list, agents));
+    drain(engine, requests);
+    let ask = requests.pop().expect("the call asks for permission");
+    black_box(engine.handle_outcome(NOW, ask, Outcome::Done));
     drain(engine, requests);
     requests.clear();
 }
@@ -147,7 +151,7 @@ fn memory(n: usize) -> (usize, usize) {
     (queued, in_flight)
 }
 
-/// Seconds to queue one `message` relay in each of `n` sessions (2 inputs
+/// Seconds to queue one `message` relay in each of `n` sessions (3 inputs
 /// each) and to deliver them all (6 inputs each). Each stage runs across
 /// every session, so the engine holds `n` sessions throughout. Inputs are
 /// built before the clock starts.
@@ -229,14 +233,14 @@ fn main() {
     );
     for &n in &sizes {
         let (queued, in_flight) = memory(n);
-        let reps = (INPUTS_PER_SIZE / (8 * n)).max(3);
+        let reps = (INPUTS_PER_SIZE / (9 * n)).max(3);
         let runs: Vec<(f64, f64)> = (0..reps).map(|_| timing(n)).collect();
         let rate = |inputs: usize, secs: fn(&(f64, f64)) -> f64| {
             median(runs.iter().map(|run| inputs as f64 / secs(run)).collect())
         };
-        let queue = rate(2 * n, |run| run.0);
+        let queue = rate(3 * n, |run| run.0);
         let deliver = rate(6 * n, |run| run.1);
-        let all = rate(8 * n, |run| run.0 + run.1);
+        let all = rate(9 * n, |run| run.0 + run.1);
         let per_session = queued as f64 / n as f64;
         let growth = per_session / *first_per_session.get_or_insert(per_session);
         println!(
