@@ -24,14 +24,20 @@ test("the module is what OpenCode expects: default {id, server} and createPlugin
   assert.equal(plugin.server, createPlugin)
 })
 
-test("the tool offers text, mode and an optional agent", async () => {
+test("the tool offers text, mode and an optional agent, with only mode required", async () => {
   const { hooks } = await setup()
   const { args, description } = hooks.tool.session
   assert.deepEqual(Object.keys(args), ["text", "mode", "agent"])
-  assert.equal(args.mode.safeParse("fork").success, true)
-  assert.equal(args.mode.safeParse("teleport").success, false)
-  assert.equal(args.agent.safeParse(undefined).success, true)
+  assert.deepEqual(args.mode.enum, ["message", "new", "compact", "fork", "status"])
+  assert.equal(args.text.type, "string")
   assert.match(description, /message/)
+  // OpenCode marks plain-schema arguments all required; the hook leaves only mode.
+  const definition = { description, parameters: {}, jsonSchema: { type: "object", properties: args, required: ["text", "mode", "agent"] } }
+  await hooks["tool.definition"]({ toolID: "session" }, definition)
+  assert.deepEqual(definition.jsonSchema.required, ["mode"])
+  const other = { jsonSchema: { required: ["command"] } }
+  await hooks["tool.definition"]({ toolID: "bash" }, other)
+  assert.deepEqual(other.jsonSchema.required, ["command"], "other tools are left alone")
 })
 
 test("message: queued during the turn, prompted once when it ends, with the target agent", async () => {
@@ -145,8 +151,7 @@ test("events that cannot matter never reach the engine and never throw", async (
 test("options restrict the modes on offer and are checked at load", async () => {
   const { hooks } = await setup({}, { modes: ["fork", "new"] })
   const { args, description } = hooks.tool.session
-  assert.equal(args.mode.safeParse("fork").success, true)
-  assert.equal(args.mode.safeParse("message").success, false)
+  assert.deepEqual(args.mode.enum, ["new", "fork", "status"])
   assert.doesNotMatch(description, /- message:|- compact:|end your turn/)
 
   const fake = fakeClient()
@@ -210,4 +215,11 @@ test("a finished branch reports to its parent with a note that starts no turn, a
   assert.equal(notes[0].options.body.agent, "build")
   assert.match(notes[0].options.body.parts[0].text, /^\[Branch finished\] "fork · build · Try Redux" \(ses_fork1, build\)\n\nRedux works in ses_fork1/)
   assert.match(await execute({ mode: "status" }), /"fork · build · Try Redux" \(ses_fork1, build\) — finished: Redux works in ses_fork1/)
+})
+
+test("arguments of the wrong type are refused by the engine with a clear error", async () => {
+  const { execute } = await setup()
+  await assert.rejects(execute({ text: 5, mode: "message" }), /malformed tool call: invalid type: integer `5`, expected a string/)
+  await assert.rejects(execute({ text: "x", mode: "teleport" }), /unknown mode "teleport"/)
+  await assert.rejects(execute({ mode: "message" }), /`text` is empty/)
 })

@@ -6,7 +6,7 @@ import { createHost } from "./host.js"
 import { sentByPlugin } from "./marker.js"
 import { loadNative } from "./native.js"
 import { createRequester } from "./requests.js"
-import { createSessionTool } from "./session-tool.js"
+import { createSessionTool, refineDefinition } from "./session-tool.js"
 
 /** @type {import("./plugin.d.ts").createPlugin} */
 export async function createPlugin(input, options) {
@@ -26,6 +26,9 @@ export async function createPlugin(input, options) {
     tool: { session: createSessionTool(driver.toolCall, engine.enabledModes()) },
     async event({ event }) {
       if (relevant.has(event?.type)) driver.event(event)
+    },
+    async "tool.definition"(input, output) {
+      refineDefinition(input, output)
     },
     async "chat.message"(message, output) {
       if (typeof message?.sessionID === "string") driver.userMessage(message.sessionID, sentByPlugin(output?.parts))

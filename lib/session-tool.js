@@ -1,10 +1,11 @@
 // The `session` tool as the model sees it. Only the modes the options leave
 // on are offered, so a model is never shown a mode it may not use; `status`
 // is always there when `new` or `fork` is.
-
-import { tool } from "@opencode-ai/plugin"
-
-const z = tool.schema
+//
+// The arguments are plain JSON Schema rather than zod: loading zod would cost
+// more than the rest of the plugin's start-up together. OpenCode then sends
+// the schema as written and checks nothing; the native engine checks every
+// argument and says what is wrong.
 
 export const MODES = ["message", "new", "compact", "fork", "status"]
 
@@ -34,12 +35,12 @@ export function describeTool(modes) {
  * @param {string[]} [modes] the modes on offer, in the order of MODES
  */
 export function createSessionTool(runCall, modes = MODES) {
-  return tool({
+  return {
     description: describeTool(modes),
     args: {
-      text: z.string().optional().describe("What the receiving agent should do, written as a user message"),
-      mode: z.enum(modes).describe(modes.join(" | ")),
-      agent: z.string().optional().describe("Primary agent that answers; default: you"),
+      text: { type: "string", description: "What the receiving agent should do, written as a user message" },
+      mode: { type: "string", enum: modes, description: modes.join(" | ") },
+      agent: { type: "string", description: "Primary agent that answers; default: you" },
     },
     async execute(args, context) {
       const input = {
@@ -52,5 +53,15 @@ export function createSessionTool(runCall, modes = MODES) {
       }
       return runCall(input, (request) => context.ask(request))
     },
-  })
+  }
+}
+
+/**
+ * The `tool.definition` hook. For plain-schema arguments OpenCode marks every
+ * argument required; only `mode` is (`status` needs no text, `agent` defaults).
+ * @param {{ toolID: string }} input
+ * @param {{ jsonSchema?: { required?: string[] } }} output
+ */
+export function refineDefinition(input, output) {
+  if (input?.toolID === "session" && output?.jsonSchema) output.jsonSchema.required = ["mode"]
 }

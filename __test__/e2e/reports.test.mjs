@@ -63,7 +63,12 @@ describe("branches report back in real OpenCode", { timeout: 240_000 }, () => {
     assert.equal(messages.at(-1).info.role, "user", await show(session.id))
     assert.equal(notes.length, 4, "the summary arrives once")
 
-    // status, asked by the agent in a new turn of the parent.
+    // The schema the model receives: plain JSON Schema, only `mode` required.
+    const parameters = mock.requests.find((r) => r.kind === "chat").body.tools.find((t) => t.function.name === "session").function.parameters
+    assert.deepEqual(parameters.required, ["mode"])
+    assert.deepEqual(parameters.properties.mode.enum, ["message", "new", "compact", "fork", "status"])
+
+    // status, asked by the agent in a new turn of the parent, without text.
     const mark = oc.mark()
     await oc.promptAsync(session.id, cue({ mode: "status" }), "build")
     await oc.waitForIdle(session.id, { after: mark })
