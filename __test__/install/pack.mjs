@@ -79,6 +79,27 @@ export async function packPackages(workDir) {
   return { main, platform }
 }
 
+/**
+ * Both packed packages again as `version`, with the optional dependencies at that version too:
+ * what publishing the next release would put in the registry.
+ */
+export async function repackAs(packed, version, workDir) {
+  const env = npmEnv(workDir)
+  const repacked = {}
+  for (const [key, info] of Object.entries(packed)) {
+    const stage = path.join(workDir, "stage", `${key}-${version}`)
+    fs.mkdirSync(stage, { recursive: true })
+    await run("tar", ["-xzf", info.tarball, "-C", stage], { timeout: 60_000 })
+    const manifestPath = path.join(stage, "package", "package.json")
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"))
+    manifest.version = version
+    for (const name of Object.keys(manifest.optionalDependencies ?? {})) manifest.optionalDependencies[name] = version
+    fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
+    repacked[key] = await pack(path.join(stage, "package"), path.join(workDir, "packed"), env)
+  }
+  return repacked
+}
+
 /** package.json of every per-platform package in npm/, by directory name. */
 export function platformManifests() {
   const dirs = fs.readdirSync(path.join(REPO, "npm"))

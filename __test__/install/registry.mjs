@@ -5,9 +5,10 @@
 //   registry.requests  -> [{ method, path, status, source, name?, kind? }]
 //                         source "local" (with the package name and kind "packument" | "tarball")
 //                         or "upstream"
+//   registry.publish({ tarball })   // one more version, tagged latest
 //   await registry.close()
 //
-// Local packages are served with one version each, tagged latest:
+// Local packages are served with the versions given, the last one tagged latest:
 //   { tarball }   a packed .tgz; its manifest is read from package/package.json inside it
 //   { manifest }  a manifest without contents: its packument is served, its tarball answers 404
 //                 (for optional packages a test expects npm to skip)
@@ -58,33 +59,37 @@ export async function startRegistry({ upstream, packages, withhold = [], log }) 
   const say = typeof log === "function" ? log : () => {}
   const upstreamBase = new URL(upstream.endsWith("/") ? upstream : `${upstream}/`)
   const withheld = new Set(withhold)
-  const local = new Map() // name -> { manifest, data?: Buffer }
-  for (const pkg of packages) {
+  const local = new Map() // name -> { latest: version, versions: Map<version, { manifest, data?: Buffer }> }
+
+  /** Adds a version of a package; it becomes the package's latest. */
+  function publish(pkg) {
     const data = pkg.tarball ? fs.readFileSync(pkg.tarball) : undefined
     const manifest = data ? manifestOfTarball(data) : pkg.manifest
-    if (!manifest?.name || !manifest?.version) throw new Error("startRegistry: every package needs a name and a version")
-    local.set(manifest.name, { manifest, data })
+    if (!manifest?.name || !manifest?.version) throw new Error("registry: every package needs a name and a version")
+    const entry = local.get(manifest.name) ?? { latest: manifest.version, versions: new Map() }
+    entry.versions.set(manifest.version, { manifest, data })
+    entry.latest = manifest.version
+    local.set(manifest.name, entry)
   }
+  for (const pkg of packages) publish(pkg)
 
   const requests = []
   const sockets = new Set()
   let base = ""
 
   function packument(name) {
-    const { manifest, data } = local.get(name)
-    const dist = { tarball: `${base}${name}/-/${tarballFileName(name, manifest.version)}` }
-    if (data) {
-      dist.integrity = `sha512-${crypto.createHash("sha512").update(data).digest("base64")}`
-      dist.shasum = crypto.createHash("sha1").update(data).digest("hex")
+    const { latest, versions } = local.get(name)
+    const packument = { _id: name, name, "dist-tags": { latest }, versions: {}, time: { modified: new Date(0).toISOString() } }
+    for (const [version, { manifest, data }] of versions) {
+      const dist = { tarball: `${base}${name}/-/${tarballFileName(name, version)}` }
+      if (data) {
+        dist.integrity = `sha512-${crypto.createHash("sha512").update(data).digest("base64")}`
+        dist.shasum = crypto.createHash("sha1").update(data).digest("hex")
+      }
+      packument.versions[version] = { ...manifest, _id: `${name}@${version}`, dist }
+      packument.time[version] = new Date(0).toISOString()
     }
-    const version = { ...manifest, _id: `${name}@${manifest.version}`, dist }
-    return {
-      _id: name,
-      name,
-      "dist-tags": { latest: manifest.version },
-      versions: { [manifest.version]: version },
-      time: { modified: new Date(0).toISOString(), [manifest.version]: new Date(0).toISOString() },
-    }
+    return packument
   }
 
   /** The local answer for `path`, or null when the request belongs upstream. */
@@ -97,8 +102,9 @@ export async function startRegistry({ upstream, packages, withhold = [], log }) 
     if (!tarball) return null
     const tarName = decodeURIComponent(tarball[1])
     if (withheld.has(tarName)) return notFound(tarName, "tarball")
-    const entry = local.get(tarName)
-    if (!entry || tarball[2] !== tarballFileName(tarName, entry.manifest.version)) return null
+    const versions = [...(local.get(tarName)?.versions.entries() ?? [])]
+    const [, entry] = versions.find(([version]) => tarball[2] === tarballFileName(tarName, version)) ?? []
+    if (!entry) return null
     return entry.data ? { name: tarName, kind: "tarball", status: 200, data: entry.data } : notFound(tarName, "tarball")
   }
 
@@ -174,6 +180,7 @@ export async function startRegistry({ upstream, packages, withhold = [], log }) 
   return {
     url: base,
     requests,
+    publish,
     /** Requests answered locally for package `name` (optionally only of one kind). */
     localRequests(name, kind) {
       return requests.filter((r) => r.source === "local" && r.name === name && (kind === undefined || r.kind === kind))
