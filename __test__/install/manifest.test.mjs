@@ -44,17 +44,24 @@ test("npm/ holds the per-platform packages napi create-npm-dirs makes of package
   assert.deepEqual(tree(path.join(REPO, "npm")), tree(path.join(dir, "npm")))
 })
 
-test("each per-platform package is an optional dependency at the package's version, as napi pre-publish sets them", async () => {
-  const dir = copyOfManifests("pre-publish")
+test("the release job's napi artifacts and pre-publish change no manifest: optional dependencies are in step", async () => {
+  const dir = copyOfManifests("release")
   const before = { ...tree(path.join(dir, "npm")), "package.json": read(dir, "package.json") }
-  // pre-publish checks that each package holds its binary: stand-ins will do, nothing is published.
+  // One downloaded artifact per target, as actions/download-artifact lays them out; stand-ins
+  // will do, nothing is published.
   for (const platform of fs.readdirSync(path.join(dir, "npm"))) {
-    const manifest = JSON.parse(read(dir, "npm", platform, "package.json"))
-    fs.writeFileSync(path.join(dir, "npm", platform, manifest.main), "stand-in")
+    const binary = JSON.parse(read(dir, "npm", platform, "package.json")).main
+    fs.mkdirSync(path.join(dir, "artifacts", `bindings-${platform}`), { recursive: true })
+    fs.writeFileSync(path.join(dir, "artifacts", `bindings-${platform}`, binary), `stand-in for ${platform}`)
   }
-  await run(process.execPath, [NAPI, "pre-publish", "--skip-optional-publish", "--no-gh-release"], { cwd: dir, timeout: 120_000 })
+  await run(process.execPath, [NAPI, "artifacts"], { cwd: dir, timeout: 60_000 })
+  await run(process.execPath, [NAPI, "pre-publish", "-t", "npm", "--skip-optional-publish", "--no-gh-release"], { cwd: dir, timeout: 120_000 })
   const afterwards = { ...tree(path.join(dir, "npm")), "package.json": read(dir, "package.json") }
-  for (const file of Object.keys(afterwards)) if (file.endsWith(".node")) delete afterwards[file]
+  for (const platform of fs.readdirSync(path.join(dir, "npm"))) {
+    const binary = path.join(platform, JSON.parse(read(dir, "npm", platform, "package.json")).main)
+    assert.equal(afterwards[binary], `stand-in for ${platform}`, `${binary} is in its package`)
+    delete afterwards[binary]
+  }
   assert.deepEqual(afterwards, before)
   assert.deepEqual(Object.values(MAIN.optionalDependencies), Object.keys(MAIN.optionalDependencies).map(() => MAIN.version))
 })
@@ -68,4 +75,18 @@ test("the main package publishes the loader, lib/, README and LICENSE, and no bi
   for (const entry of [MAIN.main, MAIN.types, MAIN.exports["./server"].default, MAIN.exports["./server"].types]) {
     assert.ok(expected.includes(entry.replace(/^\.\//, "")), `${entry} is published`)
   }
+})
+
+test("the release workflow builds every napi target and publishes with provenance", () => {
+  const workflow = read(REPO, ".github", "workflows", "release.yml")
+  const job = (name) => workflow.split(/\n {2}(?=[\w-]+:\n)/).find((section) => section.startsWith(`${name}:`)) ?? ""
+  const built = [...job("build").matchAll(/- target: (\S+)/g)].map((m) => m[1])
+  assert.deepEqual(built.sort(), [...MAIN.napi.targets].sort())
+  const tested = [...job("test").matchAll(/- target: (\S+)/g), ...job("test-musl").matchAll(/bindings-(\S+)/g)].map((m) => m[1])
+  assert.deepEqual(tested.sort(), [...MAIN.napi.targets].sort(), "every binary is tested on a runner that can run it")
+  const publish = job("publish")
+  assert.match(publish, /id-token: write/)
+  assert.match(publish, /npx napi artifacts\n/)
+  assert.match(publish, /npx napi pre-publish -t npm --no-gh-release\n/)
+  assert.match(publish, /npm publish --provenance --access public\n/)
 })
