@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test"
 import { startMockModel } from "../e2e/mock-model.mjs"
 import { startOpencode } from "../e2e/opencode.mjs"
 import { cue, textOf, transcript, until } from "../e2e/transcript.mjs"
-import { MAIN, PLATFORM, packPackages, platformManifests, repackAs, servedPackages, upstreamRegistry } from "./pack.mjs"
+import { MAIN, PLATFORM, npm, npmEnv, packPackages, platformManifests, repackAs, servedPackages, upstreamRegistry } from "./pack.mjs"
 import { startRegistry } from "./registry.mjs"
 
 const verbose = process.env.E2E_VERBOSE === "1"
@@ -156,6 +156,19 @@ describe("installed by OpenCode from its plugin list", { timeout: 600_000 }, () 
     const folder = `${MAIN.name}@${MAIN.version}`
     assert.equal(installedVersion(MAIN.name, folder), MAIN.version)
     assert.deepEqual(loadedBinaries(oc), [cached(folder, "node_modules", PLATFORM_PACKAGE, BINARY)])
+  })
+
+  test("installed with npm instead and listed by path, it loads from node_modules", async () => {
+    const project = path.join(work, "npm-project")
+    fs.mkdirSync(project)
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "npm-project", private: true }))
+    await npm(["install", MAIN.name], { cwd: project, env: npmEnv(work, registry.url) })
+    // The harness's project is <tmp>/oc-e2e-*/project and the path is relative to its opencode.json.
+    const spec = `../../${path.relative(fs.realpathSync(os.tmpdir()), project)}/node_modules/${MAIN.name}`
+    const oc = await boot(registry, { spec })
+    assert.deepEqual(oc.pluginErrorMessages(), [])
+    assert.deepEqual(oc.pluginLogErrors(), [])
+    assert.deepEqual(loadedBinaries(oc), [path.join(project, "node_modules", PLATFORM_PACKAGE, BINARY)])
   })
 
   test("without the binary package OpenCode logs why and keeps serving", async (t) => {
