@@ -1,7 +1,8 @@
 // Lists the per-platform packages (npm/*) as optional dependencies of the main
 // package, at its version, the way `napi pre-publish` does. `npm version` runs
-// it after `napi version`, so the committed package.json is what gets
-// published and `napi pre-publish` in the release workflow changes nothing.
+// it after `napi version` (and then rebuilds the loader, which checks the
+// version), so the committed package.json is what gets published and
+// `napi pre-publish` in the release workflow changes nothing.
 
 import { readNapiConfig } from "@napi-rs/cli"
 import fs from "node:fs"
