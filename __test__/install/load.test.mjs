@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test"
 import { pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { resolveOpencodeBin } from "../e2e/opencode.mjs"
-import { MAIN, PLATFORM, REPO, npm, npmEnv, packPackages, platformManifests, servedPackages, upstreamRegistry } from "./pack.mjs"
+import { MAIN, NOT_ON_PLATFORM, PLATFORM, REPO, npm, npmEnv, packPackages, platformManifests, servedPackages, upstreamRegistry } from "./pack.mjs"
 import { startRegistry } from "./registry.mjs"
 
 const run = promisify(execFile)
@@ -45,7 +45,7 @@ async function exercise(runtime, dir) {
   return { code, result: JSON.parse(stdout.trim().split("\n").pop()) }
 }
 
-describe("installed from a registry with npm", { timeout: 300_000 }, () => {
+describe("installed from a registry with npm", { timeout: 300_000, skip: NOT_ON_PLATFORM }, () => {
   let work
   let packed
   let registry

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test"
 import { startMockModel } from "../e2e/mock-model.mjs"
 import { startOpencode } from "../e2e/opencode.mjs"
 import { cue, textOf, transcript, until } from "../e2e/transcript.mjs"
-import { MAIN, PLATFORM, npm, npmEnv, packPackages, platformManifests, repackAs, servedPackages, upstreamRegistry } from "./pack.mjs"
+import { MAIN, NOT_ON_PLATFORM, PLATFORM, npm, npmEnv, packPackages, platformManifests, repackAs, servedPackages, upstreamRegistry } from "./pack.mjs"
 import { startRegistry } from "./registry.mjs"
 
 const verbose = process.env.E2E_VERBOSE === "1"
@@ -38,7 +38,7 @@ function loadedBinaries(oc) {
   return [...new Set(files)]
 }
 
-describe("installed by OpenCode from its plugin list", { timeout: 600_000 }, () => {
+describe("installed by OpenCode from its plugin list", { timeout: 600_000, skip: NOT_ON_PLATFORM }, () => {
   let work
   let packed
   let upstream

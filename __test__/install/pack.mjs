@@ -13,6 +13,11 @@ import { promisify } from "node:util"
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 export const MAIN = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"))
 export const PLATFORM = "linux-x64-gnu"
+/** Why tests that pack and load the PLATFORM package cannot run on this host, or false. */
+export const NOT_ON_PLATFORM =
+  process.platform === "linux" && process.arch === "x64" && process.report?.getReport?.().header?.glibcVersionRuntime
+    ? false
+    : `they pack and load the ${PLATFORM} package, so they need a Linux x64 host with glibc`
 
 const run = promisify(execFile)
 const NPM_TIMEOUT_MS = 180_000
