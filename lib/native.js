@@ -44,12 +44,15 @@ function linuxLibc() {
   return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : "musl"
 }
 
-/** Version of the platform package for `host`, or null when it cannot be resolved. */
+/**
+ * Version of the platform package for `host`; null when it is not installed, "?" when its
+ * package.json cannot be read (the loader reports why, as it read the same file).
+ */
 function installedVersion(manifest, host) {
   try {
     return require(`${manifest.name}-${host.key}/package.json`).version
-  } catch {
-    return null
+  } catch (error) {
+    return error?.code === "MODULE_NOT_FOUND" ? null : "?"
   }
 }
 
