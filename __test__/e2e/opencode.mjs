@@ -7,6 +7,7 @@
 //   await oc.waitForIdle(s.id)                     // first idle after that mark
 //   const msgs = await oc.messages(s.id)           // [{ info, parts }]
 //   await oc.stop()
+//   oc.listenMs, oc.bootMs                         // spawn -> listening; spawn -> instance booted (plugins loaded)
 //
 // Events come from GET /global/event (payload { directory, project?, payload: { id, type,
 // properties } }) and are stored normalized as { seq, at, type, properties, directory, raw }.
@@ -156,6 +157,7 @@ function cleanEnv(base) {
     if (k.startsWith("XDG_")) continue;
     if (k === "BUN_BE_BUN") continue;
     if (k.startsWith("GIT_")) continue; // e.g. GIT_DIR when run from a git hook
+    if (/^npm_/i.test(k)) continue; // e.g. the cache and user config an `npm test` run exports
     env[k] = v;
   }
   return env;
@@ -301,6 +303,8 @@ function openSse(url, { onEvent, onStatus, onEnd }) {
  * @param {object} [o.env]               extra environment variables for the server
  * @param {boolean} [o.git]              git-init the project dir (default true when git exists)
  * @param {string} [o.logLevel]          server log level (default "INFO")
+ * @param {string} [o.cacheDir]          XDG_CACHE_HOME to use (and keep) instead of a fresh one, e.g.
+ *                                       to boot again with the npm plugins an earlier server installed
  * @param {(line:string)=>void} [o.log]  receives harness diagnostics
  */
 export async function startOpencode({
@@ -315,6 +319,7 @@ export async function startOpencode({
   git = true,
   logLevel = "INFO",
   seedConfigDeps = true,
+  cacheDir,
   log,
 } = {}) {
   const bootStarted = Date.now();
@@ -327,7 +332,7 @@ export async function startOpencode({
     home: path.join(root, "home"),
     config: path.join(root, "xdg-config"),
     data: path.join(root, "xdg-data"),
-    cache: path.join(root, "xdg-cache"),
+    cache: cacheDir ?? path.join(root, "xdg-cache"),
     state: path.join(root, "xdg-state"),
     tmp: path.join(root, "tmp"),
     project: path.join(root, "project"),
@@ -779,7 +784,8 @@ export async function startOpencode({
       left(),
       "opencode server listening line",
     );
-    say(`opencode: listening on ${baseUrl} after ${Date.now() - bootStarted} ms`);
+    handle.listenMs = Date.now() - bootStarted;
+    say(`opencode: listening on ${baseUrl} after ${handle.listenMs} ms`);
 
     // /global/event carries events of every instance (incl. plugin load failures published
     // while the instance boots), each wrapped as { directory, payload: { type, properties } }.
