@@ -98,12 +98,13 @@ describe("installed from a registry with npm", { timeout: 300_000, skip: NOT_ON_
       if (runtime === "node") assert.equal(result.versions.node, process.versions.node)
       else assert.match(result.versions.bun, /^1\.3\./)
       assert.equal(result.id, "opencode-sessions")
-      assert.match(result.started, /^Started a new session ses_new1 "plan · Research rate limiting" without this conversation's history; plan is answering there now\./)
-      assert.match(result.queued, /^Queued for plan: when your turn ends/)
+      assert.match(result.started, /^Started a new session ses_new1 "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\./)
+      assert.match(result.queued, /^Queued as relay #\d+ for plan: when your turn ends/)
       assert.equal(result.promptsBeforeIdle, 1, "only the new session is prompted during the turn")
+      const marked = (text) => [{ type: "text", text, metadata: { "opencode-sessions": true } }]
       assert.deepEqual(result.prompts, [
-        { session: "ses_new1", agent: "plan", parts: [{ type: "text", text: "Research rate limiting" }] },
-        { session: "ses_1", agent: "plan", parts: [{ type: "text", text: "Review the auth module" }] },
+        { session: "ses_new1", agent: "plan", parts: marked("Research rate limiting") },
+        { session: "ses_1", agent: "plan", parts: marked("Review the auth module") },
       ])
     })
   }

@@ -113,7 +113,7 @@ describe("installed by OpenCode from its plugin list", { timeout: 600_000, skip:
     await oc.promptAsync(session.id, cue({ mode: "message", agent: "plan", text: "Review the auth module" }), "build")
     await answered(oc, session.id, "plan", /^\[plan\] got: Review the auth module$/)
     const lines = transcript(await oc.messages(session.id))
-    assert.match(lines[1], /^build: \[tool session completed\] Queued for plan: when your turn ends/, lines.join("\n"))
+    assert.match(lines[1], /^build: \[tool session completed\] Queued as relay #\d+ for plan: when your turn ends/, lines.join("\n"))
     assert.equal(lines.at(-1), "plan: [plan] got: Review the auth module")
   })
 
@@ -133,7 +133,7 @@ describe("installed by OpenCode from its plugin list", { timeout: 600_000, skip:
 
     const session = await oc.createSession("cached check")
     await oc.promptAsync(session.id, cue({ mode: "new", agent: "plan", text: "Research rate limiting" }), "build")
-    const started = await until(async () => (await oc.sessions()).find((s) => s.title === "plan · Research rate limiting"))
+    const started = await until(async () => (await oc.sessions()).find((s) => s.title === "new · plan · Research rate limiting"))
     await answered(oc, started.id, "plan", /^\[plan\] got: Research rate limiting$/)
   })
 
