@@ -2,48 +2,25 @@
 // the ping-pong guard, a person's interrupt and a summary that fails.
 
 import assert from "node:assert/strict"
-import path from "node:path"
 import { after, before, describe, test } from "node:test"
-import { fileURLToPath } from "node:url"
-import { startMockModel } from "./mock-model.mjs"
-import { startOpencode } from "./opencode.mjs"
-import { cue, textOf, toolParts, transcript, until } from "./transcript.mjs"
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const verbose = process.env.E2E_VERBOSE === "1"
-const log = verbose ? (line) => process.stderr.write(`${line}\n`) : undefined
+import { bootWithPlugin, showSession, shutdown, startTurn } from "./suite.mjs"
+import { cue, textOf, toolParts, until } from "./transcript.mjs"
 
 describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () => {
   let mock
   let oc
 
   before(async () => {
-    mock = await startMockModel({ log })
-    oc = await startOpencode({
-      pluginPath: REPO,
+    ;({ mock, oc } = await bootWithPlugin({
       pluginOptions: { maxHops: 2, switchTo: ["new"], report: "off" },
-      modelUrl: mock.url,
-      extraConfig: {
-        permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } },
-      },
-      log,
-    })
-    assert.deepEqual(oc.pluginErrorMessages(), [], "the plugin loads")
-    assert.deepEqual(oc.pluginLogErrors(), [], "the plugin loads")
+      extraConfig: { permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } } },
+    }))
   })
 
-  after(async () => {
-    await oc?.stop()
-    await mock?.close()
-  })
+  after(() => shutdown({ mock, oc }))
 
-  async function turn(text, agent = "build") {
-    const session = await oc.createSession(`e2e ${Date.now()}`)
-    await oc.promptAsync(session.id, text, agent)
-    return session.id
-  }
-
-  const show = async (sessionID) => `Session ${sessionID}:\n${transcript(await oc.messages(sessionID)).join("\n")}`
+  const turn = (text, agent) => startTurn(oc, text, agent)
+  const show = (sessionID) => showSession(oc, sessionID)
 
   /** The session's tool parts once `count` of them have ended (completed or error). */
   async function endedCalls(sessionID, count) {

@@ -2,46 +2,22 @@
 // a scripted model. The plugin is loaded by path from this repository.
 
 import assert from "node:assert/strict"
-import path from "node:path"
 import { after, before, describe, test } from "node:test"
-import { fileURLToPath } from "node:url"
-import { startMockModel } from "./mock-model.mjs"
-import { startOpencode } from "./opencode.mjs"
+import { bootWithPlugin, showSession, shutdown, startTurn } from "./suite.mjs"
 import { cue, textOf, toolParts, transcript, until } from "./transcript.mjs"
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const verbose = process.env.E2E_VERBOSE === "1"
-const log = verbose ? (line) => process.stderr.write(`${line}\n`) : undefined
 
 describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
   let mock
   let oc
 
   before(async () => {
-    mock = await startMockModel({ log })
-    oc = await startOpencode({
-      pluginPath: REPO,
-      modelUrl: mock.url,
-      agents: ["review", { name: "helper", mode: "subagent" }],
-      log,
-    })
-    assert.deepEqual(oc.pluginErrorMessages(), [], "the plugin loads")
-    assert.deepEqual(oc.pluginLogErrors(), [], "the plugin loads")
+    ;({ mock, oc } = await bootWithPlugin({ agents: ["review", { name: "helper", mode: "subagent" }] }))
   })
 
-  after(async () => {
-    await oc?.stop()
-    await mock?.close()
-  })
+  after(() => shutdown({ mock, oc }))
 
-  /** Starts a turn of `agent` in a fresh session whose user text is `text`. */
-  async function turn(text, agent = "build") {
-    const session = await oc.createSession(`e2e ${Date.now()}`)
-    await oc.promptAsync(session.id, text, agent)
-    return session.id
-  }
-
-  const show = async (sessionID) => `Session ${sessionID}:\n${transcript(await oc.messages(sessionID)).join("\n")}`
+  const turn = (text, agent) => startTurn(oc, text, agent)
+  const show = (sessionID) => showSession(oc, sessionID)
 
   /** Waits until `sessionID` holds an assistant message of `agent` whose text matches `pattern`. */
   async function answered(sessionID, agent, pattern, timeoutMs = 30_000) {

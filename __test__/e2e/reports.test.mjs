@@ -2,34 +2,21 @@
 // `opencode serve`: notes as each fork finishes, one summary, `status`.
 
 import assert from "node:assert/strict"
-import path from "node:path"
 import { after, before, describe, test } from "node:test"
-import { fileURLToPath } from "node:url"
-import { startMockModel } from "./mock-model.mjs"
-import { startOpencode } from "./opencode.mjs"
-import { cue, textOf, toolParts, transcript, until } from "./transcript.mjs"
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const verbose = process.env.E2E_VERBOSE === "1"
-const log = verbose ? (line) => process.stderr.write(`${line}\n`) : undefined
+import { bootWithPlugin, showSession, shutdown } from "./suite.mjs"
+import { cue, textOf, toolParts, until } from "./transcript.mjs"
 
 describe("branches report back in real OpenCode", { timeout: 240_000 }, () => {
   let mock
   let oc
 
   before(async () => {
-    mock = await startMockModel({ log })
-    oc = await startOpencode({ pluginPath: REPO, modelUrl: mock.url, log })
-    assert.deepEqual(oc.pluginErrorMessages(), [], "the plugin loads")
-    assert.deepEqual(oc.pluginLogErrors(), [], "the plugin loads")
+    ;({ mock, oc } = await bootWithPlugin())
   })
 
-  after(async () => {
-    await oc?.stop()
-    await mock?.close()
-  })
+  after(() => shutdown({ mock, oc }))
 
-  const show = async (sessionID) => `Session ${sessionID}:\n${transcript(await oc.messages(sessionID)).join("\n")}`
+  const show = (sessionID) => showSession(oc, sessionID)
 
   test("three forks report in the order they finish, then one summary; status lists them", async () => {
     const session = await oc.createSession(`e2e ${Date.now()}`)

@@ -31,8 +31,8 @@ fn late_answer_of_a_timed_out_attempt_is_not_taken_for_the_retry() {
     ));
 }
 
-/// a relay prompt in its retry pause is forgotten when the session goes
-/// busy for any reason (a person types), then logged as delivered: lost.
+/// A relay prompt waiting out its retry pause never reached OpenCode: when a
+/// person starts a turn meanwhile, the relay goes out again at its end.
 #[test]
 fn a_relay_prompt_waiting_to_be_retried_is_not_lost_when_a_person_starts_a_turn() {
     let mut sim = Sim::default();
@@ -80,8 +80,8 @@ fn deleting_the_calling_session_during_the_permission_prompt_leaves_nothing_behi
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
 }
 
-/// README: an interrupt cancels "those queued by the turn". A relay queued
-/// by an earlier turn (still behind the one being answered) is cancelled too.
+/// An interrupt cancels what the interrupted turn queued; a relay queued by an
+/// earlier turn, still waiting behind the one being answered, stays.
 #[test]
 fn interrupting_a_relay_answer_keeps_relays_queued_by_earlier_turns() {
     let mut sim = Sim::default();
@@ -98,8 +98,8 @@ fn interrupting_a_relay_answer_keeps_relays_queued_by_earlier_turns() {
     );
 }
 
-/// a retried rename can land after a newer rename of the same session
-/// and put the outdated title back.
+/// A rename retried after a newer rename of the same session is dropped,
+/// so the outdated title never comes back.
 #[test]
 fn a_retried_rename_never_overwrites_a_newer_title() {
     let mut sim = Sim::default();
@@ -139,8 +139,8 @@ fn a_retried_rename_never_overwrites_a_newer_title() {
     );
 }
 
-/// a 5xx on a fork "may have taken effect" (FailureCause docs; that is why
-/// it is not retried), yet the user is told definitely that it was not started.
+/// A server error on a fork may hide a fork that was made (which is why it is
+/// not retried), so the user is told it may exist.
 #[test]
 fn a_server_error_on_a_fork_does_not_claim_the_fork_was_not_made() {
     let mut sim = Sim::default();
@@ -153,8 +153,7 @@ fn a_server_error_on_a_fork_does_not_claim_the_fork_was_not_made() {
     assert!(text.contains("may"), "{text}");
 }
 
-/// B7 (pre-existing, widened by retries): the compaction's summarize is sent
-/// while a person's turn runs in the session.
+/// A compaction's summary waits while a person's turn runs in the session.
 #[test]
 fn summarize_is_not_sent_while_the_session_is_busy() {
     let mut sim = Sim::default();
@@ -180,7 +179,7 @@ fn summarize_is_not_sent_while_the_session_is_busy() {
     );
 }
 
-/// relay timeouts before any prompt was sent say "may not have been delivered".
+/// A relay that timed out before its prompt was sent was certainly not delivered.
 #[test]
 fn a_timeout_before_the_prompt_says_the_relay_was_not_delivered() {
     let mut sim = Sim::with_config(EngineConfig {
