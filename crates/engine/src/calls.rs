@@ -57,13 +57,8 @@ enum Refusal {
 impl RelayEngine {
     pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
         if call.mode == Mode::Status {
-            let text = self.branch_status(&call.session_id);
-            self.push(Action::ReplyToTool {
-                call: id,
-                ok: true,
-                text,
-            });
-            return;
+            // Asks, hands nothing off: no agent check, no permission.
+            return self.agent_confirmed(now_ms, id, call);
         }
         if !self.config.mode_enabled(call.mode) {
             let text = wording::mode_disabled(call.mode, &self.config.modes);
@@ -247,11 +242,12 @@ impl RelayEngine {
     /// The ping-pong guard: each hand-off is one hop, and a session may take
     /// `max_hops` of them before a person writes again.
     fn hop_refusal(&self, call: &ToolCall) -> Option<Refusal> {
-        let next = self.hops(&call.session_id).saturating_add(1);
-        (next > self.config.max_hops).then(|| Refusal::ToEveryone {
-            title: "Hand-off refused: hop limit",
-            text: wording::hop_limit(self.config.max_hops),
-        })
+        self.next_hop(&call.session_id)
+            .is_none()
+            .then(|| Refusal::ToEveryone {
+                title: "Hand-off refused: hop limit",
+                text: wording::hop_limit(self.config.max_hops),
+            })
     }
 
     fn refuse(&mut self, id: ToolCallId, refusal: Refusal) {
@@ -296,7 +292,6 @@ impl RelayEngine {
                 );
                 self.reply(id, true, text);
             }
-            // Answered in `begin_call`; kept whole here so the match stays total.
             Mode::Status => {
                 let text = self.branch_status(&call.session_id);
                 self.reply(id, true, text);

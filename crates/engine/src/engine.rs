@@ -74,9 +74,11 @@ enum Owner {
     Branch {
         session_id: String,
     },
-    /// Nothing waits for it: a failure is logged, and that is all.
+    /// Nothing waits for it: a failure is logged, and for a note (a branch's
+    /// report) also shown, since the report is then lost.
     Background {
         describe: &'static str,
+        shown: bool,
     },
 }
 
@@ -263,6 +265,13 @@ impl RelayEngine {
     /// Agent-to-agent hand-offs since a person last wrote in `session_id`.
     pub fn hops(&self, session_id: &str) -> u32 {
         self.hops.get(session_id).copied().unwrap_or(0)
+    }
+
+    /// The number the next hand-off from `session_id` would take, or `None`
+    /// when it would pass `max_hops`: the ping-pong guard in one place.
+    pub(crate) fn next_hop(&self, session_id: &str) -> Option<u32> {
+        let next = self.hops(session_id).saturating_add(1);
+        (next <= self.config.max_hops).then_some(next)
     }
 
     /// The configuration the engine runs with.
@@ -491,7 +500,8 @@ impl RelayEngine {
     /// A request whose outcome nobody waits for; failures are logged.
     pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
         let describe = request.describe();
-        self.issue(now_ms, Owner::Background { describe }, request);
+        let shown = matches!(request, Request::Note { .. });
+        self.issue(now_ms, Owner::Background { describe, shown }, request);
     }
 
     /// Stops waiting for `id`: its outcome no longer matters.
@@ -504,9 +514,15 @@ impl RelayEngine {
             Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
             Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
             Owner::Branch { session_id } => self.branch_outcome(now_ms, &session_id, id, outcome),
-            Owner::Background { describe } => match outcome {
+            Owner::Background { describe, shown } => match outcome {
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
-                    self.log(LogLevel::Warn, format!("{describe} failed: {message}"));
+                    let text = format!("{describe} failed: {message}");
+                    if shown {
+                        self.log(LogLevel::Error, text.clone());
+                        self.toast(ToastVariant::Error, "Branch report lost".to_owned(), text);
+                    } else {
+                        self.log(LogLevel::Warn, text);
+                    }
                 }
                 _ => {}
             },

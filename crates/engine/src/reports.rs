@@ -292,7 +292,7 @@ impl RelayEngine {
             text: format!("{summary}\n\n{}", wording::resume_request()),
             agent: None,
         };
-        if self.hops(&call.session_id).saturating_add(1) > self.config.max_hops {
+        let Some(hop) = self.next_hop(&call.session_id) else {
             let text = wording::resume_refused(self.config.max_hops);
             self.log(LogLevel::Warn, text.clone());
             self.toast(
@@ -301,8 +301,7 @@ impl RelayEngine {
                 text,
             );
             return;
-        }
-        let hop = self.hops(&call.session_id).saturating_add(1);
+        };
         self.hops.insert(call.session_id.clone(), hop);
         let (relay, _) = self.enqueue_relay(now_ms, &call);
         // Queued outside a turn: if the parent is idle, nothing else will wake it.

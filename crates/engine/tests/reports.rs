@@ -324,3 +324,24 @@ fn a_branch_whose_turn_never_starts_is_reported_at_once() {
     );
     assert!(sim.engine.is_quiet());
 }
+
+#[test]
+fn a_report_that_cannot_be_added_to_the_parent_is_shown_and_logged() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["a"]);
+    sim.idle("p");
+    sim.drain();
+    let read = turn_ends(&mut sim, &branches[0]);
+    sim.outcome(read, answer("done"));
+    let note = single_request(&sim.drain(), |r| matches!(r, Request::Note { .. }));
+    sim.outcome(note, Outcome::failed("HTTP 404: session not found"));
+    let actions = sim.drain();
+    let shown = toasts(&actions);
+    assert_eq!(shown.len(), 1, "{actions:#?}");
+    assert_eq!(shown[0].1, "Branch report lost");
+    assert!(shown[0].2.contains("HTTP 404"));
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Log { level: opencode_sessions_engine::LogLevel::Error, message } if message.contains("reporting to the parent session failed")
+    )));
+}
