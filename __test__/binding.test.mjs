@@ -13,6 +13,7 @@ const call = (overrides = {}) => ({
 
 test("the binding lists the event types worth crossing into native code", () => {
   assert.deepEqual(relevantEventTypes().sort(), [
+    "message.updated",
     "session.compacted",
     "session.deleted",
     "session.error",

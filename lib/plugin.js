@@ -25,7 +25,7 @@ export async function createPlugin(input, options) {
   return {
     tool: { session: createSessionTool(driver.toolCall, engine.enabledModes()) },
     async event({ event }) {
-      if (relevant.has(event?.type)) driver.event(event)
+      if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) driver.event(event)
     },
     async "tool.definition"(input, output) {
       refineDefinition(input, output)
@@ -34,6 +34,15 @@ export async function createPlugin(input, options) {
       if (typeof message?.sessionID === "string") driver.userMessage(message.sessionID, sentByPlugin(output?.parts))
     },
   }
+}
+
+/**
+ * Of the many `message.updated` events, only an assistant message that
+ * completed can matter (it tells how a step of the turn ended).
+ */
+function finishedAssistant(event) {
+  const info = event.properties?.info
+  return info?.role === "assistant" && info.time?.completed !== undefined
 }
 
 /**

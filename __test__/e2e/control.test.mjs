@@ -115,7 +115,10 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     const mark = oc.mark()
     await oc.api("POST", `/session/${sessionID}/abort`, {})
     await oc.waitForIdle(sessionID, { after: mark })
-    const toast = await until(async () => toastsSince(mark).find((t) => t.title.startsWith("Interrupted")))
+    const toast = await until(async () => toastsSince(mark).find((t) => t.title.startsWith("Interrupted")), {
+      describe: async () =>
+        `${oc.describeRecent(30)}\n${JSON.stringify(oc.events.filter((e) => e.type === "message.updated" && e.properties?.info?.role === "assistant").slice(-4).map((e) => e.properties.info))}\n${await show(sessionID)}`,
+    })
     assert.equal(toast.title, "Interrupted: 1 hand-off cancelled")
     assert.match(toast.message, /→ plan: "never delivered"/)
     await new Promise((resolve) => setTimeout(resolve, 1000))

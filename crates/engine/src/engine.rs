@@ -146,6 +146,16 @@ impl RelayEngine {
                 self.branch_session_idle(now_ms, &session_id);
             }
             BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
+            BusEvent::StepFinished {
+                session_id,
+                finish,
+                error,
+            } => {
+                // Stopped before the model answered its tools, or cut off mid-step.
+                let stopped =
+                    finish.as_deref() == Some("tool-calls") || error.as_deref() == Some(ABORTED);
+                self.step_finished(&session_id, stopped);
+            }
             BusEvent::Deleted { session_id } => {
                 self.session_deleted(&session_id);
                 self.branch_session_deleted(now_ms, &session_id);

@@ -6,12 +6,13 @@ use crate::error::InputError;
 use serde_json::Value;
 
 /// Event `type`s that can change what the engine does.
-pub const RELEVANT_EVENT_TYPES: [&str; 5] = [
+pub const RELEVANT_EVENT_TYPES: [&str; 6] = [
     "session.status",
     "session.idle",
     "session.compacted",
     "session.error",
     "session.deleted",
+    "message.updated",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,14 @@ pub enum BusEvent {
     },
     /// `session.deleted`.
     Deleted { session_id: String },
+    /// `message.updated` of a completed assistant message: one step of a
+    /// turn ended, for the reason `finish` (`stop`, `tool-calls`, ...) or
+    /// with an error named `error` (`MessageAbortedError` when interrupted).
+    StepFinished {
+        session_id: String,
+        finish: Option<String>,
+        error: Option<String>,
+    },
     /// Any other event type.
     Other,
 }
@@ -102,6 +111,33 @@ impl BusEvent {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
             },
+            // Only completed assistant messages matter; every other update
+            // (user messages, a step still streaming) is left alone.
+            "message.updated" => {
+                let info = props.get("info").unwrap_or(&Value::Null);
+                let completed = info.get("role").and_then(Value::as_str) == Some("assistant")
+                    && info
+                        .get("time")
+                        .and_then(|t| t.get("completed"))
+                        .is_some_and(Value::is_number);
+                match info.get("sessionID").and_then(Value::as_str) {
+                    Some(session_id) if completed && !session_id.is_empty() => {
+                        BusEvent::StepFinished {
+                            session_id: session_id.to_owned(),
+                            finish: info
+                                .get("finish")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                            error: info
+                                .get("error")
+                                .and_then(|e| e.get("name"))
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                        }
+                    }
+                    _ => BusEvent::Other,
+                }
+            }
             _ => BusEvent::Other,
         })
     }
@@ -167,10 +203,34 @@ mod tests {
     }
 
     #[test]
+    fn a_completed_assistant_step_is_read_and_other_message_updates_are_not() {
+        let finished = json!({"type": "message.updated", "properties": {"info": {
+            "role": "assistant", "sessionID": "s", "finish": "tool-calls", "time": {"created": 1, "completed": 2}
+        }}});
+        assert_eq!(
+            BusEvent::from_json(&finished).unwrap(),
+            BusEvent::StepFinished {
+                session_id: "s".into(),
+                finish: Some("tool-calls".into()),
+                error: None
+            }
+        );
+        let streaming = json!({"type": "message.updated", "properties": {"info": {
+            "role": "assistant", "sessionID": "s", "time": {"created": 1}
+        }}});
+        let user = json!({"type": "message.updated", "properties": {"info": {
+            "role": "user", "sessionID": "s", "time": {"created": 1, "completed": 2}
+        }}});
+        assert_eq!(BusEvent::from_json(&streaming).unwrap(), BusEvent::Other);
+        assert_eq!(BusEvent::from_json(&user).unwrap(), BusEvent::Other);
+    }
+
+    #[test]
     fn every_relevant_type_is_decoded_to_something_other_than_other() {
         for kind in RELEVANT_EVENT_TYPES {
             let event = json!({"type": kind, "properties": {
-                "sessionID": "s", "status": {"type": "idle"}, "info": {"id": "s"}
+                "sessionID": "s", "status": {"type": "idle"},
+                "info": {"id": "s", "sessionID": "s", "role": "assistant", "time": {"completed": 2}}
             }});
             assert_ne!(
                 BusEvent::from_json(&event).unwrap(),

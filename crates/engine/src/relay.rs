@@ -95,6 +95,9 @@ pub(crate) struct SessionRelays {
     pub active: Option<ActiveRelay>,
     /// The `session.error` seen while the active relay's compaction ran.
     pub compaction_error: Option<String>,
+    /// The turn's last finished step called tools or was aborted: a turn
+    /// that ends there was interrupted.
+    pub stopped_midway: bool,
 }
 
 impl SessionRelays {

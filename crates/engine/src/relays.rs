@@ -44,6 +44,14 @@ impl RelayEngine {
         (id, backlog)
     }
 
+    /// A step of the session's turn finished; `stopped` when the turn cannot
+    /// go on from it (tools not yet answered, or the step was interrupted).
+    pub(crate) fn step_finished(&mut self, session_id: &str, stopped: bool) {
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            session.stopped_midway = stopped;
+        }
+    }
+
     /// Starts the session's front relay now, outside any turn's end: for a
     /// relay queued while the session was idle.
     pub(crate) fn deliver_when_idle(&mut self, now_ms: u64, session_id: &str) {
@@ -59,6 +67,7 @@ impl RelayEngine {
         };
         if !session.busy {
             session.turn += 1;
+            session.stopped_midway = false;
         }
         session.busy = true;
         let pending = match &session.active {
@@ -107,6 +116,14 @@ impl RelayEngine {
             // `session.idle` for the same edge): nothing new happened.
             return;
         }
+        if std::mem::take(&mut session.stopped_midway) {
+            // Interrupted without a `session.error` (OpenCode sends none when
+            // the stop falls between or early in steps): the interrupt still wins.
+            self.session_interrupted(now_ms, session_id);
+        }
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return;
+        };
         session.busy = false;
         match session.active.as_mut().map(|active| &mut active.stage) {
             Some(Stage::Answering { .. }) => self.relay_delivered(now_ms, session_id),

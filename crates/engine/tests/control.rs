@@ -453,3 +453,32 @@ fn deleting_every_session_leaves_the_engine_empty() {
     sim.drain();
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
 }
+
+#[test]
+fn an_interrupt_between_steps_cancels_too_though_opencode_reports_no_error() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "never delivered", Some("plan"));
+    // The tool step finished; the person stops the turn before the next step.
+    let step = |finish: &str| {
+        serde_json::json!({"type": "message.updated", "properties": {"info": {
+            "role": "assistant", "sessionID": "s1", "finish": finish, "time": {"created": 1, "completed": 2}
+        }}})
+    };
+    sim.event(step("tool-calls"));
+    sim.idle("s1");
+    let actions = sim.drain();
+    assert!(requests(&actions).is_empty(), "{actions:#?}");
+    assert_eq!(toasts(&actions)[0].1, "Interrupted: 1 hand-off cancelled");
+    assert!(sim.engine.is_quiet());
+
+    // A turn that ends normally after its tools delivers as before.
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "delivered", Some("plan"));
+    sim.event(step("tool-calls"));
+    sim.event(step("stop"));
+    assert_eq!(
+        deliver_next(&mut sim, "s1"),
+        prompt("s1", "plan", &["delivered"])
+    );
+}
