@@ -10,7 +10,14 @@ import { tool } from "@opencode-ai/plugin"
 
 const z = tool.schema
 
-const RELEVANT = new Set(["session.status", "session.idle", "session.compacted", "session.error", "session.deleted"])
+// The same events the real plugin lets through: a turn's end, errors, deletions,
+// and completed assistant messages (how a step ended tells an interrupt apart).
+const RELEVANT = new Set(["session.status", "session.idle", "session.compacted", "session.error", "session.deleted", "message.updated"])
+
+function finishedAssistant(event) {
+  const info = event.properties?.info
+  return info?.role === "assistant" && info.time?.completed !== undefined
+}
 
 export async function createBaselinePlugin({ client }, { settleMs = 100 } = {}) {
   /** Relays waiting per session, and sessions whose turn is running. */
@@ -65,7 +72,7 @@ export async function createBaselinePlugin({ client }, { settleMs = 100 } = {}) 
       }),
     },
     async event({ event }) {
-      if (RELEVANT.has(event?.type)) handle(event)
+      if (RELEVANT.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) handle(event)
     },
   }
 }
