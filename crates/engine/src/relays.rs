@@ -162,9 +162,13 @@ impl RelayEngine {
     /// accepted prompt counts: OpenCode may send such an error twice, and the
     /// second must not fail the next relay, whose prompt is still in flight.
     pub(crate) fn session_error(&mut self, now_ms: u64, session_id: &str, error: &str) {
-        // An error while summarizing is why the compaction will not finish:
-        // keep it for the report.
         if let Some(session) = self.sessions.get_mut(session_id) {
+            // The turn ended in an error (the model failed after a step that
+            // called tools, say), not because a person stopped it: the
+            // hand-offs it queued stand and go out when it ends.
+            session.stopped_midway = false;
+            // An error while summarizing is why the compaction will not
+            // finish: keep it for the report.
             if matches!(
                 session.active.as_ref().map(|a| &a.stage),
                 Some(Stage::Summarizing { .. } | Stage::Settling { .. })

@@ -482,3 +482,38 @@ fn an_interrupt_between_steps_cancels_too_though_opencode_reports_no_error() {
         prompt("s1", "plan", &["delivered"])
     );
 }
+
+#[test]
+fn a_model_error_after_the_tool_step_is_not_an_interrupt_and_the_hand_off_goes_out() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "still wanted", Some("plan"));
+    let step = |finish: Option<&str>, error: Option<&str>| {
+        let mut info = serde_json::json!({
+            "role": "assistant", "sessionID": "s1", "time": {"created": 1, "completed": 2}
+        });
+        if let Some(finish) = finish {
+            info["finish"] = serde_json::json!(finish);
+        }
+        if let Some(error) = error {
+            info["error"] = serde_json::json!({"name": error, "data": {"message": "model failed"}});
+        }
+        serde_json::json!({"type": "message.updated", "properties": {"info": info}})
+    };
+    // OpenCode 1.18: the tool step completes, the next request to the model
+    // fails with HTTP 400, `session.error` comes, then idle, and only then the
+    // failed message as completed.
+    sim.event(step(Some("tool-calls"), None));
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
+        "error": {"name": "APIError", "data": {"message": "model failed with 400"}}}}),
+    );
+    let sent = deliver_next(&mut sim, "s1");
+    assert_eq!(sent, prompt("s1", "plan", &["still wanted"]));
+    sim.event(step(None, Some("APIError")));
+    let actions = sim.drain();
+    assert!(
+        toasts(&actions).is_empty(),
+        "no interrupt is reported: {actions:#?}"
+    );
+}
