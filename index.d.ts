@@ -51,6 +51,8 @@ export declare class RelayEngine {
   pendingRelays(sessionId: string): number
   /** Agent-to-agent hand-offs since a person last wrote in the session. */
   hops(sessionId: string): number
+  /** How much is pending, and how many sessions the engine remembers. */
+  stats(): import('./lib/engine-types.js').EngineStats
   /** True when no relay, tool call or request is pending. */
   get isQuiet(): boolean
   /** True when the engine holds nothing about any session. */

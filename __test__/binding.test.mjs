@@ -44,6 +44,13 @@ test("a message relay goes through the binding as plain JSON, once", () => {
   assert.equal(reply.call, callId)
   assert.equal(reply.ok, true)
   assert.equal(engine.pendingRelays("ses_1"), 1)
+  assert.deepEqual(engine.stats(), {
+    relaysPending: 1,
+    toolCallsPending: 0,
+    requestsInFlight: 0,
+    branchesRunning: 0,
+    sessionsRemembered: 1,
+  })
 
   const idle = { type: "session.status", properties: { sessionID: "ses_1", status: { type: "idle" } } }
   assert.equal(engine.handleEvent(2, idle), true)
@@ -51,6 +58,10 @@ test("a message relay goes through the binding as plain JSON, once", () => {
   assert.deepEqual(sent.map((a) => a.request), [{ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["review this"] }])
   engine.handleEvent(3, { type: "session.idle", properties: { sessionID: "ses_1" } })
   assert.deepEqual(engine.pollActions(), [])
+  engine.handleEvent(4, { type: "session.deleted", properties: { info: { id: "ses_1" } } })
+  engine.pollActions()
+  assert.equal(engine.stats().sessionsRemembered, 0)
+  assert.equal(engine.isEmpty, true)
 })
 
 test("bad input is refused with an error that says what is wrong", () => {

@@ -50,3 +50,17 @@ export type Outcome =
  * - `refused`: anything else; sending it again would fail the same way.
  */
 export type FailureCause = "unreachable" | "unavailable" | "refused"
+
+/** What the engine holds (`RelayEngine.stats()`). */
+export interface EngineStats {
+  /** Hand-offs not yet delivered or reported. */
+  relaysPending: number
+  /** `session` tool calls waiting for their result. */
+  toolCallsPending: number
+  /** Requests to OpenCode in flight, timers and retry pauses included. */
+  requestsInFlight: number
+  /** Branch sessions whose turn has not been reported yet. */
+  branchesRunning: number
+  /** Sessions the engine remembers anything about. */
+  sessionsRemembered: number
+}

@@ -138,6 +138,13 @@ impl JsRelayEngine {
         self.inner.lock().hops(&session_id)
     }
 
+    /// How much is pending, and how many sessions the engine remembers.
+    #[napi(ts_return_type = "import('./lib/engine-types.js').EngineStats")]
+    pub fn stats(&self) -> Value {
+        let stats = self.inner.lock().stats();
+        serde_json::to_value(stats).unwrap_or(Value::Null)
+    }
+
     /// True when no relay, tool call or request is pending.
     #[napi(getter)]
     pub fn is_quiet(&self) -> bool {

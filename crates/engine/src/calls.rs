@@ -293,7 +293,11 @@ impl RelayEngine {
                 self.reply(id, true, text);
             }
             Mode::Status => {
-                let text = self.branch_status(&call.session_id);
+                let text = format!(
+                    "{}\n\n{}",
+                    self.branch_status(&call.session_id),
+                    wording::engine_summary(&self.stats())
+                );
                 self.reply(id, true, text);
             }
             Mode::New | Mode::Fork => {

@@ -300,6 +300,11 @@ impl RelayEngine {
             && self.parents.values().all(|p| p.notes.is_empty())
     }
 
+    /// Requests and timers the engine waits on.
+    pub(crate) fn requests_in_flight(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// True when the engine remembers nothing about any session: what
     /// remains once every session it saw was deleted.
     pub fn is_empty(&self) -> bool {

@@ -3,6 +3,7 @@
 use crate::agents::Reachability;
 use crate::ids::RelayId;
 use crate::mode::Mode;
+use crate::stats::EngineStats;
 
 /// Whether a failure is certain, or the engine only stopped waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,6 +344,18 @@ pub(crate) fn branch_status(lines: &[String]) -> String {
         "Branches opened from this session, oldest first ({}):\n{}\nOpen one from /sessions to read it all.",
         lines.len(),
         lines.join("\n")
+    )
+}
+
+/// The footer of `status`: what the plugin holds across every session.
+pub(crate) fn engine_summary(stats: &EngineStats) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "Across all sessions: {} pending, {} running, {} remembered by the plugin.",
+        count(stats.relays_pending, "hand-off", "hand-offs"),
+        count(stats.branches_running, "branch", "branches"),
+        count(stats.sessions_remembered, "session", "sessions"),
     )
 }
 

@@ -4,7 +4,7 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, EngineConfig, FailureCause, LogLevel, Mode, Outcome, Request, ToastVariant,
+    Action, EngineConfig, EngineStats, FailureCause, LogLevel, Mode, Outcome, Request, ToastVariant,
 };
 use sim::*;
 
@@ -445,6 +445,12 @@ fn deleting_every_session_leaves_the_engine_empty() {
     sim.call_checked("s1", "plan", "fork", "y", None);
     sim.call_checked("s2", "build", "compact", "z", None);
     sim.person_writes("s3");
+    let held = sim.engine.stats();
+    assert_eq!(
+        (held.relays_pending, held.sessions_remembered),
+        (2, 2),
+        "plan is answering s1's relay, s2's compact waits: {held:?}"
+    );
     for session in ["s1", "s2", "s3"] {
         sim.deleted(session);
     }
@@ -452,6 +458,7 @@ fn deleting_every_session_leaves_the_engine_empty() {
     sim.advance(15_000);
     sim.drain();
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+    assert_eq!(sim.engine.stats(), EngineStats::default());
 }
 
 #[test]
