@@ -45,6 +45,16 @@ export declare class RelayEngine {
   handleTimeout(nowMs: number): void
   /** Everything the engine wants done, in order. */
   pollActions(): import('./lib/engine-types.js').Action[]
+  /**
+   * The hand-offs pending now, when they changed since the last call
+   * (null otherwise): the host keeps the latest list on disk.
+   */
+  pollJournal(): import('./lib/engine-types.js').PendingHandOff[] | null
+  /**
+   * Hand-offs a stopped OpenCode process left on disk: each session is
+   * told what was not delivered.
+   */
+  handleRestored(nowMs: number, handoffs: import('./lib/engine-types.js').PendingHandOff[]): void
   /** When `handleTimeout` must be called next (ms, same clock as `nowMs`), or null. */
   pollTimeout(): number | null
   /** Relays of a session not yet delivered or reported. */

@@ -1,11 +1,20 @@
 import assert from "node:assert/strict"
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
 import { test } from "node:test"
 import plugin, { createPlugin } from "../lib/plugin.js"
 import { fakeClient, idleEvent, settle, status, toolContext } from "./fake-client.mjs"
 
+// Pending hand-offs are kept under XDG_STATE_HOME: a directory of this run's own.
+process.env.XDG_STATE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "sessions-state-"))
+let projects = 0
+
 async function setup(overrides, options) {
   const fake = fakeClient(overrides)
-  const hooks = await createPlugin({ client: fake.client, directory: "/tmp/p", worktree: "/tmp/p" }, options)
+  // A project of its own per test, so no test finds what another left pending.
+  const directory = `/tmp/project-${++projects}`
+  const hooks = await createPlugin({ client: fake.client, directory, worktree: directory }, options)
   const execute = (args, ctx = toolContext()) => hooks.tool.session.execute(args, ctx)
   const event = async (e) => {
     await hooks.event({ event: e })

@@ -13,9 +13,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * @param {(request: import("./engine-types.js").Request, timeoutMs: number) => Promise<import("./engine-types.js").Outcome>} deps.perform
  * @param {(toast: {variant: string, title: string, message: string}) => Promise<void>} deps.toast
  * @param {(level: string, message: string) => Promise<void>} deps.log
+ * @param {{save: (handoffs: import("./engine-types.js").PendingHandOff[]) => void}} [deps.journal] keeps pending hand-offs on disk
  * @param {() => number} [deps.now]
  */
-export function createDriver({ engine, perform, toast, log, now = Date.now }) {
+export function createDriver({ engine, perform, toast, log, journal, now = Date.now }) {
   /** Tool calls waiting for their reply, by engine call id. */
   const replies = new Map()
   let timer = undefined
@@ -43,6 +44,14 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
       void log("error", `could not read the engine's actions: ${error?.message ?? error}`)
     }
     for (const action of actions) run(action)
+    if (journal) {
+      try {
+        const pending = engine.pollJournal()
+        if (pending) journal.save(pending)
+      } catch (error) {
+        void log("error", `could not read the pending hand-offs: ${error?.message ?? error}`)
+      }
+    }
     arm()
   }
 
@@ -132,6 +141,11 @@ export function createDriver({ engine, perform, toast, log, now = Date.now }) {
     /** Hands a bus event to the engine. */
     event(event) {
       feed(() => engine.handleEvent(now(), event))
+    },
+
+    /** Hand-offs a stopped OpenCode process left pending: the sessions are told. */
+    restored(handoffs) {
+      feed(() => engine.handleRestored(now(), handoffs))
     },
 
     /** Stops the timer, e.g. when the plugin is disposed. */

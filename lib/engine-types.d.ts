@@ -64,3 +64,14 @@ export interface EngineStats {
   /** Sessions the engine remembers anything about. */
   sessionsRemembered: number
 }
+
+/** A hand-off not yet delivered, as kept on disk (`RelayEngine.pollJournal()`). */
+export interface PendingHandOff {
+  sessionId: string
+  /** Its number in the tool's result ("relay #4"). */
+  relay: number
+  mode: "message" | "compact"
+  callerAgent: string
+  agent: string
+  text: string
+}

@@ -3,6 +3,7 @@
 
 import { createDriver } from "./driver.js"
 import { createHost } from "./host.js"
+import { createJournal } from "./journal.js"
 import { sentByPlugin } from "./marker.js"
 import { loadNative } from "./native.js"
 import { createRequester } from "./requests.js"
@@ -13,12 +14,16 @@ export async function createPlugin(input, options) {
   const { RelayEngine, relevantEventTypes } = await loadNative()
   const host = createHost(input.client)
   const engine = await startEngine(RelayEngine, options, host)
+  const journal = createJournal({ directory: input.directory, log: host.log })
   const driver = createDriver({
     engine,
     perform: createRequester(input.client),
     toast: host.toast,
     log: host.log,
+    journal,
   })
+  // After loading, not during it: the notes go through OpenCode's own API.
+  setTimeout(() => void reportLeftovers(journal, driver, host), 0)
   // Filtering here keeps the thousands of streaming events per turn in JS.
   const relevant = new Set(relevantEventTypes())
 
@@ -43,6 +48,17 @@ export async function createPlugin(input, options) {
 function finishedAssistant(event) {
   const info = event.properties?.info
   return info?.role === "assistant" && info.time?.completed !== undefined
+}
+
+/** Tells the sessions about hand-offs an OpenCode process that stopped left pending. */
+async function reportLeftovers(journal, driver, host) {
+  try {
+    const { handoffs, problems } = await journal.claimLeftovers()
+    for (const problem of problems) await host.log("warn", problem)
+    if (handoffs.length > 0) driver.restored(handoffs)
+  } catch (error) {
+    await host.log("error", `could not look for hand-offs left by a stopped OpenCode: ${error?.message ?? error}`)
+  }
 }
 
 /**

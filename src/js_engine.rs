@@ -3,7 +3,8 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    ActionId, BusEvent, EngineConfig, Mode, Outcome, RelayEngine, ToolCall, RELEVANT_EVENT_TYPES,
+    ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff, RelayEngine, ToolCall,
+    RELEVANT_EVENT_TYPES,
 };
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -117,6 +118,26 @@ impl JsRelayEngine {
                 })
             })
             .collect()
+    }
+
+    /// The hand-offs pending now, when they changed since the last call
+    /// (null otherwise): the host keeps the latest list on disk.
+    #[napi(ts_return_type = "import('./lib/engine-types.js').PendingHandOff[] | null")]
+    pub fn poll_journal(&self) -> Option<Value> {
+        let pending = self.inner.lock().poll_journal()?;
+        serde_json::to_value(pending).ok()
+    }
+
+    /// Hand-offs a stopped OpenCode process left on disk: each session is
+    /// told what was not delivered.
+    #[napi(
+        ts_args_type = "nowMs: number, handoffs: import('./lib/engine-types.js').PendingHandOff[]"
+    )]
+    pub fn handle_restored(&self, now_ms: f64, handoffs: Value) -> Result<()> {
+        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
+        self.inner.lock().handle_restored(now, handoffs);
+        Ok(())
     }
 
     /// When `handleTimeout` must be called next (ms, same clock as `nowMs`), or null.

@@ -45,6 +45,8 @@ pub struct RelayEngine {
     attempts: HashMap<ActionId, ActionId>,
     deadlines: BTreeSet<(u64, ActionId)>,
     actions: VecDeque<Action>,
+    /// Relays of the last pending list `poll_journal` returned.
+    pub(crate) journaled: Vec<RelayId>,
 }
 
 /// A request in flight (or a timer) and whom its outcome belongs to.
@@ -74,11 +76,11 @@ enum Owner {
     Branch {
         session_id: String,
     },
-    /// Nothing waits for it: a failure is logged, and for a note (a branch's
-    /// report) also shown, since the report is then lost.
+    /// Nothing waits for it: a failure is logged, and when it loses something
+    /// a person was meant to read (a note) also shown under `lost`.
     Background {
         describe: &'static str,
-        shown: bool,
+        lost: Option<&'static str>,
     },
 }
 
@@ -106,6 +108,7 @@ impl RelayEngine {
             attempts: HashMap::new(),
             deadlines: BTreeSet::new(),
             actions: VecDeque::new(),
+            journaled: Vec::new(),
         }
     }
 
@@ -515,8 +518,24 @@ impl RelayEngine {
     /// A request whose outcome nobody waits for; failures are logged.
     pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
         let describe = request.describe();
-        let shown = matches!(request, Request::Note { .. });
-        self.issue(now_ms, Owner::Background { describe, shown }, request);
+        let lost = matches!(request, Request::Note { .. }).then_some("Branch report lost");
+        self.issue(now_ms, Owner::Background { describe, lost }, request);
+    }
+
+    /// Sends a note a person must read; should it fail, a toast titled
+    /// `lost` says so, with `describe`.
+    pub(crate) fn issue_notice(
+        &mut self,
+        now_ms: u64,
+        request: Request,
+        describe: &'static str,
+        lost: &'static str,
+    ) {
+        let owner = Owner::Background {
+            describe,
+            lost: Some(lost),
+        };
+        self.issue(now_ms, owner, request);
     }
 
     /// Stops waiting for `id`: its outcome no longer matters.
@@ -529,12 +548,12 @@ impl RelayEngine {
             Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
             Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
             Owner::Branch { session_id } => self.branch_outcome(now_ms, &session_id, id, outcome),
-            Owner::Background { describe, shown } => match outcome {
+            Owner::Background { describe, lost } => match outcome {
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
                     let text = format!("{describe} failed: {message}");
-                    if shown {
+                    if let Some(title) = lost {
                         self.log(LogLevel::Error, text.clone());
-                        self.toast(ToastVariant::Error, "Branch report lost".to_owned(), text);
+                        self.toast(ToastVariant::Error, title.to_owned(), text);
                     } else {
                         self.log(LogLevel::Warn, text);
                     }

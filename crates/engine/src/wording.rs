@@ -144,6 +144,21 @@ pub(crate) fn interrupted_title(count: usize) -> String {
     }
 }
 
+pub(crate) fn lost_at_stop_title(count: usize) -> String {
+    match count {
+        1 => "OpenCode stopped: 1 hand-off not delivered".to_owned(),
+        n => format!("OpenCode stopped: {n} hand-offs not delivered"),
+    }
+}
+
+/// The note a session gets when OpenCode stopped before its turn ended,
+/// taking a queued hand-off with it.
+pub(crate) fn lost_at_stop(relay: RelayId, mode: &str, agent: &str, text: &str) -> String {
+    format!(
+        "[Hand-off not delivered] OpenCode stopped before this session's turn ended, so {relay} ({mode} → {agent}) was never sent. Its text:\n\n{text}\n\nAsk again if it is still wanted."
+    )
+}
+
 /// One line of the interrupt toast: `relay #3 → plan: "Review the diff"`.
 pub(crate) fn cancelled_line(what: &str, agent: &str, text: &str) -> String {
     format!("{what} → {agent}: \"{}\"", preview(text, PREVIEW_CHARS / 2))
