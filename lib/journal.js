@@ -8,6 +8,7 @@
 // latest list the engine gave and is removed once nothing is pending.
 
 import { createHash, randomUUID } from "node:crypto"
+import { readFileSync } from "node:fs"
 import fs from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
@@ -79,11 +80,13 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
     /**
      * Takes the lists that stopped processes left for this directory: each
      * file is claimed by renaming it, so two instances never report one twice.
-     * @returns {Promise<{handoffs: import("./engine-types.js").PendingHandOff[], problems: string[]}>}
+     * @returns {Promise<{handoffs: import("./engine-types.js").PendingHandOff[], problems: string[], waiting: number}>}
+     *   `waiting`: lists left alone because their process still runs
      */
     async claimLeftovers() {
       const handoffs = []
       const problems = []
+      let waiting = 0
       let names = []
       try {
         names = await fs.readdir(stateDir)
@@ -96,7 +99,10 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
         if (!match || match[2] === token) continue
         const owner = Number(match[1])
         // Our own pid under another token is an earlier process that had it.
-        if (owner !== pid && isRunning(owner)) continue
+        if (owner !== pid && isRunning(owner)) {
+          waiting++
+          continue
+        }
         const claimed = path.join(stateDir, `${name}.claimed-${token}`)
         try {
           await fs.rename(path.join(stateDir, name), claimed)
@@ -112,7 +118,7 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
           problems.push(`could not read ${claimed}, left in place: ${error?.message ?? error}`)
         }
       }
-      return { handoffs, problems }
+      return { handoffs, problems, waiting }
     },
   }
 }
@@ -120,9 +126,15 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
 function isRunning(pid) {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     // EPERM: it runs, under another user.
     return error?.code === "EPERM"
+  }
+  // A process that was killed stays a zombie until it is reaped: it no longer runs.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+  } catch {
+    return true // no /proc here: the signal check is all there is
   }
 }

@@ -50,12 +50,22 @@ function finishedAssistant(event) {
   return info?.role === "assistant" && info.time?.completed !== undefined
 }
 
-/** Tells the sessions about hand-offs an OpenCode process that stopped left pending. */
-async function reportLeftovers(journal, driver, host) {
+/** Delays (ms) after loading at which lists of processes still running are looked at again. */
+const LOOK_AGAIN_MS = [2_000, 10_000]
+
+/**
+ * Tells the sessions about hand-offs an OpenCode process that stopped left
+ * pending. A process that was just killed may not have exited yet when the
+ * next one starts, so its list is looked at again a little later.
+ */
+async function reportLeftovers(journal, driver, host, again = LOOK_AGAIN_MS) {
   try {
-    const { handoffs, problems } = await journal.claimLeftovers()
+    const { handoffs, problems, waiting } = await journal.claimLeftovers()
     for (const problem of problems) await host.log("warn", problem)
     if (handoffs.length > 0) driver.restored(handoffs)
+    if (waiting > 0 && again.length > 0) {
+      setTimeout(() => void reportLeftovers(journal, driver, host, again.slice(1)), again[0]).unref?.()
+    }
   } catch (error) {
     await host.log("error", `could not look for hand-offs left by a stopped OpenCode: ${error?.message ?? error}`)
   }

@@ -17,6 +17,11 @@
 //       DELAY <ms>            -> whole response delayed by <ms>
 //       THEN DELAY <ms>       -> the reply to the tool results of this turn is delayed by <ms>
 //       FAIL SUMMARY          -> the first summary of a conversation holding this line fails with HTTP 400
+//       THEN FAIL <status>    -> the reply to the tool results of this turn fails with HTTP <status>
+//       THEN STALL            -> the reply to the tool results starts streaming, then never goes on
+//       RELAY <label> <k>/<n> <mode>,<mode>,...
+//                             -> a chain of n hand-offs: step k < n calls `session` with the next
+//                                mode (build and plan take turns); step n answers in text
 //     otherwise -> "[<agent>] got: <first 80 chars of the user text>"
 //   - last message is a tool result -> "[<agent>] done: <tool result, first 200 chars>"
 
@@ -114,6 +119,9 @@ export function parseCues(text) {
   const calls = [];
   let delayMs = 0;
   let thenDelayMs = 0;
+  let thenFail = null;
+  let thenStall = false;
+  let chain = null;
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     let m = /^CALL\s+session\s+(\{.*\})\s*$/.exec(line);
@@ -131,8 +139,20 @@ export function parseCues(text) {
     if (m) delayMs += Number(m[1]);
     m = /^THEN\s+DELAY\s+(\d+)\s*(ms)?$/i.exec(line);
     if (m) thenDelayMs += Number(m[1]);
+    m = /^THEN\s+FAIL\s+(\d{3})$/i.exec(line);
+    if (m) thenFail = Number(m[1]);
+    if (/^THEN\s+STALL$/i.test(line)) thenStall = true;
+    m = /^RELAY\s+(\S+)\s+(\d+)\/(\d+)\s+([a-z,]+)$/.exec(line);
+    if (m) chain = { label: m[1], step: Number(m[2]), of: Number(m[3]), modes: m[4].split(",") };
   }
-  return { calls, delayMs, thenDelayMs };
+  if (chain && chain.step < chain.of) {
+    const next = chain.step + 1;
+    const mode = chain.modes[(next - 1) % chain.modes.length];
+    const agent = next % 2 === 1 ? "plan" : "build";
+    const text = `RELAY ${chain.label} ${next}/${chain.of} ${chain.modes.join(",")}`;
+    calls.push({ name: "session", arguments: JSON.stringify({ mode, agent, text }) });
+  }
+  return { calls, delayMs, thenDelayMs, thenFail, thenStall, chain };
 }
 
 function firstUserTextForTitle(a) {
@@ -182,7 +202,9 @@ export function scriptReply(a) {
   }
   if (a.lastRole === "tool") {
     const result = a.toolResults.map((r) => r.content).join(" | ");
-    return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: parseCues(a.lastUserText).thenDelayMs };
+    const cues = parseCues(a.lastUserText);
+    if (cues.thenFail) return { error: { status: cues.thenFail, message: `mock: model failed with ${cues.thenFail}` }, delayMs: cues.thenDelayMs };
+    return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: cues.thenDelayMs, stall: cues.thenStall };
   }
   if (a.lastRole === "user") {
     const cues = parseCues(a.lastUserText);
@@ -364,6 +386,12 @@ export async function startMockModel({ log, port = 0 } = {}) {
       res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`);
 
     chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
+    if (reply.stall) {
+      chunk([{ index: 0, delta: { content: "thinking" }, finish_reason: null }]);
+      await sleep(24 * 3600 * 1000, req);
+      res.destroy();
+      return;
+    }
     if (reply.calls) {
       reply.calls.forEach((c, i) => {
         chunk([

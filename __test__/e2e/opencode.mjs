@@ -303,6 +303,8 @@ function openSse(url, { onEvent, onStatus, onEnd }) {
  * @param {object} [o.env]               extra environment variables for the server
  * @param {boolean} [o.git]              git-init the project dir (default true when git exists)
  * @param {string} [o.logLevel]          server log level (default "INFO")
+ * @param {string} [o.root]            the directories of an earlier, stopped server (its `root`), to
+ *                                       start again on the same sessions and state
  * @param {string} [o.cacheDir]          XDG_CACHE_HOME to use (and keep) instead of a fresh one, e.g.
  *                                       to boot again with the npm plugins an earlier server installed
  * @param {(line:string)=>void} [o.log]  receives harness diagnostics
@@ -320,6 +322,7 @@ export async function startOpencode({
   logLevel = "INFO",
   seedConfigDeps = true,
   cacheDir,
+  root: reuseRoot,
   log,
 } = {}) {
   const bootStarted = Date.now();
@@ -327,7 +330,7 @@ export async function startOpencode({
   const bin = resolveOpencodeBin();
 
   // --- isolated directories
-  const root = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), "oc-e2e-")));
+  const root = reuseRoot ?? (await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), "oc-e2e-"))));
   const dirs = {
     home: path.join(root, "home"),
     config: path.join(root, "xdg-config"),
@@ -346,7 +349,7 @@ export async function startOpencode({
 
   if (seedConfigDeps) await seedOpencodeConfigDir(path.join(dirs.config, "opencode"));
 
-  if (git) {
+  if (git && !reuseRoot) {
     const r = spawnSync("git", ["init", "-q"], {
       cwd: directory,
       timeout: 10_000,
@@ -715,7 +718,14 @@ export async function startOpencode({
         .join("");
     },
 
-    async stop() {
+    /** The directories this server runs in; pass as `root` to start again on them. */
+    root,
+
+    /**
+     * Stops the server: SIGTERM (then SIGKILL after 3 s), or `signal` right away, e.g.
+     * "SIGKILL" for a crash. `keepRoot` keeps its directories for a restart.
+     */
+    async stop({ signal = "SIGTERM", keepRoot = false } = {}) {
       if (stopped) return;
       stopped = true;
       live.delete(handle);
@@ -723,7 +733,7 @@ export async function startOpencode({
       failWaiters(new Error("opencode handle stopped"));
       if (!exited && !spawnError) {
         try {
-          process.kill(-child.pid, "SIGTERM");
+          process.kill(-child.pid, signal);
         } catch {
           // already gone
         }
@@ -744,6 +754,7 @@ export async function startOpencode({
         // none
       }
       await within(new Promise((r) => logStream.end(r)), 2000);
+      if (keepRoot) return;
       if (process.env.KEEP_E2E === "1") {
         say(`opencode: kept ${root}`);
       } else {

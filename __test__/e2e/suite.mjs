@@ -14,11 +14,12 @@ const verbose = process.env.E2E_VERBOSE === "1"
 const log = verbose ? (line) => process.stderr.write(`${line}\n`) : undefined
 
 /**
- * Starts the model and OpenCode with the plugin; `options` go to startOpencode
- * (pluginOptions, agents, extraConfig, ...). Fails when the plugin does not load.
+ * Starts the model (or goes on with `mock`) and OpenCode with the plugin;
+ * `options` go to startOpencode (pluginOptions, agents, extraConfig, root, ...).
+ * Fails when the plugin does not load.
  */
-export async function bootWithPlugin(options = {}) {
-  const mock = await startMockModel({ log })
+export async function bootWithPlugin({ mock: running, ...options } = {}) {
+  const mock = running ?? (await startMockModel({ log }))
   const oc = await startOpencode({ pluginPath: REPO, modelUrl: mock.url, log, ...options })
   assert.deepEqual(oc.pluginErrorMessages(), [], "the plugin loads")
   assert.deepEqual(oc.pluginLogErrors(), [], "the plugin loads")

@@ -157,7 +157,8 @@ impl RelayEngine {
                 // Stopped before the model answered its tools, or cut off mid-step.
                 let stopped =
                     finish.as_deref() == Some("tool-calls") || error.as_deref() == Some(ABORTED);
-                self.step_finished(&session_id, stopped);
+                let failed = error.as_deref().is_some_and(|name| name != ABORTED);
+                self.step_finished(&session_id, stopped, failed);
             }
             BusEvent::Deleted { session_id } => {
                 self.session_deleted(&session_id);
@@ -475,10 +476,20 @@ impl RelayEngine {
         session_id: &str,
         describe: &'static str,
     ) -> ActionId {
+        let timeout_ms = self.config.request_timeout_ms;
+        self.arm_relay_timer_for(now_ms, session_id, describe, timeout_ms)
+    }
+
+    pub(crate) fn arm_relay_timer_for(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        describe: &'static str,
+        timeout_ms: u64,
+    ) -> ActionId {
         let owner = Owner::Relay {
             session_id: session_id.to_owned(),
         };
-        let timeout_ms = self.config.request_timeout_ms;
         self.wait(now_ms, owner, timeout_ms, describe)
     }
 

@@ -495,32 +495,75 @@ fn a_model_error_after_the_tool_step_is_not_an_interrupt_and_the_hand_off_goes_o
     let mut sim = Sim::default();
     sim.busy("s1");
     sim.call_checked("s1", "build", "message", "still wanted", Some("plan"));
-    let step = |finish: Option<&str>, error: Option<&str>| {
-        let mut info = serde_json::json!({
-            "role": "assistant", "sessionID": "s1", "time": {"created": 1, "completed": 2}
-        });
-        if let Some(finish) = finish {
-            info["finish"] = serde_json::json!(finish);
-        }
-        if let Some(error) = error {
-            info["error"] = serde_json::json!({"name": error, "data": {"message": "model failed"}});
-        }
-        serde_json::json!({"type": "message.updated", "properties": {"info": info}})
-    };
     // OpenCode 1.18: the tool step completes, the next request to the model
-    // fails with HTTP 400, `session.error` comes, then idle, and only then the
-    // failed message as completed.
-    sim.event(step(Some("tool-calls"), None));
-    sim.event(
-        serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1",
-        "error": {"name": "APIError", "data": {"message": "model failed with 400"}}}}),
-    );
-    let sent = deliver_next(&mut sim, "s1");
-    assert_eq!(sent, prompt("s1", "plan", &["still wanted"]));
-    sim.event(step(None, Some("APIError")));
-    let actions = sim.drain();
+    // fails with HTTP 400, `session.error` comes, then idle; only then is the
+    // failed message recorded, and idle comes again. A prompt sent at the
+    // first idle is recorded but never answered.
+    sim.event(step("s1", Some("tool-calls"), None));
+    sim.event(model_error("s1"));
+    sim.idle("s1");
+    let early = sim.drain();
+    assert!(requests(&early).is_empty(), "{early:#?}");
+    assert!(toasts(&early).is_empty(), "no interrupt: {early:#?}");
+    sim.event(step("s1", None, Some("APIError")));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, prompt("s1", "plan", &["still wanted"]));
+
+    // Without the failed step recorded, the relay goes out after a short wait.
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.busy("s1");
+    sim.call_checked("s1", "plan", "message", "back to build", Some("build"));
+    sim.event(model_error("s1"));
+    sim.idle("s1");
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    sim.advance(2_999);
+    assert!(requests(&sim.drain_quiet()).is_empty());
+    sim.advance(1);
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(sent.len(), 1, "sent once the wait ran out");
+    assert_eq!(sent[0].1, prompt("s1", "build", &["back to build"]));
+}
+
+#[test]
+fn a_person_who_writes_after_a_failed_turn_goes_first() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "waits its turn", Some("plan"));
+    sim.event(model_error("s1"));
+    sim.idle("s1");
+    sim.drain();
+    // The person's turn starts while the relay waits for the failed turn to close.
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.advance(5_000);
     assert!(
-        toasts(&actions).is_empty(),
-        "no interrupt is reported: {actions:#?}"
+        requests(&sim.drain_quiet()).is_empty(),
+        "not during the person's turn"
     );
+    assert_eq!(
+        deliver_next(&mut sim, "s1"),
+        prompt("s1", "plan", &["waits its turn"])
+    );
+}
+
+/// A completed assistant message: one step of the turn ended.
+fn step(session: &str, finish: Option<&str>, error: Option<&str>) -> serde_json::Value {
+    let mut info = serde_json::json!({
+        "role": "assistant", "sessionID": session, "time": {"created": 1, "completed": 2}
+    });
+    if let Some(finish) = finish {
+        info["finish"] = serde_json::json!(finish);
+    }
+    if let Some(error) = error {
+        info["error"] = serde_json::json!({"name": error, "data": {"message": "model failed"}});
+    }
+    serde_json::json!({"type": "message.updated", "properties": {"info": info}})
+}
+
+/// The `session.error` of a model that answered HTTP 400.
+fn model_error(session: &str) -> serde_json::Value {
+    serde_json::json!({"type": "session.error", "properties": {"sessionID": session,
+        "error": {"name": "APIError", "data": {"message": "model failed with 400"}}}})
 }
