@@ -5,6 +5,9 @@
 //
 //   node bench/dispatch.mjs [--samples 5000] [--warmup 500] [--compactSamples 2000] [--baselineCompactSamples 20]
 
+import { mkdtempSync } from "node:fs"
+import os from "node:os"
+import path from "node:path"
 import { performance } from "node:perf_hooks"
 import { setImmediate as tick } from "node:timers/promises"
 import { createPlugin } from "../lib/plugin.js"
@@ -12,6 +15,9 @@ import { fakeClient, idleEvent, status, toolContext } from "../__test__/fake-cli
 import { createBaselinePlugin } from "./baseline/plugin.mjs"
 import { emit, load, options } from "./lib/output.mjs"
 import { ratio, summarize } from "./lib/stats.mjs"
+
+// The plugin keeps pending hand-offs under XDG_STATE_HOME: a throwaway directory here.
+process.env.XDG_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), "bench-state-"))
 
 const opts = options({ samples: 5000, warmup: 500, compactSamples: 2000, baselineCompactSamples: 20 })
 const loadBefore = load()

@@ -4,12 +4,18 @@
 //
 //   node bench/event-hook.mjs [--events 200000] [--rounds 15]
 
+import { mkdtempSync } from "node:fs"
+import os from "node:os"
+import path from "node:path"
 import { RelayEngine } from "../index.js"
 import { createPlugin } from "../lib/plugin.js"
 import { fakeClient } from "../__test__/fake-client.mjs"
 import { createBaselinePlugin } from "./baseline/plugin.mjs"
 import { emit, load, options } from "./lib/output.mjs"
 import { median, quantile } from "./lib/stats.mjs"
+
+// The plugin keeps pending hand-offs under XDG_STATE_HOME: a throwaway directory here.
+process.env.XDG_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), "bench-state-"))
 
 const opts = options({ events: 200_000, rounds: 21 })
 const loadBefore = load()

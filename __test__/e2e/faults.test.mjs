@@ -58,6 +58,22 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
     assert.deepEqual(toastsSince(mark), [], "no interrupt, no failure reported")
   })
 
+  test("the model answers 500 once: OpenCode retries, the turn goes on, and the hand-off goes out once", async () => {
+    const mark = env.oc.mark()
+    const sessionID = await startTurn(env.oc, `${handOff("after the retry")}\nTHEN FAIL 500 ONCE`)
+    await env.oc.waitForEvent(
+      (e) => e.type === "session.status" && e.properties.sessionID === sessionID && e.properties.status?.type === "retry",
+      30_000,
+      { after: mark, label: "OpenCode retries the model" },
+    )
+    await until(async () => ((await userTexts(sessionID, "plan")).includes("after the retry") ? true : null), {
+      describe: () => show(sessionID),
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.deepEqual(await userTexts(sessionID, "plan"), ["after the retry"], "delivered once")
+    assert.deepEqual(toastsSince(mark), [])
+  })
+
   test("the model stalls mid-turn: the hand-off waits, other sessions go on, and stopping the turn cancels it", async () => {
     const sessionID = await startTurn(env.oc, `${handOff("after the stall")}\nTHEN STALL`)
     await queued(sessionID)

@@ -18,6 +18,7 @@
 //       THEN DELAY <ms>       -> the reply to the tool results of this turn is delayed by <ms>
 //       FAIL SUMMARY          -> the first summary of a conversation holding this line fails with HTTP 400
 //       THEN FAIL <status>    -> the reply to the tool results of this turn fails with HTTP <status>
+//       THEN FAIL <status> ONCE -> the same, for the first request only (OpenCode retries 5xx)
 //       THEN STALL            -> the reply to the tool results starts streaming, then never goes on
 //       RELAY <label> <k>/<n> <mode>,<mode>,...
 //                             -> a chain of n hand-offs: step k < n calls `session` with the next
@@ -139,8 +140,8 @@ export function parseCues(text) {
     if (m) delayMs += Number(m[1]);
     m = /^THEN\s+DELAY\s+(\d+)\s*(ms)?$/i.exec(line);
     if (m) thenDelayMs += Number(m[1]);
-    m = /^THEN\s+FAIL\s+(\d{3})$/i.exec(line);
-    if (m) thenFail = Number(m[1]);
+    m = /^THEN\s+FAIL\s+(\d{3})(\s+ONCE)?$/i.exec(line);
+    if (m) thenFail = { status: Number(m[1]), once: Boolean(m[2]) };
     if (/^THEN\s+STALL$/i.test(line)) thenStall = true;
     m = /^RELAY\s+(\S+)\s+(\d+)\/(\d+)\s+([a-z,]+)$/.exec(line);
     if (m) chain = { label: m[1], step: Number(m[2]), of: Number(m[3]), modes: m[4].split(",") };
@@ -203,7 +204,10 @@ export function scriptReply(a) {
   if (a.lastRole === "tool") {
     const result = a.toolResults.map((r) => r.content).join(" | ");
     const cues = parseCues(a.lastUserText);
-    if (cues.thenFail) return { error: { status: cues.thenFail, message: `mock: model failed with ${cues.thenFail}` }, delayMs: cues.thenDelayMs };
+    if (cues.thenFail && !(cues.thenFail.once && a.failedBefore)) {
+      const { status } = cues.thenFail;
+      return { error: { status, message: `mock: model failed with ${status}` }, delayMs: cues.thenDelayMs, failOnce: cues.thenFail.once };
+    }
     return { text: `[${a.agent}] done: ${result.slice(0, 200)}`, delayMs: cues.thenDelayMs, stall: cues.thenStall };
   }
   if (a.lastRole === "user") {
@@ -224,6 +228,8 @@ export async function startMockModel({ log, port = 0 } = {}) {
   const sockets = new Set();
   /** Sessions whose one failing summary (FAIL SUMMARY) already happened. */
   const failedSummaries = new Set();
+  /** Sessions whose one failing reply (THEN FAIL <status> ONCE) already happened. */
+  const failedOnce = new Set();
   let seq = 0;
 
   const server = http.createServer((req, res) => {
@@ -304,8 +310,10 @@ export async function startMockModel({ log, port = 0 } = {}) {
     const a = analyzeRequest(body);
     const session = req.headers["x-session-affinity"] || null;
     a.summaryFailedBefore = failedSummaries.has(session);
+    a.failedBefore = failedOnce.has(session);
     const reply = scriptReply(a);
     if (reply.error && a.kind === "compaction") failedSummaries.add(session);
+    if (reply.failOnce) failedOnce.add(session);
     const n = ++seq;
     const record = {
       n,

@@ -36,7 +36,7 @@ async function exercise(runtime, dir) {
   let stdout
   let code = 0
   try {
-    ;({ stdout } = await run(command, [script, FAKE_CLIENT], { cwd: dir, env: { ...process.env, ...env }, timeout: 60_000 }))
+    ;({ stdout } = await run(command, [script, FAKE_CLIENT], { cwd: dir, env: { ...process.env, XDG_STATE_HOME: path.join(dir, ".state"), ...env }, timeout: 60_000 }))
   } catch (err) {
     if (typeof err.code !== "number") throw err
     ;({ stdout, code } = err)
