@@ -21,6 +21,9 @@ pub(crate) struct PendingCall {
     request: ActionId,
     /// The calling turn ended (it was interrupted) while the call ran.
     turn_ended: bool,
+    /// The calling session was deleted while its branch was being opened:
+    /// the branch runs on, but has nobody to report to.
+    parent_gone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +79,7 @@ impl RelayEngine {
             stage,
             request,
             turn_ended: false,
+            parent_gone: false,
         };
         self.calls.insert(id, pending);
     }
@@ -88,6 +92,7 @@ impl RelayEngine {
             call,
             stage,
             turn_ended,
+            parent_gone,
             ..
         } = pending;
         let agent = call.target_agent().to_owned();
@@ -178,6 +183,9 @@ impl RelayEngine {
                     slot,
                 };
                 self.track(id, call, stage, request);
+                if let Some(pending) = self.calls.get_mut(&id) {
+                    pending.parent_gone = parent_gone;
+                }
             }
             (
                 CallStage::OpeningBranch { slot },
@@ -194,7 +202,9 @@ impl RelayEngine {
                 },
                 Outcome::Done,
             ) => {
-                self.track_branch(&call, slot.key.clone(), &session_id, &title);
+                if !parent_gone {
+                    self.track_branch(&call, slot.key.clone(), &session_id, &title);
+                }
                 self.branch_started(now_ms, id, &call, &session_id, &title);
             }
             (
@@ -385,8 +395,14 @@ impl RelayEngine {
     }
 
     /// The session was deleted: calls that would queue into it, or have not
-    /// yet opened their branch, end now.
+    /// yet opened their branch, end now; a branch already being opened will
+    /// not report to it.
     pub(crate) fn session_gone_for_calls(&mut self, session_id: &str) {
+        for pending in self.calls.values_mut() {
+            if pending.call.session_id == session_id {
+                pending.parent_gone = true;
+            }
+        }
         let gone: Vec<ToolCallId> = self
             .calls
             .iter()

@@ -225,3 +225,33 @@ fn concurrent_calls_in_one_turn_do_not_exceed_max_hops() {
     assert_eq!(sim.engine.hops("s1"), 2);
     assert_eq!(sim.engine.pending_relays("s1"), 2);
 }
+
+/// A fork whose calling session is deleted while the fork is being made runs
+/// on, but is not followed: nothing is kept for the deleted parent.
+#[test]
+fn a_branch_opened_for_a_deleted_session_leaves_nothing_behind() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.deleted("s1");
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t".into(),
+        },
+    );
+    // the fork's rename and prompt land
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.busy("f1");
+    sim.idle("f1");
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.deleted("f1");
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
