@@ -250,7 +250,18 @@ impl RelayEngine {
             if let Some(waiting) = stage.waits_for() {
                 self.forget_request(waiting);
             }
-            self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+            if matches!(stage, Stage::Answering { pending: None, .. }) {
+                // Its answer had started: the text arrived before the session went.
+                self.log(
+                    LogLevel::Info,
+                    format!(
+                        "{} delivered in {session_id}: {} was answering when the session was deleted",
+                        relay.id, relay.agent
+                    ),
+                );
+            } else {
+                self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+            }
         }
         for relay in queue {
             self.report_failed(&relay, "the session was deleted", Certainty::Definite);

@@ -255,3 +255,20 @@ fn a_branch_opened_for_a_deleted_session_leaves_nothing_behind() {
     sim.drain();
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
 }
+
+/// A session deleted while the agent answers a relay: the text arrived, so
+/// the relay is not reported as undelivered.
+#[test]
+fn deleting_a_session_while_a_relay_is_answered_does_not_call_it_undelivered() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "review", Some("plan"));
+    deliver_next(&mut sim, "s1"); // plan is answering
+    sim.deleted("s1");
+    let actions = sim.drain();
+    assert!(toasts(&actions).is_empty(), "{:#?}", toasts(&actions));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1"))));
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
