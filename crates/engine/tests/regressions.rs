@@ -272,3 +272,33 @@ fn deleting_a_session_while_a_relay_is_answered_does_not_call_it_undelivered() {
         .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1"))));
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
 }
+
+/// A branch session deleted while OpenCode confirms its prompt is not
+/// followed: nothing is kept for it.
+#[test]
+fn a_branch_deleted_while_its_prompt_is_confirmed_leaves_nothing_behind() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t".into(),
+        },
+    );
+    let sent = requests(&sim.drain_quiet());
+    sim.deleted("f1");
+    // the prompt had landed; its answer arrives after the deletion
+    for (id, _) in sent {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.idle("s1");
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.deleted("s1");
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
