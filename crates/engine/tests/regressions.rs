@@ -302,3 +302,30 @@ fn a_branch_deleted_while_its_prompt_is_confirmed_leaves_nothing_behind() {
     sim.drain();
     assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
 }
+
+/// An attempt that timed out and was tried again is forgotten even when no
+/// outcome ever comes for it.
+#[test]
+fn a_retried_attempt_that_never_gets_an_answer_is_forgotten() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let call = sim.call("s1", "build", "message", "x", Some("plan"));
+    sim.drain();
+    sim.advance(15_000); // attempt 1 times out; attempt 2 follows after 500 ms
+    sim.advance(500);
+    let second = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.advance(15_000); // attempt 2 times out too and is never answered
+    sim.advance(2_000);
+    let third = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    assert_ne!(second, third);
+    sim.outcome(third, Outcome::failed("HTTP 400"));
+    let (ok, _) = reply_to(&sim.drain_quiet(), call);
+    assert!(!ok);
+    sim.idle("s1");
+    sim.drain();
+    assert!(sim.engine.is_quiet(), "{:#?}", sim.engine);
+    assert!(
+        !sim.outcome(second, default_agents()),
+        "attempt 2 no longer counts"
+    );
+}
