@@ -70,6 +70,34 @@ impl RelayEngine {
             session.stopped_midway = false;
         }
         session.busy = true;
+        if let Some(ActiveRelay {
+            stage:
+                Stage::Summarizing {
+                    request,
+                    provider_id,
+                    model_id,
+                    ..
+                },
+            ..
+        }) = &session.active
+        {
+            let (request, provider_id, model_id) =
+                (*request, provider_id.clone(), model_id.clone());
+            if self.is_backing_off(request) {
+                // The summary never reached OpenCode, and it takes the session
+                // over: it waits for the end of the turn that started meanwhile.
+                self.forget_request(request);
+                let stage = Stage::ReadyToSummarize {
+                    provider_id,
+                    model_id,
+                };
+                self.set_stage(session_id, stage);
+            }
+            return;
+        }
+        let Some(session) = self.sessions.get(session_id) else {
+            return;
+        };
         let pending = match &session.active {
             Some(ActiveRelay {
                 stage:
@@ -377,14 +405,16 @@ impl RelayEngine {
         };
         let request = Request::Summarize {
             session_id: session_id.to_owned(),
-            provider_id,
-            model_id,
+            provider_id: provider_id.clone(),
+            model_id: model_id.clone(),
         };
         let request = self.issue_for_relay(now_ms, session_id, request);
         self.set_stage(
             session_id,
             Stage::Summarizing {
                 request,
+                provider_id,
+                model_id,
                 compacted: false,
                 turn_ended: false,
             },

@@ -329,3 +329,41 @@ fn a_retried_attempt_that_never_gets_an_answer_is_forgotten() {
         "attempt 2 no longer counts"
     );
 }
+
+/// A summarize request waiting to be retried never reached OpenCode: when a
+/// person starts a turn meanwhile, it waits for that turn to end.
+#[test]
+fn a_summary_waiting_to_be_retried_is_not_sent_into_a_turn_a_person_started() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "go on", None);
+    sim.idle("s1");
+    let model = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(
+        model,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let summarize = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::Summarize { .. })
+    });
+    sim.outcome(
+        summarize,
+        Outcome::failed_with(FailureCause::Unreachable, "ECONNREFUSED"),
+    );
+    sim.drain();
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.advance(3_000);
+    assert!(
+        requests(&sim.drain_quiet()).is_empty(),
+        "nothing sent while the person's turn runs"
+    );
+    sim.idle("s1");
+    assert!(matches!(
+        &requests(&sim.drain_quiet())[..],
+        [(_, Request::Summarize { .. })]
+    ));
+}
