@@ -3,7 +3,8 @@
 //! OpenCode, with the engine's promises checked after every step and once the
 //! run is drained.
 //!
-//! Run more cases than the default with, for example:
+//! By default the first property runs 1024 cases and the second 512 (a few
+//! seconds in a debug build); run more with, for example:
 //!
 //!   PROPTEST_CASES=20000 cargo test -p opencode-sessions-engine --test properties
 //!
@@ -1516,7 +1517,7 @@ fn config(default: u32) -> Config {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn every_relay_ends_exactly_once_and_the_engine_forgets_everything(
@@ -1528,7 +1529,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn on_a_host_where_nothing_fails_every_relay_is_delivered(
