@@ -21,6 +21,11 @@ pub(crate) struct PendingCall {
     request: ActionId,
     /// The calling turn ended (it was interrupted) while the call ran.
     turn_ended: bool,
+    /// The calling session was deleted while its branch was being opened:
+    /// the branch runs on, but has nobody to report to.
+    parent_gone: bool,
+    /// The branch session was deleted before its prompt was confirmed.
+    branch_gone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +81,8 @@ impl RelayEngine {
             stage,
             request,
             turn_ended: false,
+            parent_gone: false,
+            branch_gone: false,
         };
         self.calls.insert(id, pending);
     }
@@ -88,6 +95,8 @@ impl RelayEngine {
             call,
             stage,
             turn_ended,
+            parent_gone,
+            branch_gone,
             ..
         } = pending;
         let agent = call.target_agent().to_owned();
@@ -178,6 +187,9 @@ impl RelayEngine {
                     slot,
                 };
                 self.track(id, call, stage, request);
+                if let Some(pending) = self.calls.get_mut(&id) {
+                    pending.parent_gone = parent_gone;
+                }
             }
             (
                 CallStage::OpeningBranch { slot },
@@ -194,8 +206,10 @@ impl RelayEngine {
                 },
                 Outcome::Done,
             ) => {
-                self.track_branch(&call, slot.key.clone(), &session_id, &title);
-                self.branch_started(now_ms, id, &call, &session_id, &title);
+                if !parent_gone && !branch_gone {
+                    self.track_branch(&call, slot.key.clone(), &session_id, &title);
+                }
+                self.branch_started(now_ms, id, &call, &session_id, &title, !branch_gone);
             }
             (
                 CallStage::PromptingBranch {
@@ -319,7 +333,8 @@ impl RelayEngine {
         }
     }
 
-    /// The branch's agent is answering: the branch inherits the hop count.
+    /// The branch's agent is answering: the branch inherits the hop count,
+    /// unless it was deleted meanwhile.
     fn branch_started(
         &mut self,
         now_ms: u64,
@@ -327,11 +342,14 @@ impl RelayEngine {
         call: &ToolCall,
         session_id: &str,
         title: &str,
+        exists: bool,
     ) {
         let agent = call.target_agent();
         let hop = self.hops(&call.session_id).saturating_add(1);
-        self.hops.insert(session_id.to_owned(), hop);
-        let shown = self.config.switch_to.contains(&call.mode);
+        if exists {
+            self.hops.insert(session_id.to_owned(), hop);
+        }
+        let shown = exists && self.config.switch_to.contains(&call.mode);
         if shown {
             let request = Request::SelectSession {
                 session_id: session_id.to_owned(),
@@ -389,8 +407,19 @@ impl RelayEngine {
     }
 
     /// The session was deleted: calls that would queue into it, or have not
-    /// yet opened their branch, end now.
+    /// yet opened their branch, end now; a branch already being opened will
+    /// not report to it, and one deleted while its prompt is confirmed is
+    /// not followed.
     pub(crate) fn session_gone_for_calls(&mut self, session_id: &str) {
+        for pending in self.calls.values_mut() {
+            if pending.call.session_id == session_id {
+                pending.parent_gone = true;
+            }
+            if matches!(&pending.stage, CallStage::PromptingBranch { session_id: branch, .. } if branch == session_id)
+            {
+                pending.branch_gone = true;
+            }
+        }
         let gone: Vec<ToolCallId> = self
             .calls
             .iter()

@@ -299,6 +299,8 @@ impl RelayEngine {
         self.sessions.is_empty()
             && self.calls.is_empty()
             && self.waiting.is_empty()
+            && self.attempts.is_empty()
+            && self.deadlines.is_empty()
             && self.branch_groups.is_empty()
             && self.branches.values().all(|b| b.is_finished())
             && self.parents.values().all(|p| p.notes.is_empty())
@@ -410,6 +412,11 @@ impl RelayEngine {
         let Some(waiting) = self.waiting.get_mut(&id) else {
             return;
         };
+        // The previous attempt's id no longer counts; an outcome it gets
+        // later finds nothing waiting for it.
+        if waiting.current != id {
+            self.attempts.remove(&waiting.current);
+        }
         waiting.backing_off = false;
         waiting.attempt += 1;
         waiting.current = sent_as;

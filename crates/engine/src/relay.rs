@@ -33,6 +33,9 @@ pub(crate) enum Stage {
     /// `session.compacted`, `turn_ended` a busy→idle edge meanwhile.
     Summarizing {
         request: ActionId,
+        /// The model, to summarize again if the request must wait for a turn.
+        provider_id: String,
+        model_id: String,
         compacted: bool,
         turn_ended: bool,
     },

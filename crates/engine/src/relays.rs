@@ -98,6 +98,34 @@ impl RelayEngine {
             self.forget_request(timer);
             return;
         }
+        if let Some(ActiveRelay {
+            stage:
+                Stage::Summarizing {
+                    request,
+                    provider_id,
+                    model_id,
+                    ..
+                },
+            ..
+        }) = &session.active
+        {
+            let (request, provider_id, model_id) =
+                (*request, provider_id.clone(), model_id.clone());
+            if self.is_backing_off(request) {
+                // The summary never reached OpenCode, and it takes the session
+                // over: it waits for the end of the turn that started meanwhile.
+                self.forget_request(request);
+                let stage = Stage::ReadyToSummarize {
+                    provider_id,
+                    model_id,
+                };
+                self.set_stage(session_id, stage);
+            }
+            return;
+        }
+        let Some(session) = self.sessions.get(session_id) else {
+            return;
+        };
         let pending = match &session.active {
             Some(ActiveRelay {
                 stage:
@@ -297,7 +325,18 @@ impl RelayEngine {
             if let Some(waiting) = stage.waits_for() {
                 self.forget_request(waiting);
             }
-            self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+            if matches!(stage, Stage::Answering { pending: None, .. }) {
+                // Its answer had started: the text arrived before the session went.
+                self.log(
+                    LogLevel::Info,
+                    format!(
+                        "{} delivered in {session_id}: {} was answering when the session was deleted",
+                        relay.id, relay.agent
+                    ),
+                );
+            } else {
+                self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+            }
         }
         for relay in queue {
             self.report_failed(&relay, "the session was deleted", Certainty::Definite);
@@ -417,14 +456,16 @@ impl RelayEngine {
         };
         let request = Request::Summarize {
             session_id: session_id.to_owned(),
-            provider_id,
-            model_id,
+            provider_id: provider_id.clone(),
+            model_id: model_id.clone(),
         };
         let request = self.issue_for_relay(now_ms, session_id, request);
         self.set_stage(
             session_id,
             Stage::Summarizing {
                 request,
+                provider_id,
+                model_id,
                 compacted: false,
                 turn_ended: false,
             },

@@ -225,3 +225,145 @@ fn concurrent_calls_in_one_turn_do_not_exceed_max_hops() {
     assert_eq!(sim.engine.hops("s1"), 2);
     assert_eq!(sim.engine.pending_relays("s1"), 2);
 }
+
+/// A fork whose calling session is deleted while the fork is being made runs
+/// on, but is not followed: nothing is kept for the deleted parent.
+#[test]
+fn a_branch_opened_for_a_deleted_session_leaves_nothing_behind() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.deleted("s1");
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t".into(),
+        },
+    );
+    // the fork's rename and prompt land
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.busy("f1");
+    sim.idle("f1");
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.deleted("f1");
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
+
+/// A session deleted while the agent answers a relay: the text arrived, so
+/// the relay is not reported as undelivered.
+#[test]
+fn deleting_a_session_while_a_relay_is_answered_does_not_call_it_undelivered() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "review", Some("plan"));
+    deliver_next(&mut sim, "s1"); // plan is answering
+    sim.deleted("s1");
+    let actions = sim.drain();
+    assert!(toasts(&actions).is_empty(), "{:#?}", toasts(&actions));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1"))));
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
+
+/// A branch session deleted while OpenCode confirms its prompt is not
+/// followed: nothing is kept for it.
+#[test]
+fn a_branch_deleted_while_its_prompt_is_confirmed_leaves_nothing_behind() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (_, actions) = sim.call_checked("s1", "build", "fork", "x", None);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "f1".into(),
+            title: "t".into(),
+        },
+    );
+    let sent = requests(&sim.drain_quiet());
+    sim.deleted("f1");
+    // the prompt had landed; its answer arrives after the deletion
+    for (id, _) in sent {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.idle("s1");
+    for (id, _) in requests(&sim.drain_quiet()) {
+        sim.outcome(id, Outcome::Done);
+    }
+    sim.deleted("s1");
+    sim.drain();
+    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+}
+
+/// An attempt that timed out and was tried again is forgotten even when no
+/// outcome ever comes for it.
+#[test]
+fn a_retried_attempt_that_never_gets_an_answer_is_forgotten() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let call = sim.call("s1", "build", "message", "x", Some("plan"));
+    sim.drain();
+    sim.advance(15_000); // attempt 1 times out; attempt 2 follows after 500 ms
+    sim.advance(500);
+    let second = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    sim.advance(15_000); // attempt 2 times out too and is never answered
+    sim.advance(2_000);
+    let third = single_request(&sim.drain(), |r| matches!(r, Request::ListAgents));
+    assert_ne!(second, third);
+    sim.outcome(third, Outcome::failed("HTTP 400"));
+    let (ok, _) = reply_to(&sim.drain_quiet(), call);
+    assert!(!ok);
+    sim.idle("s1");
+    sim.drain();
+    assert!(sim.engine.is_quiet(), "{:#?}", sim.engine);
+    assert!(
+        !sim.outcome(second, default_agents()),
+        "attempt 2 no longer counts"
+    );
+}
+
+/// A summarize request waiting to be retried never reached OpenCode: when a
+/// person starts a turn meanwhile, it waits for that turn to end.
+#[test]
+fn a_summary_waiting_to_be_retried_is_not_sent_into_a_turn_a_person_started() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "go on", None);
+    sim.idle("s1");
+    let model = requests(&sim.drain_quiet())[0].0;
+    sim.outcome(
+        model,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let summarize = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::Summarize { .. })
+    });
+    sim.outcome(
+        summarize,
+        Outcome::failed_with(FailureCause::Unreachable, "ECONNREFUSED"),
+    );
+    sim.drain();
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.advance(3_000);
+    assert!(
+        requests(&sim.drain_quiet()).is_empty(),
+        "nothing sent while the person's turn runs"
+    );
+    sim.idle("s1");
+    assert!(matches!(
+        &requests(&sim.drain_quiet())[..],
+        [(_, Request::Summarize { .. })]
+    ));
+}
