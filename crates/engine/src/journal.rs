@@ -36,8 +36,10 @@ impl PendingHandOff {
 }
 
 impl RelayEngine {
-    /// The hand-offs pending now, oldest first, when they differ from the
-    /// list returned last; `None` when nothing changed.
+    /// The hand-offs not yet sent, oldest first, when they differ from the
+    /// list returned last; `None` when nothing changed. A relay leaves the
+    /// list once its prompt went out: its text has arrived (or its failure
+    /// is reported).
     pub fn poll_journal(&mut self) -> Option<Vec<PendingHandOff>> {
         let mut keys: Vec<(RelayId, &str)> = self
             .sessions
@@ -46,6 +48,7 @@ impl RelayEngine {
                 session
                     .active
                     .iter()
+                    .filter(|active| !active.stage.sent_prompt())
                     .map(|active| &active.relay)
                     .chain(session.queue.iter())
                     .map(move |relay| (relay.id, session_id.as_str()))
