@@ -26,6 +26,7 @@ async function start(directory = `/tmp/journal-project-${++projects}`) {
 function onDisk(directory) {
   const journal = createJournal({ directory, stateDir, log: () => {} })
   const prefix = path.basename(journal.file).split("-").slice(0, 2).join("-")
+  if (!fs.existsSync(stateDir)) return []
   return fs
     .readdirSync(stateDir, { withFileTypes: true })
     .filter((entry) => entry.name.startsWith(`${prefix}-`) && entry.name.endsWith(".json"))
@@ -76,6 +77,8 @@ test("after a stop, the next start tells each session what was not delivered, on
   ])
   await journal.settled()
   assert.equal(onDisk(directory).length, 1)
+  // A write the stopped process did not finish is cleared away.
+  fs.writeFileSync(`${journal.file}.tmp`, "{\"version\":1,\"handoffs\":[")
 
   const { fake } = await start(directory)
   const notes = await until(() => fake.of("session.promptAsync").length === 2 && fake.of("session.promptAsync"))
@@ -91,6 +94,7 @@ test("after a stop, the next start tells each session what was not delivered, on
   const [toast] = fake.of("tui.showToast")
   assert.equal(toast.options.body.title, "OpenCode stopped: 2 hand-offs not delivered")
   assert.equal(onDisk(directory).length, 0, "the file was claimed")
+  assert.equal(fs.existsSync(`${journal.file}.tmp`), false, "the unfinished write was removed")
 
   // A second start finds nothing left to report.
   const again = await start(directory)

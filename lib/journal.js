@@ -30,7 +30,7 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
   const key = createHash("sha256").update(String(directory)).digest("hex").slice(0, 16)
   const token = randomUUID().slice(0, 8)
   const file = path.join(stateDir, `pending-${key}-${pid}-${token}.json`)
-  const ours = new RegExp(`^pending-${key}-(\\d+)-([0-9a-f]+)\\.json$`)
+  const ours = new RegExp(`^pending-${key}-(\\d+)-([0-9a-f]+)\\.json(\\.tmp)?$`)
   let latest = null
   let writing = null
   let warned = false
@@ -101,6 +101,11 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
         // Our own pid under another token is an earlier process that had it.
         if (owner !== pid && isRunning(owner)) {
           waiting++
+          continue
+        }
+        if (match[3]) {
+          // A write the stopped process did not finish; its last full list is the .json.
+          await fs.rm(path.join(stateDir, name), { force: true }).catch(() => {})
           continue
         }
         const claimed = path.join(stateDir, `${name}.claimed-${token}`)

@@ -59,7 +59,9 @@
 //!    ran (took) the prompt once; "was not delivered", a cancellation or a
 //!    branch's definite failure require that it never did. No prompt ever
 //!    runs twice. Once drained, every relay has its ending.
-//! 2. Relays of one session run in the order they were accepted.
+//! 2. Relays of one session run in the order they were accepted, but for a
+//!    prompt the engine gave up on ("may not have been delivered"), which
+//!    OpenCode may still take late.
 //! 3. No relay prompt and no summarize request is sent while its session is
 //!    busy as the events the model emitted say.
 //! 4. Every tool call gets exactly one reply.
@@ -67,6 +69,9 @@
 //!    empty and quiet and wants no timer.
 //! 6. Nothing panics. A late or repeated outcome (the engine says it was
 //!    not waiting for it) changes nothing.
+//! 7. The pending list the host keeps on disk (`poll_journal`) names only
+//!    accepted relays that have not ended and whose prompt the host has not
+//!    run, each once, oldest first; once every session is deleted it is empty.
 //!
 //! A second property plays only a happy host (every request succeeds at
 //! once, turns end normally, no time limit passes) and checks that every
@@ -421,6 +426,8 @@ struct World {
     branch_prompts: BTreeMap<String, BranchPrompt>,
     error_toasts: Vec<String>,
     trace: Vec<String>,
+    /// The relays of the last pending list `poll_journal` gave.
+    journal: Vec<u64>,
 }
 
 type Checked = Result<(), String>;
@@ -464,6 +471,7 @@ impl World {
             branch_prompts: BTreeMap::new(),
             error_toasts: Vec::new(),
             trace: Vec::new(),
+            journal: Vec::new(),
         }
     }
 
@@ -503,6 +511,51 @@ impl World {
         while let Some(action) = self.engine.poll_action() {
             self.absorb(action)?;
         }
+        self.check_journal()
+    }
+
+    /// Invariant 7, on the list the engine gives whenever it changed.
+    fn check_journal(&mut self) -> Checked {
+        let Some(pending) = self.engine.poll_journal() else {
+            return Ok(());
+        };
+        let relays: Vec<u64> = pending.iter().map(|h| h.relay).collect();
+        if relays.windows(2).any(|w| w[0] >= w[1]) {
+            return violation(
+                "7 (pending list)",
+                format!("not oldest first, or twice: {relays:?}"),
+            );
+        }
+        if relays == self.journal {
+            return violation(
+                "7 (pending list)",
+                format!("given again unchanged: {relays:?}"),
+            );
+        }
+        for handoff in &pending {
+            let Some(record) = self.relays.get(&handoff.relay) else {
+                return violation(
+                    "7 (pending list)",
+                    format!("relay #{} was never accepted", handoff.relay),
+                );
+            };
+            // A prompt that never reached OpenCode is sent again later, so
+            // only one the host ran takes a relay off the list.
+            if !record.endings.is_empty()
+                || record.ran > 0
+                || record.text != handoff.text
+                || record.session != handoff.session_id
+            {
+                return violation(
+                    "7 (pending list)",
+                    format!(
+                        "lists relay #{} ({handoff:?}), which is {record:?}",
+                        handoff.relay
+                    ),
+                );
+            }
+        }
+        self.journal = relays;
         Ok(())
     }
 
@@ -908,6 +961,12 @@ impl World {
                 "1 (no prompt runs twice)",
                 format!("relay #{relay} ran {} times", record.ran),
             );
+        }
+        // A prompt the engine gave up on, saying it "may not have been
+        // delivered", can still be taken late, after the relays behind it:
+        // the engine was told nothing it could order by.
+        if record.endings == [Ending::MayNotHaveBeenDelivered] {
+            return Ok(());
         }
         let last = self.last_ran.entry(record.session.clone()).or_default();
         if record.accepted < *last {
@@ -1408,6 +1467,15 @@ impl World {
     }
 
     fn check_empty(&self) -> Checked {
+        if !self.journal.is_empty() {
+            return violation(
+                "7 (pending list)",
+                format!(
+                    "still lists {:?} after every session was deleted",
+                    self.journal
+                ),
+            );
+        }
         if !self.engine.is_quiet() || !self.engine.is_empty() {
             return violation(
                 "5 (memory returns to empty)",
