@@ -219,7 +219,7 @@ test("a finished branch reports to its parent with a note that starts no turn, a
 
 test("arguments of the wrong type are refused by the engine with a clear error", async () => {
   const { execute } = await setup()
-  await assert.rejects(execute({ text: 5, mode: "message" }), /malformed tool call: invalid type: integer `5`, expected a string/)
+  await assert.rejects(execute({ text: 5, mode: "message" }), /`text` must be a string, got the number 5/)
   await assert.rejects(execute({ text: "x", mode: "teleport" }), /unknown mode "teleport"/)
   await assert.rejects(execute({ mode: "message" }), /`text` is empty/)
 })

@@ -43,13 +43,15 @@ export function createSessionTool(runCall, modes = MODES) {
       agent: { type: "string", description: "Primary agent that answers; default: you" },
     },
     async execute(args, context) {
+      // The engine refuses, naming the field, whatever is missing or of the wrong type.
+      const given = args ?? {}
       const input = {
-        sessionId: context.sessionID,
-        messageId: context.messageID,
-        callerAgent: context.agent,
-        mode: args.mode,
-        text: args.text ?? "",
-        agent: args.agent ?? null,
+        sessionId: context?.sessionID,
+        messageId: context?.messageID,
+        callerAgent: context?.agent,
+        mode: given.mode,
+        text: given.text ?? "",
+        agent: given.agent ?? null,
       }
       return runCall(input, (request) => context.ask(request))
     },

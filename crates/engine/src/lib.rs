@@ -28,6 +28,7 @@ mod outcome;
 mod relay;
 mod relays;
 mod reports;
+mod shown;
 mod tool_call;
 mod wording;
 
@@ -41,4 +42,4 @@ pub use ids::{ActionId, RelayId, ToolCallId};
 pub use mode::Mode;
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
-pub use tool_call::ToolCall;
+pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};
