@@ -65,5 +65,6 @@ export function createSessionTool(runCall, modes = MODES) {
  * @param {{ jsonSchema?: { required?: string[] } }} output
  */
 export function refineDefinition(input, output) {
-  if (input?.toolID === "session" && output?.jsonSchema) output.jsonSchema.required = ["mode"]
+  const schema = output?.jsonSchema
+  if (input?.toolID === "session" && typeof schema === "object" && schema !== null) schema.required = ["mode"]
 }

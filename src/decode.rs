@@ -57,6 +57,7 @@ fn whole(what: &'static str, value: f64) -> Result<u64, InputError> {
             v if v.is_nan() => "NaN".to_owned(),
             v if v == f64::INFINITY => "Infinity".to_owned(),
             v if v == f64::NEG_INFINITY => "-Infinity".to_owned(),
+            v if v.abs() >= 1e16 => format!("{v:e}"),
             v => v.to_string(),
         };
         Err(InputError::Malformed {

@@ -82,13 +82,13 @@ impl InputError {
 }
 
 /// ` (did you mean "fork"?)` for a mode written in other case or with stray
-/// control characters around it.
+/// characters in it.
 fn mode_hint(written: &str) -> String {
-    let bare = written.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+    let bare: String = written.chars().filter(char::is_ascii_alphabetic).collect();
     Mode::ALL
         .into_iter()
         .chain([Mode::Status])
-        .find(|mode| mode.as_str().eq_ignore_ascii_case(bare))
+        .find(|mode| mode.as_str().eq_ignore_ascii_case(&bare))
         .map(|mode| format!(" (did you mean \"{mode}\"?)"))
         .unwrap_or_default()
 }
