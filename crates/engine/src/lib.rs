@@ -21,6 +21,9 @@ mod config;
 mod engine;
 mod error;
 mod event;
+/// Entry point of the fuzz target and of the tests replaying its corpus.
+#[doc(hidden)]
+pub mod fuzz;
 mod ids;
 mod mode;
 mod options;
