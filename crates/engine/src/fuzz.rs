@@ -124,15 +124,25 @@ fn explained(what: &str, err: &InputError) -> Result<(), String> {
     }
 }
 
+/// A call in `session` as the binding would decode it; in `ses_1` when no
+/// tool call could come from `session` (a blank id, say).
 fn standard_call(mode: &str, session: &str) -> ToolCall {
-    ToolCall {
-        session_id: session.to_owned(),
-        message_id: "msg_1".to_owned(),
-        caller_agent: "build".to_owned(),
-        mode: mode.parse().unwrap_or(crate::Mode::Message),
-        text: "try this".to_owned(),
-        agent: Some("plan".to_owned()),
-    }
+    let call = |session: &str| {
+        ToolCall::from_json(json!({
+            "sessionId": session, "messageId": "msg_1", "callerAgent": "build",
+            "mode": mode, "text": "try this", "agent": "plan"
+        }))
+    };
+    call(session)
+        .or_else(|_| call("ses_1"))
+        .unwrap_or(ToolCall {
+            session_id: "ses_1".to_owned(),
+            message_id: "msg_1".to_owned(),
+            caller_agent: "build".to_owned(),
+            mode: crate::Mode::Message,
+            text: "try this".to_owned(),
+            agent: Some("plan".to_owned()),
+        })
 }
 
 /// An engine, a clock, and a host that answers every request as OpenCode
