@@ -1,6 +1,10 @@
 // A stand-in for OpenCode's SDK client implementing only what the plugin
 // calls. Every call is recorded; answers can be overridden per method.
 
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+
 export function fakeClient(overrides = {}) {
   const calls = []
   let nextSession = 1
@@ -71,3 +75,14 @@ export const idleEvent = (sessionID) => ({ type: "session.idle", properties: { s
 
 /** Lets pending promise callbacks run. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 5))
+
+let projects = 0
+
+/**
+ * A project directory of the test's own, with the plugin's pending hand-offs
+ * kept in a temporary XDG_STATE_HOME: no test finds what another left pending.
+ */
+export function isolatedProject() {
+  process.env.XDG_STATE_HOME ??= fs.mkdtempSync(path.join(os.tmpdir(), "sessions-state-"))
+  return `/tmp/opencode-sessions-test-${process.pid}-${++projects}`
+}

@@ -1,19 +1,11 @@
 import assert from "node:assert/strict"
-import fs from "node:fs"
-import os from "node:os"
-import path from "node:path"
 import { test } from "node:test"
 import plugin, { createPlugin } from "../lib/plugin.js"
-import { fakeClient, idleEvent, settle, status, toolContext } from "./fake-client.mjs"
-
-// Pending hand-offs are kept under XDG_STATE_HOME: a directory of this run's own.
-process.env.XDG_STATE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "sessions-state-"))
-let projects = 0
+import { fakeClient, idleEvent, isolatedProject, settle, status, toolContext } from "./fake-client.mjs"
 
 async function setup(overrides, options) {
   const fake = fakeClient(overrides)
-  // A project of its own per test, so no test finds what another left pending.
-  const directory = `/tmp/project-${++projects}`
+  const directory = isolatedProject()
   const hooks = await createPlugin({ client: fake.client, directory, worktree: directory }, options)
   const execute = (args, ctx = toolContext()) => hooks.tool.session.execute(args, ctx)
   const event = async (e) => {
@@ -228,7 +220,7 @@ test("a finished branch reports to its parent with a note that starts no turn, a
 
 test("arguments of the wrong type are refused by the engine with a clear error", async () => {
   const { execute } = await setup()
-  await assert.rejects(execute({ text: 5, mode: "message" }), /malformed tool call: invalid type: integer `5`, expected a string/)
+  await assert.rejects(execute({ text: 5, mode: "message" }), /`text` must be a string, got the number 5/)
   await assert.rejects(execute({ text: "x", mode: "teleport" }), /unknown mode "teleport"/)
   await assert.rejects(execute({ mode: "message" }), /`text` is empty/)
 })

@@ -29,7 +29,10 @@ export async function createPlugin(input, options) {
 
   return {
     tool: { session: createSessionTool(driver.toolCall, engine.enabledModes()) },
-    async event({ event }) {
+    // Hooks take what OpenCode passes without trusting its shape: anything
+    // unexpected is ignored here or refused by the engine and logged.
+    async event(input) {
+      const event = input?.event
       if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) driver.event(event)
     },
     async "tool.definition"(input, output) {

@@ -43,13 +43,15 @@ export function createSessionTool(runCall, modes = MODES) {
       agent: { type: "string", description: "Primary agent that answers; default: you" },
     },
     async execute(args, context) {
+      // The engine refuses, naming the field, whatever is missing or of the wrong type.
+      const given = args ?? {}
       const input = {
-        sessionId: context.sessionID,
-        messageId: context.messageID,
-        callerAgent: context.agent,
-        mode: args.mode,
-        text: args.text ?? "",
-        agent: args.agent ?? null,
+        sessionId: context?.sessionID,
+        messageId: context?.messageID,
+        callerAgent: context?.agent,
+        mode: given.mode,
+        text: given.text ?? "",
+        agent: given.agent ?? null,
       }
       return runCall(input, (request) => context.ask(request))
     },
@@ -63,5 +65,6 @@ export function createSessionTool(runCall, modes = MODES) {
  * @param {{ jsonSchema?: { required?: string[] } }} output
  */
 export function refineDefinition(input, output) {
-  if (input?.toolID === "session" && output?.jsonSchema) output.jsonSchema.required = ["mode"]
+  const schema = output?.jsonSchema
+  if (input?.toolID === "session" && typeof schema === "object" && schema !== null) schema.required = ["mode"]
 }

@@ -9,8 +9,8 @@ use opencode_sessions_engine::{
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::decode::{boolean, json, string, whole_number};
 use crate::error::JsInputError;
-use crate::time::whole_number;
 
 /// The relay engine. Feed it with the `handle*` methods, then drain
 /// `pollActions()` and re-arm a timer for `pollTimeout()`.
@@ -29,8 +29,11 @@ impl JsRelayEngine {
         constructor,
         ts_args_type = "options?: import('./lib/plugin.js').SessionsOptions | null"
     )]
-    pub fn new(options: Option<Value>) -> Result<Self> {
-        let options = options.unwrap_or(Value::Null);
+    pub fn new(options: Option<Unknown<'_>>) -> Result<Self> {
+        let options = match options {
+            Some(options) => json("options", options).map_err(JsInputError)?,
+            None => Value::Null,
+        };
         let config = EngineConfig::from_options(&options).map_err(JsInputError)?;
         Ok(JsRelayEngine {
             inner: Mutex::new(RelayEngine::new(config)),
@@ -51,18 +54,26 @@ impl JsRelayEngine {
 
     /// A user message was added to a session; `fromPlugin` is true for the
     /// messages this plugin sent. Any other resets the session's hop count.
-    #[napi]
-    pub fn handle_user_message(&self, session_id: String, from_plugin: bool) {
+    #[napi(ts_args_type = "sessionId: string, fromPlugin: boolean")]
+    pub fn handle_user_message(
+        &self,
+        session_id: Unknown<'_>,
+        from_plugin: Unknown<'_>,
+    ) -> Result<()> {
+        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
+        let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError)?;
         self.inner
             .lock()
             .handle_user_message(&session_id, from_plugin);
+        Ok(())
     }
 
     /// Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
     /// text, agent?}`. Returns the id its `replyToTool` action will carry.
     #[napi(ts_args_type = "nowMs: number, call: import('./lib/engine-types.js').ToolCallInput")]
-    pub fn handle_tool_call(&self, now_ms: f64, call: Value) -> Result<f64> {
+    pub fn handle_tool_call(&self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<f64> {
         let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let call = json("tool call", call).map_err(JsInputError)?;
         let call = ToolCall::from_json(call).map_err(JsInputError)?;
         let id = self.inner.lock().handle_tool_call(now, call);
         Ok(id.0 as f64)
@@ -71,8 +82,9 @@ impl JsRelayEngine {
     /// Feeds a bus event `{type, properties}`. Returns whether its type is one
     /// the engine reads.
     #[napi(ts_args_type = "nowMs: number, event: { type: string; properties?: unknown }")]
-    pub fn handle_event(&self, now_ms: f64, event: Value) -> Result<bool> {
+    pub fn handle_event(&self, now_ms: Unknown<'_>, event: Unknown<'_>) -> Result<bool> {
         let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let event = json("event", event).map_err(JsInputError)?;
         let event = BusEvent::from_json(&event).map_err(JsInputError)?;
         let relevant = event != BusEvent::Other;
         if relevant {
@@ -86,16 +98,22 @@ impl JsRelayEngine {
     #[napi(
         ts_args_type = "nowMs: number, id: number, outcome: import('./lib/engine-types.js').Outcome"
     )]
-    pub fn handle_outcome(&self, now_ms: f64, id: f64, outcome: Value) -> Result<bool> {
+    pub fn handle_outcome(
+        &self,
+        now_ms: Unknown<'_>,
+        id: Unknown<'_>,
+        outcome: Unknown<'_>,
+    ) -> Result<bool> {
         let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
+        let outcome = json("outcome", outcome).map_err(JsInputError)?;
         let outcome = Outcome::from_json(outcome).map_err(JsInputError)?;
         Ok(self.inner.lock().handle_outcome(now, id, outcome))
     }
 
     /// Lets time pass: requests past their time limit fail.
-    #[napi]
-    pub fn handle_timeout(&self, now_ms: f64) -> Result<()> {
+    #[napi(ts_args_type = "nowMs: number")]
+    pub fn handle_timeout(&self, now_ms: Unknown<'_>) -> Result<()> {
         let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
         self.inner.lock().handle_timeout(now);
         Ok(())
@@ -133,8 +151,9 @@ impl JsRelayEngine {
     #[napi(
         ts_args_type = "nowMs: number, handoffs: import('./lib/engine-types.js').PendingHandOff[]"
     )]
-    pub fn handle_restored(&self, now_ms: f64, handoffs: Value) -> Result<()> {
+    pub fn handle_restored(&self, now_ms: Unknown<'_>, handoffs: Unknown<'_>) -> Result<()> {
         let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+        let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
         self.inner.lock().handle_restored(now, handoffs);
         Ok(())
@@ -147,16 +166,18 @@ impl JsRelayEngine {
     }
 
     /// Relays of a session not yet delivered or reported.
-    #[napi]
-    pub fn pending_relays(&self, session_id: String) -> u32 {
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
+        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
         let pending = self.inner.lock().pending_relays(&session_id);
-        u32::try_from(pending).unwrap_or(u32::MAX)
+        Ok(u32::try_from(pending).unwrap_or(u32::MAX))
     }
 
     /// Agent-to-agent hand-offs since a person last wrote in the session.
-    #[napi]
-    pub fn hops(&self, session_id: String) -> u32 {
-        self.inner.lock().hops(&session_id)
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
+        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
+        Ok(self.inner.lock().hops(&session_id))
     }
 
     /// How much is pending, and how many sessions the engine remembers.

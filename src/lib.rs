@@ -4,8 +4,8 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod decode;
 mod error;
 mod js_engine;
-mod time;
 
 pub use js_engine::{relevant_event_types, JsRelayEngine};

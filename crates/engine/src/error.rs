@@ -2,6 +2,9 @@
 //! (an HTTP error, a deleted session) are not errors here: they are reported
 //! to the user through actions.
 
+use crate::mode::Mode;
+use crate::shown;
+use crate::tool_call::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -13,11 +16,32 @@ pub enum InputError {
     #[error("`text` is empty: write what the receiving agent should do")]
     EmptyText,
 
-    #[error("unknown mode \"{0}\": use one of message, new, compact, fork, status")]
+    #[error(
+        "`text` is {bytes} bytes long, over the limit of {MAX_TEXT_BYTES} bytes (1 MiB): shorten it, or write the details to a file and name the file in `text`"
+    )]
+    TextTooLong { bytes: usize },
+
+    #[error("unknown mode {}{}: use one of message, new, compact, fork, status", shown::quoted(.0), mode_hint(.0))]
     UnknownMode(String),
 
+    #[error("`mode` is missing: use one of message, new, compact, fork, status")]
+    MissingMode,
+
     #[error(
-        "`{field}` is empty: OpenCode passes it with every tool call, so the host must forward it"
+        "`agent` is {chars} characters long, longer than any agent name (at most {MAX_AGENT_CHARS}): name a primary agent such as build or plan, or leave `agent` out to answer yourself"
+    )]
+    AgentTooLong { chars: usize },
+
+    /// A field of a tool call has the wrong JSON type.
+    #[error("`{field}` must be {expected}, got {got}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+
+    #[error(
+        "`{field}` is missing or empty: OpenCode passes it with every tool call, so the host must forward it"
     )]
     MissingContext { field: &'static str },
 
@@ -30,10 +54,22 @@ pub enum InputError {
 }
 
 impl InputError {
-    pub(crate) fn malformed(what: &'static str, err: impl std::fmt::Display) -> Self {
+    pub fn malformed(what: &'static str, err: impl std::fmt::Display) -> Self {
         InputError::Malformed {
             what,
             detail: err.to_string(),
+        }
+    }
+
+    pub(crate) fn wrong_type(
+        field: &'static str,
+        expected: &'static str,
+        got: &serde_json::Value,
+    ) -> Self {
+        InputError::WrongType {
+            field,
+            expected,
+            got: shown::described(got),
         }
     }
 
@@ -43,4 +79,16 @@ impl InputError {
             problem,
         }
     }
+}
+
+/// ` (did you mean "fork"?)` for a mode written in other case or with stray
+/// characters in it.
+fn mode_hint(written: &str) -> String {
+    let bare: String = written.chars().filter(char::is_ascii_alphabetic).collect();
+    Mode::ALL
+        .into_iter()
+        .chain([Mode::Status])
+        .find(|mode| mode.as_str().eq_ignore_ascii_case(&bare))
+        .map(|mode| format!(" (did you mean \"{mode}\"?)"))
+        .unwrap_or_default()
 }

@@ -98,6 +98,7 @@ impl BusEvent {
                 session_id: props
                     .get("sessionID")
                     .and_then(Value::as_str)
+                    .filter(|id| !id.is_empty())
                     .map(str::to_owned),
                 name: props
                     .get("error")

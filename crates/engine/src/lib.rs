@@ -21,6 +21,9 @@ mod config;
 mod engine;
 mod error;
 mod event;
+/// Entry point of the fuzz target and of the tests replaying its corpus.
+#[doc(hidden)]
+pub mod fuzz;
 mod ids;
 mod journal;
 mod mode;
@@ -29,6 +32,7 @@ mod outcome;
 mod relay;
 mod relays;
 mod reports;
+mod shown;
 mod stats;
 mod tool_call;
 mod wording;
@@ -45,4 +49,4 @@ pub use mode::Mode;
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
 pub use stats::EngineStats;
-pub use tool_call::ToolCall;
+pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};

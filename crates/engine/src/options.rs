@@ -6,6 +6,7 @@
 use crate::config::{EngineConfig, ReportMode};
 use crate::error::InputError;
 use crate::mode::Mode;
+use crate::shown;
 use serde_json::{Map, Value};
 
 /// Every option the plugin reads, in the order the README documents them.
@@ -35,7 +36,7 @@ impl EngineConfig {
             other => {
                 return Err(InputError::InvalidOptions(format!(
                     "expected an object like {{ \"maxHops\": 8 }}, got {}",
-                    kind(other)
+                    shown::kind(other)
                 )))
             }
         };
@@ -64,7 +65,7 @@ impl EngineConfig {
                     config.resume_parent = value.as_bool().ok_or_else(|| {
                         InputError::invalid_option(
                             key,
-                            format!("must be true or false, got {}", shown(value)),
+                            format!("must be true or false, got {}", shown::json(value)),
                         )
                     })?;
                 }
@@ -100,7 +101,7 @@ fn whole(key: &str, value: &Value, min: u64, max: u64) -> Result<u64, InputError
             key,
             format!(
                 "must be a whole number from {min} to {max}, got {}",
-                shown(value)
+                shown::json(value)
             ),
         )),
     }
@@ -117,7 +118,10 @@ fn strings<'a>(key: &str, value: &'a Value) -> Result<Vec<&'a str>, InputError> 
     names.ok_or_else(|| {
         InputError::invalid_option(
             key,
-            format!("must be a non-empty list of names, got {}", shown(value)),
+            format!(
+                "must be a non-empty list of names, got {}",
+                shown::json(value)
+            ),
         )
     })
 }
@@ -156,7 +160,10 @@ fn report(key: &str, value: &Value) -> Result<ReportMode, InputError> {
         Some("off") => Ok(ReportMode::Off),
         _ => Err(InputError::invalid_option(
             key,
-            format!("must be \"each\", \"all\" or \"off\", got {}", shown(value)),
+            format!(
+                "must be \"each\", \"all\" or \"off\", got {}",
+                shown::json(value)
+            ),
         )),
     }
 }
@@ -168,28 +175,6 @@ fn agents(key: &str, value: &Value) -> Result<Vec<String>, InputError> {
         .collect();
     names.dedup();
     Ok(names)
-}
-
-/// A value as the user wrote it, cut short.
-fn shown(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 60 {
-        let cut: String = text.chars().take(59).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

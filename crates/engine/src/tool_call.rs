@@ -3,8 +3,15 @@
 
 use crate::error::InputError;
 use crate::mode::Mode;
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// The longest `text` a call may hand over, in bytes of UTF-8. A model's
+/// whole answer is far shorter; OpenCode itself stops answering a prompt of
+/// about 4 MiB.
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+/// The longest `agent` name a call may give, in characters.
+pub const MAX_AGENT_CHARS: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
@@ -20,56 +27,76 @@ pub struct ToolCall {
     pub agent: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ToolCallJson {
-    session_id: String,
-    message_id: String,
-    caller_agent: String,
-    mode: String,
-    /// `status` needs no text.
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    agent: Option<String>,
-}
-
 impl ToolCall {
-    /// Reads `{sessionId, messageId, callerAgent, mode, text, agent?}`.
+    /// Reads `{sessionId, messageId, callerAgent, mode, text, agent?}`. The
+    /// model writes `mode`, `text` and `agent`; a wrong one is refused with
+    /// an error naming the field, so the model can correct its call. Fields
+    /// it does not know are ignored; `null` counts as left out.
     pub fn from_json(value: Value) -> Result<Self, InputError> {
-        let raw: ToolCallJson =
-            serde_json::from_value(value).map_err(|e| InputError::malformed("tool call", e))?;
-        let mode: Mode = raw.mode.trim().parse()?;
-        let text = raw.text.trim();
+        let Value::Object(fields) = value else {
+            return Err(InputError::Malformed {
+                what: "tool call",
+                detail: format!(
+                    "expected an object {{sessionId, messageId, callerAgent, mode, text, agent?}}, got {}",
+                    crate::shown::kind(&value)
+                ),
+            });
+        };
+        let mode: Mode = match string(
+            &fields,
+            "mode",
+            "one of \"message\", \"new\", \"compact\", \"fork\", \"status\"",
+        )? {
+            Some(mode) => mode.trim().parse()?,
+            None => return Err(InputError::MissingMode),
+        };
+        let text = string(&fields, "text", "a string")?.unwrap_or("").trim();
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(InputError::TextTooLong { bytes: text.len() });
+        }
         if text.is_empty() && mode != Mode::Status {
             return Err(InputError::EmptyText);
         }
-        for (field, value) in [
-            ("sessionId", &raw.session_id),
-            ("messageId", &raw.message_id),
-            ("callerAgent", &raw.caller_agent),
-        ] {
-            if value.trim().is_empty() {
-                return Err(InputError::MissingContext { field });
+        let agent = string(&fields, "agent", "the name of a primary agent, or left out")?
+            .map(str::trim)
+            .filter(|name| !name.is_empty());
+        if let Some(chars) = agent.map(|name| name.chars().count()) {
+            if chars > MAX_AGENT_CHARS {
+                return Err(InputError::AgentTooLong { chars });
             }
         }
-        let agent = raw
-            .agent
-            .map(|name| name.trim().to_owned())
-            .filter(|name| !name.is_empty());
+        let context = |field: &'static str| -> Result<String, InputError> {
+            match string(&fields, field, "a string")? {
+                Some(value) if !value.trim().is_empty() => Ok(value.to_owned()),
+                _ => Err(InputError::MissingContext { field }),
+            }
+        };
         Ok(ToolCall {
-            session_id: raw.session_id,
-            message_id: raw.message_id,
-            caller_agent: raw.caller_agent,
+            session_id: context("sessionId")?,
+            message_id: context("messageId")?,
+            caller_agent: context("callerAgent")?,
             mode,
             text: text.to_owned(),
-            agent,
+            agent: agent.map(str::to_owned),
         })
     }
 
     /// The agent that will answer.
     pub fn target_agent(&self) -> &str {
         self.agent.as_deref().unwrap_or(&self.caller_agent)
+    }
+}
+
+/// Field `name` as a string; `None` when it is left out or `null`.
+fn string<'a>(
+    fields: &'a Map<String, Value>,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<&'a str>, InputError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(other) => Err(InputError::wrong_type(name, expected, other)),
     }
 }
 
@@ -113,17 +140,93 @@ mod tests {
     }
 
     #[test]
-    fn rejects_wrong_types_without_panicking() {
-        let err = ToolCall::from_json(json!({"sessionId": 5})).unwrap_err();
-        assert!(matches!(
-            err,
-            InputError::Malformed {
-                what: "tool call",
-                ..
-            }
-        ));
+    fn rejects_wrong_types_naming_the_field() {
         let err = ToolCall::from_json(json!("text")).unwrap_err();
-        assert!(matches!(err, InputError::Malformed { .. }));
+        assert_eq!(
+            err.to_string(),
+            "malformed tool call: expected an object {sessionId, messageId, callerAgent, mode, text, agent?}, got a string"
+        );
+        let mut value = call("message", "x");
+        value["text"] = json!(5);
+        assert_eq!(
+            ToolCall::from_json(value).unwrap_err().to_string(),
+            "`text` must be a string, got the number 5"
+        );
+        let mut value = call("message", "x");
+        value["agent"] = json!(["plan"]);
+        assert_eq!(
+            ToolCall::from_json(value).unwrap_err().to_string(),
+            "`agent` must be the name of a primary agent, or left out, got a list [\"plan\"]"
+        );
+        let mut value = call("message", "x");
+        value["sessionId"] = json!({"id": 1});
+        assert_eq!(
+            ToolCall::from_json(value).unwrap_err().to_string(),
+            "`sessionId` must be a string, got an object {\"id\":1}"
+        );
+        let mut value = call("message", "x");
+        value["mode"] = json!(true);
+        assert!(ToolCall::from_json(value)
+            .unwrap_err()
+            .to_string()
+            .starts_with("`mode` must be one of \"message\""));
+    }
+
+    #[test]
+    fn null_is_left_out() {
+        let mut value = call("status", "x");
+        value["text"] = json!(null);
+        value["agent"] = json!(null);
+        let parsed = ToolCall::from_json(value).unwrap();
+        assert_eq!((parsed.text.as_str(), parsed.agent), ("", None));
+        let mut value = call("x", "x");
+        value["mode"] = json!(null);
+        assert_eq!(ToolCall::from_json(value), Err(InputError::MissingMode));
+    }
+
+    #[test]
+    fn oddly_written_modes_are_refused_with_a_hint() {
+        let message = |mode: &str| {
+            ToolCall::from_json(call(mode, "x"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            message("FORK"),
+            "unknown mode \"FORK\" (did you mean \"fork\"?): use one of message, new, compact, fork, status"
+        );
+        assert!(
+            message("fork\u{0}").starts_with("unknown mode \"fork\\0\" (did you mean \"fork\"?)")
+        );
+        assert!(message(&"m".repeat(100_000)).contains("(100000 characters)"));
+        assert_eq!(
+            ToolCall::from_json(call(" fork\n", "x")).unwrap().mode,
+            Mode::Fork
+        );
+    }
+
+    #[test]
+    fn text_and_agent_are_bounded() {
+        let at_limit = "x".repeat(MAX_TEXT_BYTES);
+        assert!(ToolCall::from_json(call("new", &at_limit)).is_ok());
+        let over = format!("{at_limit}é");
+        assert_eq!(
+            ToolCall::from_json(call("new", &over)),
+            Err(InputError::TextTooLong {
+                bytes: MAX_TEXT_BYTES + 2
+            })
+        );
+        let mut value = call("new", "x");
+        value["agent"] = json!("a".repeat(MAX_AGENT_CHARS));
+        assert!(ToolCall::from_json(value).is_ok());
+        let mut value = call("new", "x");
+        value["agent"] = json!("a".repeat(MAX_AGENT_CHARS + 1));
+        assert_eq!(
+            ToolCall::from_json(value),
+            Err(InputError::AgentTooLong {
+                chars: MAX_AGENT_CHARS + 1
+            })
+        );
     }
 
     #[test]
@@ -133,6 +236,14 @@ mod tests {
         assert_eq!(
             ToolCall::from_json(value),
             Err(InputError::MissingContext { field: "messageId" })
+        );
+        let mut value = call("fork", "x");
+        value.as_object_mut().unwrap().remove("callerAgent");
+        assert_eq!(
+            ToolCall::from_json(value),
+            Err(InputError::MissingContext {
+                field: "callerAgent"
+            })
         );
     }
 }

@@ -3,6 +3,7 @@
 use crate::agents::Reachability;
 use crate::ids::RelayId;
 use crate::mode::Mode;
+use crate::shown;
 use crate::stats::EngineStats;
 
 /// Whether a failure is certain, or the engine only stopped waiting.
@@ -15,16 +16,31 @@ pub(crate) enum Certainty {
 const TITLE_CHARS: usize = 60;
 const PREVIEW_CHARS: usize = 120;
 
-/// First line of `text`, whitespace folded, cut to `max` characters.
+/// First line of `text`, whitespace folded, cut to `max` characters. It
+/// goes into titles and toasts, so control characters and bidi overrides
+/// count as spaces: they could garble a terminal or reorder the line.
 pub(crate) fn preview(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let folded = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = text
+        .lines()
+        .map(|line| {
+            line.split(|c: char| c.is_whitespace() || c.is_control() || is_bidi_control(c))
+                .filter(|word| !word.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
     if folded.chars().count() <= max {
         folded
     } else {
         let cut: String = folded.chars().take(max.saturating_sub(1)).collect();
         format!("{}…", cut.trim_end())
     }
+}
+
+/// Marks that change the direction of the text around them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `fork 2/3 · build · Implement using Redux`; a lone branch has no count.
@@ -177,7 +193,8 @@ pub(crate) fn agent_refused(agent: &str, why: Reachability, reachable: &[&str]) 
     } else {
         reachable.join(", ")
     };
-    format!("Agent \"{agent}\" {reason}. Agents that can answer: {choices}. Nothing was sent.")
+    let agent = shown::quoted(agent);
+    format!("Agent {agent} {reason}. Agents that can answer: {choices}. Nothing was sent.")
 }
 
 pub(crate) fn agents_unavailable(reason: &str) -> String {
@@ -386,6 +403,10 @@ mod tests {
         );
         assert_eq!(preview("ééééé", 3), "éé…");
         assert_eq!(preview("", 5), "");
+        assert_eq!(
+            preview("\u{7}\u{1b}\n\u{1b}[31mred\u{202e}txt\0end", 60),
+            "[31mred txt end"
+        );
     }
 
     #[test]

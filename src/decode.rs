@@ -1,0 +1,103 @@
+//! Arguments from JS, read without trusting their type: a value of the wrong
+//! type is refused with an error naming the argument, rather than napi's
+//! generic conversion message.
+
+use napi::bindgen_prelude::{FromNapiValue, Unknown};
+use napi::ValueType;
+use opencode_sessions_engine::InputError;
+use serde_json::Value;
+
+/// A plain JSON-like value (object, array, string, number, boolean, null).
+/// `undefined` fields are left out; functions, symbols, cycles and values
+/// nested too deep are refused.
+pub fn json(what: &'static str, value: Unknown<'_>) -> Result<Value, InputError> {
+    if value.get_type().ok() == Some(ValueType::Undefined) {
+        return Err(InputError::malformed(
+            what,
+            "expected an object, got undefined",
+        ));
+    }
+    Value::from_unknown(value).map_err(|e| {
+        // napi's words for NaN and infinities, which JSON cannot hold.
+        let detail = if e.reason.contains("js number to serde_json::Number") {
+            "holds a number that is NaN or infinite, which JSON cannot represent".to_owned()
+        } else {
+            e.reason
+        };
+        InputError::malformed(what, detail)
+    })
+}
+
+pub fn string(what: &'static str, value: Unknown<'_>) -> Result<String, InputError> {
+    expect(what, &value, ValueType::String, "a string")?;
+    String::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))
+}
+
+pub fn boolean(what: &'static str, value: Unknown<'_>) -> Result<bool, InputError> {
+    expect(what, &value, ValueType::Boolean, "true or false")?;
+    bool::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))
+}
+
+/// A timestamp or id: a JS number that is a whole number from 0 to 2^53 - 1.
+pub fn whole_number(what: &'static str, value: Unknown<'_>) -> Result<u64, InputError> {
+    expect(what, &value, ValueType::Number, "a whole number")?;
+    let number = f64::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))?;
+    whole(what, number)
+}
+
+/// NaN, infinities, negatives, fractions and numbers past 2^53 - 1 (where
+/// doubles stop counting in ones) are refused rather than silently rounded.
+fn whole(what: &'static str, value: f64) -> Result<u64, InputError> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0
+    {
+        // In range and integral, so the cast is exact.
+        Ok(value as u64)
+    } else {
+        let shown = match value {
+            v if v.is_nan() => "NaN".to_owned(),
+            v if v == f64::INFINITY => "Infinity".to_owned(),
+            v if v == f64::NEG_INFINITY => "-Infinity".to_owned(),
+            v if v.abs() >= 1e16 => format!("{v:e}"),
+            v => v.to_string(),
+        };
+        Err(InputError::Malformed {
+            what,
+            detail: format!("expected a whole number from 0 to 2^53 - 1, got {shown}"),
+        })
+    }
+}
+
+fn expect(
+    what: &'static str,
+    value: &Unknown<'_>,
+    wanted: ValueType,
+    expected: &str,
+) -> Result<(), InputError> {
+    let found = value
+        .get_type()
+        .map_err(|e| InputError::malformed(what, e.reason))?;
+    if found == wanted {
+        Ok(())
+    } else {
+        Err(InputError::Malformed {
+            what,
+            detail: format!("expected {expected}, got {}", kind(found)),
+        })
+    }
+}
+
+fn kind(found: ValueType) -> &'static str {
+    match found {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "a boolean",
+        ValueType::Number => "a number",
+        ValueType::String => "a string",
+        ValueType::Symbol => "a symbol",
+        ValueType::Object => "an object",
+        ValueType::Function => "a function",
+        ValueType::External => "an external value",
+        ValueType::BigInt => "a bigint",
+        _ => "a value of unknown type",
+    }
+}
