@@ -4,7 +4,8 @@
 //! feed it generated JSON, so all three check the same thing.
 
 use crate::{
-    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, RelayEngine, Request, ToolCall,
+    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, PendingHandOff, RelayEngine,
+    Request, ToolCall,
 };
 use serde_json::{json, Value};
 
@@ -26,8 +27,9 @@ pub fn decode_inputs(data: &[u8]) -> Result<(), String> {
 }
 
 /// Decodes `value` as plugin options (`selector % 5 == 0`), a tool call (1),
-/// a bus event (2), an outcome (3) or all four (4), and drives a fresh engine
-/// with what decoded.
+/// a bus event (2), an outcome (3) or all of them, the pending hand-offs a
+/// stopped process left included (4), and drives a fresh engine with what
+/// decoded.
 pub fn decode_value(selector: u8, value: Value) -> Result<(), String> {
     match selector % 5 {
         0 => options(&value),
@@ -38,8 +40,21 @@ pub fn decode_value(selector: u8, value: Value) -> Result<(), String> {
             options(&value)?;
             tool_call(value.clone())?;
             event(&value)?;
+            handoffs(value.clone())?;
             outcome(value)
         }
+    }
+}
+
+fn handoffs(value: Value) -> Result<(), String> {
+    match PendingHandOff::list_from_json(value) {
+        Ok(handoffs) => {
+            let mut drive = Drive::new(RelayEngine::default());
+            drive.engine.handle_restored(drive.now, handoffs);
+            drive.drain()?;
+            drive.run()
+        }
+        Err(err) => explained("pending hand-offs", &err),
     }
 }
 
