@@ -119,7 +119,7 @@ test("a running process's list and another directory's are left alone", async ()
   assert.equal(onDisk(`${directory}-other`).length, 1)
 })
 
-test("a state directory that cannot be written is said once, and relays still go out", async () => {
+test("a state directory that cannot be written is said once", async () => {
   const logs = []
   const blocked = path.join(stateDir, "blocked")
   fs.writeFileSync(blocked, "a file where the directory should be")
@@ -131,4 +131,28 @@ test("a state directory that cannot be written is said once, and relays still go
   assert.equal(logs.length, 1)
   assert.equal(logs[0][0], "warn")
   assert.match(logs[0][1], /could not keep pending hand-offs in .*blocked.*lost without notice/)
+})
+
+test("a list the engine cannot read is left in place and does not hold up the others", async () => {
+  const directory = `/tmp/journal-project-${++projects}`
+  const good = createJournal({ directory, stateDir, log: () => {}, pid: deadPid() })
+  good.save([{ sessionId: "ses_ok", relay: 3, mode: "message", callerAgent: "build", agent: "plan", text: "fine" }])
+  const broken = createJournal({ directory, stateDir, log: () => {}, pid: deadPid() })
+  broken.save([{ session: "ses_bad", relay: 5, mode: "message", callerAgent: "build", agent: "plan", text: "odd" }])
+  await good.settled()
+  await broken.settled()
+  const newer = path.join(stateDir, path.basename(good.file).replace(/-[0-9a-f]+\.json$/, "-abcdef12.json"))
+  fs.writeFileSync(newer, JSON.stringify({ version: 2, handoffs: [] }))
+
+  const { fake } = await start(directory)
+  const notes = await until(() => fake.of("session.promptAsync").length === 1 && fake.of("session.promptAsync"))
+  assert.equal(notes[0].options.path.id, "ses_ok")
+  const warnings = await until(() => {
+    const logged = fake.of("app.log").map((c) => c.options.body).filter((b) => b.level === "warn")
+    return logged.length >= 2 && logged
+  })
+  assert.ok(warnings.some((w) => /could not be reported; the file is left in place/.test(w.message)), JSON.stringify(warnings))
+  assert.ok(warnings.some((w) => /written by another version of the plugin \(format 2\)/.test(w.message)), JSON.stringify(warnings))
+  const kept = fs.readdirSync(stateDir).filter((f) => f.includes(".claimed-"))
+  assert.equal(kept.length, 2, "the unreadable lists stay on disk")
 })

@@ -143,9 +143,17 @@ export function createDriver({ engine, perform, toast, log, journal, now = Date.
       feed(() => engine.handleEvent(now(), event))
     },
 
-    /** Hand-offs a stopped OpenCode process left pending: the sessions are told. */
+    /**
+     * Hand-offs a stopped OpenCode process left pending: the sessions are told.
+     * @returns {boolean} false when the engine refused the list (the reason is logged)
+     */
     restored(handoffs) {
-      feed(() => engine.handleRestored(now(), handoffs))
+      let accepted = false
+      feed(() => {
+        engine.handleRestored(now(), handoffs)
+        accepted = true
+      })
+      return accepted
     },
 
     /** Stops the timer, e.g. when the plugin is disposed. */

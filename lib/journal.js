@@ -80,11 +80,12 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
     /**
      * Takes the lists that stopped processes left for this directory: each
      * file is claimed by renaming it, so two instances never report one twice.
-     * @returns {Promise<{handoffs: import("./engine-types.js").PendingHandOff[], problems: string[], waiting: number}>}
+     * A claimed file stays on disk until `release` says it was reported.
+     * @returns {Promise<{lists: {file: string, handoffs: import("./engine-types.js").PendingHandOff[]}[], problems: string[], waiting: number}>}
      *   `waiting`: lists left alone because their process still runs
      */
     async claimLeftovers() {
-      const handoffs = []
+      const lists = []
       const problems = []
       let waiting = 0
       let names = []
@@ -92,7 +93,7 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
         names = await fs.readdir(stateDir)
       } catch (error) {
         if (error?.code !== "ENOENT") problems.push(`could not read ${stateDir}: ${error?.message ?? error}`)
-        return { handoffs, problems }
+        return { lists, problems, waiting }
       }
       for (const name of names) {
         const match = ours.exec(name)
@@ -116,14 +117,19 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
         }
         try {
           const saved = JSON.parse(await fs.readFile(claimed, "utf8"))
-          if (!Array.isArray(saved?.handoffs)) throw new Error("no list of hand-offs in it")
-          handoffs.push(...saved.handoffs)
-          await fs.rm(claimed, { force: true })
+          if (saved?.version !== 1) throw new Error(`written by another version of the plugin (format ${JSON.stringify(saved?.version)})`)
+          if (!Array.isArray(saved.handoffs)) throw new Error("no list of hand-offs in it")
+          lists.push({ file: claimed, handoffs: saved.handoffs })
         } catch (error) {
           problems.push(`could not read ${claimed}, left in place: ${error?.message ?? error}`)
         }
       }
-      return { handoffs, problems, waiting }
+      return { lists, problems, waiting }
+    },
+
+    /** A claimed list was reported: its file goes. */
+    async release(file) {
+      await fs.rm(file, { force: true })
     },
   }
 }

@@ -53,7 +53,7 @@ function finishedAssistant(event) {
   return info?.role === "assistant" && info.time?.completed !== undefined
 }
 
-/** Delays (ms) after loading at which lists of processes still running are looked at again. */
+/** Pauses (ms) before each new look at lists whose process still ran. */
 const LOOK_AGAIN_MS = [2_000, 10_000]
 
 /**
@@ -63,9 +63,13 @@ const LOOK_AGAIN_MS = [2_000, 10_000]
  */
 async function reportLeftovers(journal, driver, host, again = LOOK_AGAIN_MS) {
   try {
-    const { handoffs, problems, waiting } = await journal.claimLeftovers()
+    const { lists, problems, waiting } = await journal.claimLeftovers()
     for (const problem of problems) await host.log("warn", problem)
-    if (handoffs.length > 0) driver.restored(handoffs)
+    // One list at a time: one the engine cannot read does not lose the others.
+    for (const { file, handoffs } of lists) {
+      if (driver.restored(handoffs)) await journal.release(file)
+      else await host.log("warn", `the hand-offs in ${file} could not be reported; the file is left in place`)
+    }
     if (waiting > 0 && again.length > 0) {
       setTimeout(() => void reportLeftovers(journal, driver, host, again.slice(1)), again[0]).unref?.()
     }

@@ -118,7 +118,7 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
       { describe: () => show(sessionID) },
     )
     assert.equal(note.info.role, "user")
-    assert.match(textOf(note), new RegExp(`OpenCode stopped before this session's turn ended, so ${relay} \\(message → plan\\) was never sent\\. Its text:\\n\\nlost in the crash\\n`))
+    assert.match(textOf(note), new RegExp(`OpenCode stopped before ${relay} \\(message → plan\\) was sent, and it is not sent again on its own\\. Its text:\\n\\nlost in the crash\\n`))
     const toast = await until(async () => toastsSince(0).find((t) => t.title.startsWith("OpenCode stopped")))
     assert.equal(toast.title, "OpenCode stopped: 1 hand-off not delivered", toast.message)
     assert.deepEqual(fs.readdirSync(stateDir).filter((f) => f.endsWith(".json")), [], "claimed once")

@@ -59,6 +59,13 @@ enum Refusal {
     ToEveryone { title: &'static str, text: String },
 }
 
+impl PendingCall {
+    /// The session the call was made in.
+    pub(crate) fn session_id(&self) -> &str {
+        &self.call.session_id
+    }
+}
+
 impl RelayEngine {
     pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
         if call.mode == Mode::Status {

@@ -6,10 +6,11 @@ use crate::branches::{BranchGroup, GroupKey};
 use crate::calls::PendingCall;
 use crate::config::EngineConfig;
 use crate::event::BusEvent;
+use crate::failed_turns::FailedTurn;
 use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::outcome::{FailureCause, Outcome};
 use crate::relay::SessionRelays;
-use crate::reports::{Branch, Parent};
+use crate::reports::{Branch, BranchState, Parent};
 use crate::tool_call::ToolCall;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -45,6 +46,8 @@ pub struct RelayEngine {
     attempts: HashMap<ActionId, ActionId>,
     deadlines: BTreeSet<(u64, ActionId)>,
     actions: VecDeque<Action>,
+    /// Sessions whose turn failed and that OpenCode has not closed yet.
+    pub(crate) failed_turns: HashMap<String, FailedTurn>,
     /// Relays of the last pending list `poll_journal` returned.
     pub(crate) journaled: Vec<RelayId>,
 }
@@ -74,6 +77,10 @@ enum Owner {
     },
     /// A branch session's answer, to report to its parent.
     Branch {
+        session_id: String,
+    },
+    /// The time limit on closing a failed turn.
+    FailedTurn {
         session_id: String,
     },
     /// Nothing waits for it: a failure is logged, and when it loses something
@@ -108,6 +115,7 @@ impl RelayEngine {
             attempts: HashMap::new(),
             deadlines: BTreeSet::new(),
             actions: VecDeque::new(),
+            failed_turns: HashMap::new(),
             journaled: Vec::new(),
         }
     }
@@ -135,18 +143,22 @@ impl RelayEngine {
     /// tolerates both.
     pub fn handle_event(&mut self, now_ms: u64, event: BusEvent) {
         match event {
-            BusEvent::Status { session_id, busy } => {
-                if busy {
-                    self.session_busy(&session_id);
-                    self.branch_session_busy(&session_id);
-                } else {
-                    self.session_idle(now_ms, &session_id);
-                    self.branch_session_idle(now_ms, &session_id);
-                }
+            BusEvent::Status {
+                session_id,
+                busy: true,
+            } => {
+                self.forget_failed_turn(&session_id);
+                self.session_busy(&session_id);
+                self.branch_session_busy(&session_id);
             }
-            BusEvent::Idle { session_id } => {
-                self.session_idle(now_ms, &session_id);
-                self.branch_session_idle(now_ms, &session_id);
+            BusEvent::Status {
+                session_id,
+                busy: false,
+            }
+            | BusEvent::Idle { session_id } => {
+                if !self.holds_idle(now_ms, &session_id) {
+                    self.idle_edge(now_ms, &session_id);
+                }
             }
             BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
             BusEvent::StepFinished {
@@ -157,10 +169,13 @@ impl RelayEngine {
                 // Stopped before the model answered its tools, or cut off mid-step.
                 let stopped =
                     finish.as_deref() == Some("tool-calls") || error.as_deref() == Some(ABORTED);
-                let failed = error.as_deref().is_some_and(|name| name != ABORTED);
-                self.step_finished(&session_id, stopped, failed);
+                if error.as_deref().is_some_and(|name| name != ABORTED) {
+                    self.failed_step_recorded(&session_id);
+                }
+                self.step_finished(&session_id, stopped);
             }
             BusEvent::Deleted { session_id } => {
+                self.forget_failed_turn(&session_id);
                 self.session_deleted(&session_id);
                 self.branch_session_deleted(now_ms, &session_id);
             }
@@ -183,11 +198,33 @@ impl RelayEngine {
                         .or(message)
                         .unwrap_or_else(|| "unknown error".to_owned()),
                 };
+                self.turn_failed(&session_id);
                 self.branch_session_error(now_ms, &session_id, &error);
                 self.session_error(now_ms, &session_id, &error);
             }
             BusEvent::Error { .. } | BusEvent::Other => {}
         }
+    }
+
+    /// The end of a session's turn (a busy→idle edge, or a repeat of one).
+    pub(crate) fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
+        self.session_idle(now_ms, session_id);
+        self.branch_session_idle(now_ms, session_id);
+    }
+
+    /// Whether a turn runs in the session, as far as anything the engine
+    /// holds there (relays, branches, their parents, tool calls) knows.
+    pub(crate) fn in_a_turn(&self, session_id: &str) -> bool {
+        self.sessions.get(session_id).is_some_and(|s| s.busy)
+            || self.parents.get(session_id).is_some_and(|p| p.busy)
+            || self
+                .branches
+                .get(session_id)
+                .is_some_and(|b| b.state == BranchState::Running { busy: true })
+            || self
+                .calls
+                .values()
+                .any(|call| call.session_id() == session_id)
     }
 
     /// The outcome of the request `id`. Returns `false` when no request with
@@ -297,6 +334,7 @@ impl RelayEngine {
     /// branch titles to keep up to date.
     pub fn is_quiet(&self) -> bool {
         self.sessions.is_empty()
+            && self.failed_turns.is_empty()
             && self.calls.is_empty()
             && self.waiting.is_empty()
             && self.attempts.is_empty()
@@ -483,21 +521,28 @@ impl RelayEngine {
         session_id: &str,
         describe: &'static str,
     ) -> ActionId {
-        let timeout_ms = self.config.request_timeout_ms;
-        self.arm_relay_timer_for(now_ms, session_id, describe, timeout_ms)
-    }
-
-    pub(crate) fn arm_relay_timer_for(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        describe: &'static str,
-        timeout_ms: u64,
-    ) -> ActionId {
         let owner = Owner::Relay {
             session_id: session_id.to_owned(),
         };
+        let timeout_ms = self.config.request_timeout_ms;
         self.wait(now_ms, owner, timeout_ms, describe)
+    }
+
+    pub(crate) fn arm_closing_timer(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        timeout_ms: u64,
+    ) -> ActionId {
+        let owner = Owner::FailedTurn {
+            session_id: session_id.to_owned(),
+        };
+        self.wait(
+            now_ms,
+            owner,
+            timeout_ms,
+            "waiting for OpenCode to close the failed turn",
+        )
     }
 
     pub(crate) fn issue_for_call(
@@ -566,6 +611,7 @@ impl RelayEngine {
             Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
             Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
             Owner::Branch { session_id } => self.branch_outcome(now_ms, &session_id, id, outcome),
+            Owner::FailedTurn { session_id } => self.failed_turn_timed_out(now_ms, &session_id),
             Owner::Background { describe, lost } => match outcome {
                 Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
                     let text = format!("{describe} failed: {message}");

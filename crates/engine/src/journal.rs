@@ -10,6 +10,7 @@ use crate::action::{LogLevel, Request, ToastVariant};
 use crate::engine::RelayEngine;
 use crate::error::InputError;
 use crate::ids::RelayId;
+use crate::relay::Stage;
 use crate::wording;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,7 +49,7 @@ impl RelayEngine {
                 session
                     .active
                     .iter()
-                    .filter(|active| !active.stage.sent_prompt())
+                    .filter(|active| !self.prompt_reached_opencode(&active.stage))
                     .map(|active| &active.relay)
                     .chain(session.queue.iter())
                     .map(move |relay| (relay.id, session_id.as_str()))
@@ -81,6 +82,18 @@ impl RelayEngine {
             .collect();
         self.journaled = ids;
         Some(pending)
+    }
+
+    /// Whether the relay's prompt may have reached OpenCode: sent, and not
+    /// waiting to be tried again after it could not reach it.
+    fn prompt_reached_opencode(&self, stage: &Stage) -> bool {
+        match stage {
+            Stage::Answering {
+                pending: Some(id),
+                accepted: false,
+            } => !self.is_backing_off(*id),
+            stage => stage.sent_prompt(),
+        }
     }
 
     /// Hand-offs an earlier OpenCode process left pending when it stopped:

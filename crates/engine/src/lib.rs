@@ -21,6 +21,7 @@ mod config;
 mod engine;
 mod error;
 mod event;
+mod failed_turns;
 /// Entry point of the fuzz target and of the tests replaying its corpus.
 #[doc(hidden)]
 pub mod fuzz;

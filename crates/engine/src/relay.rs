@@ -42,14 +42,6 @@ pub(crate) enum Stage {
     /// Compact: summarize returned; waiting for `session.compacted` and the
     /// idle edge that follows it, bounded by `timer`.
     Settling { timer: ActionId, compacted: bool },
-    /// The turn before ended in an error, and OpenCode reports idle before
-    /// it has closed that turn: a prompt sent then is recorded but never
-    /// answered. Waits for the failed step to be recorded and the idle after
-    /// it (`step_recorded`), or for `timer`.
-    AfterError {
-        timer: ActionId,
-        step_recorded: bool,
-    },
     /// The prompt was sent. `pending` is the prompt request, then (once
     /// OpenCode `accepted` it) a timer for the answer to start; `None` once
     /// the session went busy. The next busy→idle edge ends the answer.
@@ -64,7 +56,7 @@ impl Stage {
     pub fn waits_for(&self) -> Option<ActionId> {
         match *self {
             Stage::ReadingModel { request } | Stage::Summarizing { request, .. } => Some(request),
-            Stage::Settling { timer, .. } | Stage::AfterError { timer, .. } => Some(timer),
+            Stage::Settling { timer, .. } => Some(timer),
             Stage::Answering { pending, .. } => pending,
             Stage::ReadyToSummarize { .. } => None,
         }
@@ -83,7 +75,6 @@ impl Stage {
             Stage::ReadyToSummarize { .. } => "waiting for the session's turn to end",
             Stage::Summarizing { .. } => "summarizing the session",
             Stage::Settling { .. } => "waiting for the compaction to finish",
-            Stage::AfterError { .. } => "waiting for OpenCode to close the failed turn",
             Stage::Answering { .. } => "sending the prompt",
         }
     }
@@ -110,9 +101,6 @@ pub(crate) struct SessionRelays {
     /// The turn's last finished step called tools or was aborted: a turn
     /// that ends there was interrupted.
     pub stopped_midway: bool,
-    /// The turn ended in an error: the next relay waits for OpenCode to
-    /// close it ([`Stage::AfterError`]).
-    pub turn_failed: bool,
 }
 
 impl SessionRelays {

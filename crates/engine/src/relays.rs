@@ -10,10 +10,6 @@ use crate::relay::{ActiveRelay, Relay, SessionRelays, Stage};
 use crate::tool_call::ToolCall;
 use crate::wording::{self, Certainty};
 
-/// How long a relay waits after a turn that failed when OpenCode does not
-/// show that it closed the turn (the failed step, then idle).
-pub(crate) const AFTER_ERROR_MS: u64 = 3_000;
-
 /// Why a compaction is given up when its turn ended without a summary.
 const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no session.compacted, so the summary was interrupted or failed";
 
@@ -50,17 +46,9 @@ impl RelayEngine {
 
     /// A step of the session's turn finished; `stopped` when the turn cannot
     /// go on from it (tools not yet answered, or the step was interrupted).
-    /// `failed` when the step ended in an error other than an interrupt.
-    pub(crate) fn step_finished(&mut self, session_id: &str, stopped: bool, failed: bool) {
+    pub(crate) fn step_finished(&mut self, session_id: &str, stopped: bool) {
         if let Some(session) = self.sessions.get_mut(session_id) {
             session.stopped_midway = stopped;
-            if let Some(ActiveRelay {
-                stage: Stage::AfterError { step_recorded, .. },
-                ..
-            }) = session.active.as_mut()
-            {
-                *step_recorded |= failed;
-            }
         }
     }
 
@@ -80,24 +68,8 @@ impl RelayEngine {
         if !session.busy {
             session.turn += 1;
             session.stopped_midway = false;
-            session.turn_failed = false;
         }
         session.busy = true;
-        if let Some(timer) = session
-            .active
-            .as_ref()
-            .and_then(|active| match active.stage {
-                Stage::AfterError { timer, .. } => Some(timer),
-                _ => None,
-            })
-        {
-            // Another turn began (a person wrote): the relay waits for its end.
-            if let Some(active) = session.active.take() {
-                session.queue.push_front(active.relay);
-            }
-            self.forget_request(timer);
-            return;
-        }
         if let Some(ActiveRelay {
             stage:
                 Stage::Summarizing {
@@ -168,20 +140,8 @@ impl RelayEngine {
             return;
         };
         if !session.busy {
-            // The idle after the failed step: OpenCode closed the turn.
-            if let Some(ActiveRelay {
-                stage:
-                    Stage::AfterError {
-                        step_recorded: true,
-                        ..
-                    },
-                ..
-            }) = session.active
-            {
-                self.launch_after_error(now_ms, session_id);
-            }
-            // Otherwise a repeated idle (OpenCode sends `session.status` idle
-            // and `session.idle` for the same edge): nothing new happened.
+            // A repeated idle (OpenCode sends `session.status` idle and
+            // `session.idle` for the same edge): nothing new happened.
             return;
         }
         if std::mem::take(&mut session.stopped_midway) {
@@ -203,7 +163,7 @@ impl RelayEngine {
                 compacted: false, ..
             }) => self.compaction_failed(now_ms, session_id),
             Some(Stage::ReadyToSummarize { .. }) => self.summarize(now_ms, session_id),
-            Some(Stage::ReadingModel { .. } | Stage::AfterError { .. }) | None => {}
+            Some(Stage::ReadingModel { .. }) | None => {}
         }
         self.start_next_relay(now_ms, session_id);
     }
@@ -235,9 +195,6 @@ impl RelayEngine {
             // called tools, say), not because a person stopped it: the
             // hand-offs it queued stand and go out when it ends.
             session.stopped_midway = false;
-            // Only a turn that ran needs closing; a prompt refused before its
-            // turn began leaves nothing behind.
-            session.turn_failed = session.busy;
             // An error while summarizing is why the compaction will not
             // finish: keep it for the report.
             if matches!(
@@ -421,10 +378,6 @@ impl RelayEngine {
                 let reason = format!("{doing} failed: {message}");
                 self.fail_active(now_ms, session_id, &reason, certainty);
             }
-            // OpenCode gave no sign it closed the failed turn: go on anyway.
-            (Stage::AfterError { .. }, Outcome::TimedOut { .. }) => {
-                self.launch_after_error(now_ms, session_id);
-            }
             (stage, Outcome::TimedOut { message }) => {
                 // Before its prompt, a relay's text certainly did not go out.
                 let certainty = if stage.sent_prompt() {
@@ -513,34 +466,7 @@ impl RelayEngine {
             self.sessions.remove(session_id);
             return;
         };
-        if std::mem::take(&mut session.turn_failed) {
-            let timer = self.arm_relay_timer_for(
-                now_ms,
-                session_id,
-                "waiting for OpenCode to close the failed turn",
-                AFTER_ERROR_MS,
-            );
-            if let Some(session) = self.sessions.get_mut(session_id) {
-                let stage = Stage::AfterError {
-                    timer,
-                    step_recorded: false,
-                };
-                session.active = Some(ActiveRelay { relay, stage });
-            }
-            return;
-        }
         self.launch(now_ms, session_id, relay);
-    }
-
-    /// The failed turn is closed: the waiting relay goes out now.
-    fn launch_after_error(&mut self, now_ms: u64, session_id: &str) {
-        let Some(active) = self.take_active(session_id) else {
-            return;
-        };
-        if let Some(timer) = active.stage.waits_for() {
-            self.forget_request(timer);
-        }
-        self.launch(now_ms, session_id, active.relay);
     }
 
     /// Sends the relay's first request and makes it the active one.

@@ -171,7 +171,7 @@ pub(crate) fn lost_at_stop_title(count: usize) -> String {
 /// taking a queued hand-off with it.
 pub(crate) fn lost_at_stop(relay: RelayId, mode: &str, agent: &str, text: &str) -> String {
     format!(
-        "[Hand-off not delivered] OpenCode stopped before this session's turn ended, so {relay} ({mode} → {agent}) was never sent. Its text:\n\n{text}\n\nAsk again if it is still wanted."
+        "[Hand-off not delivered] OpenCode stopped before {relay} ({mode} → {agent}) was sent, and it is not sent again on its own. Its text:\n\n{text}\n\nAsk again if it is still wanted."
     )
 }
 

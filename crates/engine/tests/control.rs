@@ -567,3 +567,41 @@ fn model_error(session: &str) -> serde_json::Value {
     serde_json::json!({"type": "session.error", "properties": {"sessionID": session,
         "error": {"name": "APIError", "data": {"message": "model failed with 400"}}}})
 }
+
+#[test]
+fn a_summary_waiting_to_be_retried_waits_for_a_failed_turn_to_close() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "compact", "after compaction", Some("plan"));
+    sim.idle("s1");
+    let read = requests(&sim.drain_quiet());
+    sim.outcome(
+        read[0].0,
+        Outcome::Model {
+            provider_id: "p".into(),
+            model_id: "m".into(),
+        },
+    );
+    let summarize = requests(&sim.drain_quiet());
+    sim.outcome(
+        summarize[0].0,
+        Outcome::Failed {
+            message: "ECONNREFUSED".into(),
+            cause: FailureCause::Unreachable,
+        },
+    );
+    sim.drain();
+    // A person's turn starts during the retry pause, and fails.
+    sim.person_writes("s1");
+    sim.busy("s1");
+    sim.event(model_error("s1"));
+    sim.idle("s1");
+    assert!(requests(&sim.drain_quiet()).is_empty(), "not in the gap");
+    sim.event(step("s1", None, Some("APIError")));
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert!(
+        matches!(sent.as_slice(), [(_, Request::Summarize { .. })]),
+        "{sent:#?}"
+    );
+}

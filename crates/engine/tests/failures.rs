@@ -299,6 +299,8 @@ fn an_error_during_an_answer_that_started_does_not_fail_the_relay() {
     sim.busy("s1");
     sim.event(serde_json::json!({"type": "session.error", "properties": {"sessionID": "s1", "error": {"name": "APIError"}}}));
     sim.idle("s1");
+    // No failed step is reported: the turn's end is taken after a short wait.
+    sim.advance(3_000);
     assert!(
         error_toasts(&sim.drain()).is_empty(),
         "delivered: the agent got the text, its answer failed"
@@ -403,6 +405,11 @@ fn a_summary_the_model_refused_is_reported_with_opencodes_error() {
     );
     sim.outcome(summarize, Outcome::Done);
     sim.idle("s1");
+    assert!(
+        error_toasts(&sim.drain()).is_empty(),
+        "not before OpenCode closed the turn"
+    );
+    sim.advance(3_000);
     let toasts = error_toasts(&sim.drain());
     assert_eq!(toasts.len(), 1);
     assert!(

@@ -228,6 +228,8 @@ fn a_branch_that_fails_reports_its_error() {
         "error": {"name": "APIError", "data": {"message": "rate limited"}}}}),
     );
     sim.idle(&branches[0]);
+    // OpenCode does not report the failed step here: the end is taken after a short wait.
+    sim.advance(3_000);
     let read = single_request(&sim.drain_quiet(), |r| {
         matches!(r, Request::LastAnswer { .. })
     });
@@ -345,4 +347,42 @@ fn a_report_that_cannot_be_added_to_the_parent_is_shown_and_logged() {
         a,
         Action::Log { level: opencode_sessions_engine::LogLevel::Error, message } if message.contains("reporting to the parent session failed")
     )));
+}
+
+#[test]
+fn resuming_the_parent_waits_for_its_failed_turn_to_close() {
+    let mut sim = Sim::with_config(config(|c| c.resume_parent = true));
+    let branches = open_forks(&mut sim, "p", &["a"]);
+    sim.busy(&branches[0]);
+    // The parent's turn fails after opening the branch; OpenCode reports
+    // idle before it has recorded the failed step.
+    sim.event(
+        serde_json::json!({"type": "session.error", "properties": {"sessionID": "p",
+        "error": {"name": "APIError", "data": {"message": "model failed with 400"}}}}),
+    );
+    sim.idle("p");
+    sim.drain();
+    sim.idle(&branches[0]);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.outcome(read, answer("x"));
+    let prompts = |actions: &[Action]| {
+        requests(actions)
+            .into_iter()
+            .filter(|(_, r)| matches!(r, Request::Prompt { .. }))
+            .count()
+    };
+    assert_eq!(prompts(&sim.drain_quiet()), 0, "not in the gap");
+    sim.event(
+        serde_json::json!({"type": "message.updated", "properties": {"info": {
+        "role": "assistant", "sessionID": "p", "time": {"created": 1, "completed": 2},
+        "error": {"name": "APIError"}}}}),
+    );
+    sim.idle("p");
+    assert_eq!(
+        prompts(&sim.drain_quiet()),
+        1,
+        "once OpenCode closed the turn"
+    );
 }

@@ -82,7 +82,8 @@ fn after_a_restart_each_session_is_told_what_was_not_delivered_and_nothing_is_se
         };
         assert_eq!((session_id.as_str(), agent.as_str()), (session, "build"));
         assert!(
-            text.starts_with("[Hand-off not delivered] OpenCode stopped") && text.contains(relay),
+            text.starts_with("[Hand-off not delivered] OpenCode stopped before relay #")
+                && text.contains(relay),
             "{text}"
         );
     }
@@ -113,4 +114,31 @@ fn after_a_restart_each_session_is_told_what_was_not_delivered_and_nothing_is_se
         "no prompt, no retry of a refusal"
     );
     assert!(sim.engine.is_empty());
+}
+
+#[test]
+fn a_prompt_waiting_to_be_tried_again_stays_on_the_list() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    sim.call_checked("s1", "build", "message", "retried", Some("plan"));
+    sim.engine.poll_journal();
+    sim.idle("s1");
+    let sent = requests(&sim.drain_quiet());
+    assert_eq!(
+        sim.engine.poll_journal().map(|list| list.len()),
+        Some(0),
+        "sent: off the list"
+    );
+    // It never reached OpenCode: a stop before the next attempt would lose it.
+    sim.outcome(
+        sent[0].0,
+        Outcome::Failed {
+            message: "ECONNREFUSED".to_owned(),
+            cause: FailureCause::Unreachable,
+        },
+    );
+    let journal = sim.engine.poll_journal().expect("back on the list");
+    assert_eq!(journal[0].text, "retried");
+    sim.advance(500);
+    assert_eq!(sim.engine.poll_journal().map(|list| list.len()), Some(0));
 }
