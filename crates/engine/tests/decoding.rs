@@ -3,6 +3,7 @@
 //! engine: no panic, every refusal has a message, every action can be encoded.
 
 use opencode_sessions_engine::fuzz::decode_value;
+use opencode_sessions_engine::{OPTION_NAMES, RELEVANT_EVENT_TYPES};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -34,15 +35,22 @@ const KEYS: &[&str] = &[
     "providerId",
     "modelId",
     "cause",
-    "maxHops",
-    "modes",
-    "switchTo",
-    "report",
-    "resumeParent",
-    "requestTimeoutMs",
-    "summarizeTimeoutMs",
-    "permissionTimeoutMs",
+    "relay",
 ];
+
+/// [`KEYS`] and every option name.
+fn keys() -> Vec<&'static str> {
+    KEYS.iter().chain(OPTION_NAMES.iter()).copied().collect()
+}
+
+/// [`WORDS`] and every event type the engine reads.
+fn words() -> Vec<&'static str> {
+    WORDS
+        .iter()
+        .chain(RELEVANT_EVENT_TYPES.iter())
+        .copied()
+        .collect()
+}
 
 /// Strings the decoders compare against, and some that are almost those.
 const WORDS: &[&str] = &[
@@ -54,12 +62,6 @@ const WORDS: &[&str] = &[
     "FORK",
     " fork ",
     "fork\u{0}",
-    "session.status",
-    "session.idle",
-    "session.compacted",
-    "session.error",
-    "session.deleted",
-    "message.updated",
     "idle",
     "busy",
     "retry",
@@ -93,7 +95,7 @@ const WORDS: &[&str] = &[
 
 fn word() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => proptest::sample::select(WORDS).prop_map(str::to_owned),
+        3 => proptest::sample::select(words()).prop_map(str::to_owned),
         1 => any::<String>(),
     ]
 }
@@ -112,7 +114,7 @@ fn json() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
                 (
-                    prop_oneof![4 => proptest::sample::select(KEYS).prop_map(str::to_owned), 1 => any::<String>()],
+                    prop_oneof![4 => proptest::sample::select(keys()).prop_map(str::to_owned), 1 => any::<String>()],
                     inner
                 ),
                 0..8
@@ -221,7 +223,7 @@ fn options_like() -> impl Strategy<Value = Value> {
     ];
     prop::collection::vec(
         (
-            proptest::sample::select(KEYS).prop_map(str::to_owned),
+            proptest::sample::select(keys()).prop_map(str::to_owned),
             value,
         ),
         0..4,
