@@ -1226,6 +1226,12 @@ impl World {
             }
             Fate::NeverAnswer { took_effect } => (None, effect.filter(|_| took_effect)),
         };
+        // The model keeps to "a prompt OpenCode accepted starts its turn
+        // within the engine's time limit or never": one the engine already
+        // gave up on is not taken (the engine could not tell its late turn
+        // from the next relay's).
+        let gave_up = self.unsettled.contains_key(&id) && !self.awaits_outcome(id);
+        let effect = effect.filter(|_| !gave_up);
         if let Some((session_id, work)) = effect {
             let summary = work == Work::Summarize;
             let accepted = matches!(fate, Fate::Succeed);
