@@ -10,7 +10,7 @@ use crate::action::{LogLevel, Request, ToastVariant};
 use crate::engine::RelayEngine;
 use crate::error::InputError;
 use crate::ids::RelayId;
-use crate::relay::Stage;
+use crate::relay::{Relay, Stage};
 use crate::wording;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,7 +42,7 @@ impl RelayEngine {
     /// list once its prompt went out: its text has arrived (or its failure
     /// is reported).
     pub fn poll_journal(&mut self) -> Option<Vec<PendingHandOff>> {
-        let mut keys: Vec<(RelayId, &str)> = self
+        let mut pending: Vec<(&str, &Relay)> = self
             .sessions
             .iter()
             .flat_map(|(session_id, session)| {
@@ -52,36 +52,31 @@ impl RelayEngine {
                     .filter(|active| !self.prompt_reached_opencode(&active.stage))
                     .map(|active| &active.relay)
                     .chain(session.queue.iter())
-                    .map(move |relay| (relay.id, session_id.as_str()))
+                    .map(move |relay| (session_id.as_str(), relay))
             })
             .collect();
-        keys.sort_unstable();
-        let ids: Vec<RelayId> = keys.iter().map(|(id, _)| *id).collect();
-        if ids == self.journaled {
+        pending.sort_unstable_by_key(|(_, relay)| relay.id);
+        if pending
+            .iter()
+            .map(|(_, relay)| relay.id)
+            .eq(self.journaled.iter().copied())
+        {
             return None;
         }
-        let pending = keys
-            .iter()
-            .filter_map(|(id, session_id)| {
-                let session = self.sessions.get(*session_id)?;
-                let relay = session
-                    .active
-                    .iter()
-                    .map(|active| &active.relay)
-                    .chain(session.queue.iter())
-                    .find(|relay| relay.id == *id)?;
-                Some(PendingHandOff {
-                    session_id: (*session_id).to_owned(),
-                    relay: id.0,
-                    mode: relay.mode.as_str().to_owned(),
-                    caller_agent: relay.caller_agent.clone(),
-                    agent: relay.agent.clone(),
-                    text: relay.text.clone(),
-                })
+        let ids = pending.iter().map(|(_, relay)| relay.id).collect();
+        let list = pending
+            .into_iter()
+            .map(|(session_id, relay)| PendingHandOff {
+                session_id: session_id.to_owned(),
+                relay: relay.id.0,
+                mode: relay.mode.as_str().to_owned(),
+                caller_agent: relay.caller_agent.clone(),
+                agent: relay.agent.clone(),
+                text: relay.text.clone(),
             })
             .collect();
         self.journaled = ids;
-        Some(pending)
+        Some(list)
     }
 
     /// Whether the relay's prompt may have reached OpenCode: sent, and not
