@@ -581,8 +581,11 @@ impl RelayEngine {
     /// A request whose outcome nobody waits for; failures are logged.
     pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
         let describe = request.describe();
-        let lost = matches!(request, Request::Note { .. }).then_some("Branch report lost");
-        self.issue(now_ms, Owner::Background { describe, lost }, request);
+        let owner = Owner::Background {
+            describe,
+            lost: None,
+        };
+        self.issue(now_ms, owner, request);
     }
 
     /// Sends a note a person must read; should it fail, a toast titled

@@ -338,7 +338,8 @@ impl RelayEngine {
                 agent: agent.clone(),
                 text,
             };
-            self.issue_in_background(now_ms, request);
+            let describe = request.describe();
+            self.issue_notice(now_ms, request, describe, "Branch report lost");
         }
     }
 
