@@ -222,13 +222,7 @@ fn an_interrupted_compaction_is_cancelled_and_its_late_result_ignored() {
     sim.call_checked("s1", "build", "compact", "continue", Some("plan"));
     sim.idle("s1");
     let model = requests(&sim.drain_quiet())[0].0;
-    sim.outcome(
-        model,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(model, session_model());
     let summarize = requests(&sim.drain_quiet())[0].0;
     sim.busy("s1");
     sim.interrupt("s1");
@@ -575,13 +569,7 @@ fn a_summary_waiting_to_be_retried_waits_for_a_failed_turn_to_close() {
     sim.call_checked("s1", "build", "compact", "after compaction", Some("plan"));
     sim.idle("s1");
     let read = requests(&sim.drain_quiet());
-    sim.outcome(
-        read[0].0,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(read[0].0, session_model());
     let summarize = requests(&sim.drain_quiet());
     sim.outcome(
         summarize[0].0,

@@ -177,13 +177,7 @@ fn summarizing(sim: &mut Sim) -> opencode_sessions_engine::ActionId {
     sim.call_checked("s1", "build", "message", "after", Some("plan"));
     sim.idle("s1");
     let read = single_request(&sim.drain_quiet(), |_| true);
-    sim.outcome(
-        read,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(read, session_model());
     single_request(&sim.drain_quiet(), |r| {
         matches!(r, Request::Summarize { .. })
     })

@@ -341,13 +341,7 @@ fn compact_waits_for_the_compacted_event_and_idle_when_summarize_returns_first()
     let read = single_request(&sim.drain_quiet(), |r| {
         matches!(r, Request::LastUserModel { .. })
     });
-    sim.outcome(
-        read,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(read, session_model());
     let summarize = single_request(&sim.drain_quiet(), |_| true);
     sim.busy("s1");
     sim.outcome(summarize, Outcome::Done);

@@ -163,13 +163,7 @@ fn summarize_is_not_sent_while_the_session_is_busy() {
     let model = requests(&sim.drain_quiet())[0].0;
     sim.person_writes("s1");
     sim.busy("s1");
-    sim.outcome(
-        model,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(model, session_model());
     let sent = requests(&sim.drain_quiet());
     assert!(
         !sent
@@ -190,13 +184,7 @@ fn a_timeout_before_the_prompt_says_the_relay_was_not_delivered() {
     sim.call_checked("s1", "build", "compact", "go on", Some("plan"));
     sim.idle("s1");
     let model = requests(&sim.drain_quiet())[0].0;
-    sim.outcome(
-        model,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(model, session_model());
     sim.drain();
     sim.advance(60_000);
     let t = toasts(&sim.drain());
@@ -339,13 +327,7 @@ fn a_summary_waiting_to_be_retried_is_not_sent_into_a_turn_a_person_started() {
     sim.call_checked("s1", "build", "compact", "go on", None);
     sim.idle("s1");
     let model = requests(&sim.drain_quiet())[0].0;
-    sim.outcome(
-        model,
-        Outcome::Model {
-            provider_id: "p".into(),
-            model_id: "m".into(),
-        },
-    );
+    sim.outcome(model, session_model());
     let summarize = single_request(&sim.drain_quiet(), |r| {
         matches!(r, Request::Summarize { .. })
     });

@@ -181,6 +181,14 @@ pub fn agent(name: &str, mode: &str) -> AgentInfo {
     }
 }
 
+/// The answer to `LastUserModel`: the session runs on model `m` of provider `p`.
+pub fn session_model() -> Outcome {
+    Outcome::Model {
+        provider_id: "p".into(),
+        model_id: "m".into(),
+    }
+}
+
 pub fn default_agents() -> Outcome {
     Outcome::Agents {
         agents: vec![
