@@ -1,15 +1,9 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { RelayEngine, relevantEventTypes } from "../index.js"
+import { toolCallInput } from "./fake-client.mjs"
 
-const call = (overrides = {}) => ({
-  sessionId: "ses_1",
-  messageId: "msg_1",
-  callerAgent: "build",
-  mode: "message",
-  text: "review this",
-  ...overrides,
-})
+const call = toolCallInput
 
 test("the binding lists the event types worth crossing into native code", () => {
   assert.deepEqual(relevantEventTypes().sort(), [

@@ -86,3 +86,13 @@ export function isolatedProject() {
   process.env.XDG_STATE_HOME ??= fs.mkdtempSync(path.join(os.tmpdir(), "sessions-state-"))
   return `/tmp/opencode-sessions-test-${process.pid}-${++projects}`
 }
+
+/** A `session` tool call as the plugin hands it to the engine. */
+export const toolCallInput = (overrides = {}) => ({
+  sessionId: "ses_1",
+  messageId: "msg_1",
+  callerAgent: "build",
+  mode: "message",
+  text: "review this",
+  ...overrides,
+})

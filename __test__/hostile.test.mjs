@@ -7,21 +7,14 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { RelayEngine } from "../index.js"
 import { createPlugin } from "../lib/plugin.js"
-import { fakeClient, idleEvent, isolatedProject, settle, status, toolContext } from "./fake-client.mjs"
+import { fakeClient, idleEvent, isolatedProject, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
 
 const PREFIX = "opencode-sessions: "
 const MODES = "use one of message, new, compact, fork, status"
 const MAX_TEXT_BYTES = 1024 * 1024
 const TEXT_LIMIT = `over the limit of ${MAX_TEXT_BYTES} bytes (1 MiB): shorten it, or write the details to a file and name the file in \`text\``
 
-const call = (overrides = {}) => ({
-  sessionId: "ses_1",
-  messageId: "msg_1",
-  callerAgent: "build",
-  mode: "message",
-  text: "review this",
-  ...overrides,
-})
+const call = toolCallInput
 
 /** Asserts that `run` throws an Error whose message is exactly `message`. */
 function refuses(run, message, label = message) {
