@@ -49,7 +49,10 @@ test("a message relay goes through the binding as plain JSON, once", () => {
   const idle = { type: "session.status", properties: { sessionID: "ses_1", status: { type: "idle" } } }
   assert.equal(engine.handleEvent(2, idle), true)
   const sent = engine.pollActions().filter((a) => a.type === "request")
-  assert.deepEqual(sent.map((a) => a.request), [{ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["review this"] }])
+  assert.deepEqual(
+    sent.map((a) => a.request),
+    [{ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["review this"] }],
+  )
   engine.handleEvent(3, { type: "session.idle", properties: { sessionID: "ses_1" } })
   assert.deepEqual(engine.pollActions(), [])
   engine.handleEvent(4, { type: "session.deleted", properties: { info: { id: "ses_1" } } })
@@ -60,7 +63,10 @@ test("a message relay goes through the binding as plain JSON, once", () => {
 
 test("bad input is refused with an error that says what is wrong", () => {
   const engine = new RelayEngine()
-  assert.throws(() => engine.handleToolCall(0, call({ mode: "teleport" })), /unknown mode "teleport": use one of message, new, compact, fork/)
+  assert.throws(
+    () => engine.handleToolCall(0, call({ mode: "teleport" })),
+    /unknown mode "teleport": use one of message, new, compact, fork/,
+  )
   assert.throws(() => engine.handleToolCall(0, call({ text: "  " })), /`text` is empty/)
   assert.throws(() => engine.handleToolCall(0, call({ sessionId: 1 })), /`sessionId` must be a string, got the number 1/)
   assert.throws(() => engine.handleToolCall(0, [call()]), /malformed tool call: expected an object/)
@@ -95,9 +101,15 @@ test("an outcome that arrives after its time limit belongs to no attempt", () =>
 })
 
 test("options are checked when the engine is made, naming what is wrong", () => {
-  assert.throws(() => new RelayEngine({ requestTimeoutMs: 3e9 }), /invalid option "requestTimeoutMs": must be a whole number from 1 to 2147483647, got 3000000000/)
+  assert.throws(
+    () => new RelayEngine({ requestTimeoutMs: 3e9 }),
+    /invalid option "requestTimeoutMs": must be a whole number from 1 to 2147483647, got 3000000000/,
+  )
   assert.throws(() => new RelayEngine({ maxhops: 3 }), /"maxhops": is not an option \(did you mean "maxHops"\?\)/)
-  assert.throws(() => new RelayEngine({ modes: ["message", "merge"] }), /"modes": has "merge", which is not one of "message", "new", "compact", "fork"/)
+  assert.throws(
+    () => new RelayEngine({ modes: ["message", "merge"] }),
+    /"modes": has "merge", which is not one of "message", "new", "compact", "fork"/,
+  )
   assert.throws(() => new RelayEngine("fast"), /invalid options: expected an object/)
   assert.doesNotThrow(() => new RelayEngine({ summarizeTimeoutMs: 2 ** 31 - 1 }))
   assert.doesNotThrow(() => new RelayEngine(null))

@@ -39,7 +39,13 @@ function relayStillWorks(engine, sessionId = "ses_ok") {
   const callId = engine.handleToolCall(now, call({ sessionId, agent: "plan", text: "still working" }))
   const list = engine.pollActions().find((a) => a.type === "request" && a.request.op === "listAgents")
   assert.ok(list, "the call asks for the agent list")
-  engine.handleOutcome(++now, list.id, { type: "agents", agents: [{ name: "build", mode: "primary" }, { name: "plan", mode: "primary" }] })
+  engine.handleOutcome(++now, list.id, {
+    type: "agents",
+    agents: [
+      { name: "build", mode: "primary" },
+      { name: "plan", mode: "primary" },
+    ],
+  })
   const ask = engine.pollActions().find((a) => a.type === "request" && a.request.op === "askPermission")
   engine.handleOutcome(++now, ask.id, { type: "done" })
   const reply = engine.pollActions().find((a) => a.type === "replyToTool" && a.call === callId)
@@ -94,8 +100,14 @@ test("engine: options of the wrong type are refused, naming what was expected", 
   refuses(() => new RelayEngine(Symbol("o")), "malformed options: JS symbols cannot be represented as a serde_json::Value")
   refuses(() => new RelayEngine({ maxHops: () => 1 }), "malformed options: JS functions cannot be represented as a serde_json::Value")
   refuses(() => new RelayEngine({ maxHops: NaN }), "malformed options: holds a number that is NaN or infinite, which JSON cannot represent")
-  refuses(() => new RelayEngine({ maxHops: 2 ** 53 }), 'invalid option "maxHops": must be a whole number from 1 to 1000, got 9007199254740992.0')
-  refuses(() => new RelayEngine({ agents: ["../../etc/passwd", 5] }), 'invalid option "agents": must be a non-empty list of names, got ["../../etc/passwd",5]')
+  refuses(
+    () => new RelayEngine({ maxHops: 2 ** 53 }),
+    'invalid option "maxHops": must be a whole number from 1 to 1000, got 9007199254740992.0',
+  )
+  refuses(
+    () => new RelayEngine({ agents: ["../../etc/passwd", 5] }),
+    'invalid option "agents": must be a non-empty list of names, got ["../../etc/passwd",5]',
+  )
   assert.deepEqual(new RelayEngine(undefined).enabledModes(), ["message", "new", "compact", "fork", "status"])
   assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status"])
 })
@@ -128,7 +140,12 @@ test("engine: string and boolean arguments of the wrong type are refused, naming
     refuses(() => engine.pendingRelays(value), `malformed sessionId: expected a string, got ${kind}`)
     refuses(() => engine.hops(value), `malformed sessionId: expected a string, got ${kind}`)
   }
-  for (const [value, kind] of [[undefined, "undefined"], [1, "a number"], ["true", "a string"], [null, "null"]]) {
+  for (const [value, kind] of [
+    [undefined, "undefined"],
+    [1, "a number"],
+    ["true", "a string"],
+    [null, "null"],
+  ]) {
     refuses(() => engine.handleUserMessage("ses_1", value), `malformed fromPlugin: expected true or false, got ${kind}`)
   }
   relayStillWorks(engine)
@@ -175,13 +192,20 @@ test("engine: each field of a tool call of the wrong type is refused, naming the
   }
   for (const [field, wanted] of Object.entries(expected)) {
     for (const [value, got] of wrong) {
-      refuses(() => engine.handleToolCall(0, call({ [field]: value })), `\`${field}\` must be ${wanted}, got ${got}`, `${field} = ${String(value)}`)
+      refuses(
+        () => engine.handleToolCall(0, call({ [field]: value })),
+        `\`${field}\` must be ${wanted}, got ${got}`,
+        `${field} = ${String(value)}`,
+      )
     }
     refuses(
       () => engine.handleToolCall(0, call({ [field]: NaN })),
       "malformed tool call: holds a number that is NaN or infinite, which JSON cannot represent",
     )
-    refuses(() => engine.handleToolCall(0, call({ [field]: Symbol("x") })), "malformed tool call: JS symbols cannot be represented as a serde_json::Value")
+    refuses(
+      () => engine.handleToolCall(0, call({ [field]: Symbol("x") })),
+      "malformed tool call: JS symbols cannot be represented as a serde_json::Value",
+    )
   }
   relayStillWorks(engine)
 })
@@ -229,9 +253,15 @@ test("engine: text up to 1 MiB is taken, larger text is refused naming the limit
   assert.equal(typeof id, "number")
   assert.equal(typeof engine.handleToolCall(0, call({ mode: "new", text: "y".repeat(MAX_TEXT_BYTES) })), "number")
   // Counted in bytes of UTF-8: 2 bytes for each "é".
-  refuses(() => engine.handleToolCall(0, call({ text: "é".repeat(MAX_TEXT_BYTES / 2 + 1) })), `\`text\` is ${MAX_TEXT_BYTES + 2} bytes long, ${TEXT_LIMIT}`)
+  refuses(
+    () => engine.handleToolCall(0, call({ text: "é".repeat(MAX_TEXT_BYTES / 2 + 1) })),
+    `\`text\` is ${MAX_TEXT_BYTES + 2} bytes long, ${TEXT_LIMIT}`,
+  )
   const started = Date.now()
-  refuses(() => engine.handleToolCall(0, call({ text: "z".repeat(16 * MAX_TEXT_BYTES) })), `\`text\` is ${16 * MAX_TEXT_BYTES} bytes long, ${TEXT_LIMIT}`)
+  refuses(
+    () => engine.handleToolCall(0, call({ text: "z".repeat(16 * MAX_TEXT_BYTES) })),
+    `\`text\` is ${16 * MAX_TEXT_BYTES} bytes long, ${TEXT_LIMIT}`,
+  )
   assert.ok(Date.now() - started < 2_000, "a 16 MiB text is refused quickly")
   relayStillWorks(engine)
 })
@@ -287,7 +317,10 @@ test("engine: events of unexpected shapes are refused or reported irrelevant, an
   refuses(() => engine.handleEvent(0, cyclic), "malformed event: Exceeded maximum JSON nesting depth")
   const wide = { type: "session.idle", properties: { sessionID: "s", junk: new Array(1_100_000).fill(0) } }
   refuses(() => engine.handleEvent(0, wide), "malformed event: Exceeded maximum JSON value count")
-  refuses(() => engine.handleEvent(0, { type: "session.idle", properties: { sessionID: "s", f() {} } }), "malformed event: JS functions cannot be represented as a serde_json::Value")
+  refuses(
+    () => engine.handleEvent(0, { type: "session.idle", properties: { sessionID: "s", f() {} } }),
+    "malformed event: JS functions cannot be represented as a serde_json::Value",
+  )
   assert.equal(engine.isEmpty, true, "nothing was accepted")
   relayStillWorks(engine)
 })
@@ -303,9 +336,13 @@ test("engine: outcomes of unexpected shapes are refused, and the request still w
     [{ type: "perhaps" }, "unknown variant `perhaps`, expected one of `done`, `agents`, `session`, `answer`, `model`, `failed`"],
     [{ type: "agents", agents: "build" }, 'invalid type: string "build", expected a sequence'],
     [{ type: "agents", agents: [{ mode: "primary" }] }, "missing field `name`"],
-    [{ type: "timedOut", message: "x" }, "unknown variant `timedOut`, expected one of `done`, `agents`, `session`, `answer`, `model`, `failed`"],
+    [
+      { type: "timedOut", message: "x" },
+      "unknown variant `timedOut`, expected one of `done`, `agents`, `session`, `answer`, `model`, `failed`",
+    ],
   ]
-  for (const [outcome, detail] of shapes) refuses(() => engine.handleOutcome(1, list.id, outcome), `malformed outcome: ${detail}`, label(outcome))
+  for (const [outcome, detail] of shapes)
+    refuses(() => engine.handleOutcome(1, list.id, outcome), `malformed outcome: ${detail}`, label(outcome))
   refuses(() => engine.handleOutcome(1, list.id, undefined), "malformed outcome: expected an object, got undefined")
   // The request is still open: a real answer goes on with the call.
   assert.equal(engine.handleOutcome(1, list.id, { type: "agents", agents: [{ name: "build", mode: "primary" }] }), true)
@@ -322,7 +359,11 @@ async function setup() {
     await hooks.event({ event: e })
     await settle()
   }
-  const logged = (level) => fake.of("app.log").filter((c) => c.options.body.level === level).map((c) => c.options.body.message)
+  const logged = (level) =>
+    fake
+      .of("app.log")
+      .filter((c) => c.options.body.level === level)
+      .map((c) => c.options.body.message)
   /** A message relay end to end: queued, then prompted when the turn ends. */
   const stillWorks = async (text = "still working") => {
     const before = fake.of("session.promptAsync").length
@@ -349,20 +390,51 @@ test("plugin tool: arguments of every wrong type reject the call with the field 
   await rejects({ mode: "fork", text: false }, "`text` must be a string, got false")
   await rejects({ mode: "fork", text: "x", agent: 0 }, "`agent` must be the name of a primary agent, or left out, got the number 0")
   await rejects({ mode: "fork", text: "x", agent: true }, "`agent` must be the name of a primary agent, or left out, got true")
-  await rejects({ mode: "fork", text: "x", agent: Symbol("a") }, "malformed tool call: JS symbols cannot be represented as a serde_json::Value")
+  await rejects(
+    { mode: "fork", text: "x", agent: Symbol("a") },
+    "malformed tool call: JS symbols cannot be represented as a serde_json::Value",
+  )
   await rejects({ mode: "FORK", text: "x" }, `unknown mode "FORK" (did you mean "fork"?): ${MODES}`)
   await rejects({ mode: "fork\u0000", text: "x" }, `unknown mode "fork\\0" (did you mean "fork"?): ${MODES}`)
   // A context without the fields OpenCode always passes.
-  await rejects({ mode: "fork", text: "x" }, "`sessionId` is missing or empty: OpenCode passes it with every tool call, so the host must forward it", null)
-  await rejects({ mode: "fork", text: "x" }, "`callerAgent` is missing or empty: OpenCode passes it with every tool call, so the host must forward it", { sessionID: "s", messageID: "m" })
+  await rejects(
+    { mode: "fork", text: "x" },
+    "`sessionId` is missing or empty: OpenCode passes it with every tool call, so the host must forward it",
+    null,
+  )
+  await rejects(
+    { mode: "fork", text: "x" },
+    "`callerAgent` is missing or empty: OpenCode passes it with every tool call, so the host must forward it",
+    { sessionID: "s", messageID: "m" },
+  )
   assert.equal(fake.calls.filter((c) => c.name.startsWith("session.")).length, 0, "nothing reached OpenCode")
   assert.equal(await stillWorks(), "still working")
 })
 
 test("plugin tool: agent names with path or shell characters are checked against the agent list and never sent", async () => {
   const { fake, execute, stillWorks } = await setup()
-  const names = ["../../etc/passwd", "plan; rm -rf /", "$(id)", "`id`", "plan\nbuild", "plan/../build", "%2e%2e%2f", "plan\u202Eevil", "\uD800"]
-  const shown = ['"../../etc/passwd"', '"plan; rm -rf /"', '"$(id)"', '"`id`"', '"plan\\nbuild"', '"plan/../build"', '"%2e%2e%2f"', '"plan\\u{202e}evil"', '"\uFFFD"']
+  const names = [
+    "../../etc/passwd",
+    "plan; rm -rf /",
+    "$(id)",
+    "`id`",
+    "plan\nbuild",
+    "plan/../build",
+    "%2e%2e%2f",
+    "plan\u202Eevil",
+    "\uD800",
+  ]
+  const shown = [
+    '"../../etc/passwd"',
+    '"plan; rm -rf /"',
+    '"$(id)"',
+    '"`id`"',
+    '"plan\\nbuild"',
+    '"plan/../build"',
+    '"%2e%2e%2f"',
+    '"plan\\u{202e}evil"',
+    '"\uFFFD"',
+  ]
   for (const [i, agent] of names.entries()) {
     await assert.rejects(execute({ mode: "new", text: "x", agent }), {
       message: `Agent ${shown[i]} is not an agent of this project. Agents that can answer: build, plan. Nothing was sent.`,
@@ -372,7 +444,10 @@ test("plugin tool: agent names with path or shell characters are checked against
     message: `${PREFIX}\`agent\` is 5000 characters long, longer than any agent name (at most 128): name a primary agent such as build or plan, or leave \`agent\` out to answer yourself`,
   })
   // Only the agent list was asked for: no session was created, prompted or forked.
-  assert.deepEqual([...new Set(fake.calls.map((c) => c.name))].filter((n) => n !== "app.log" && n !== "tui.showToast"), ["app.agents"])
+  assert.deepEqual(
+    [...new Set(fake.calls.map((c) => c.name))].filter((n) => n !== "app.log" && n !== "tui.showToast"),
+    ["app.agents"],
+  )
   // Surrounding whitespace of a real name is forgiven.
   assert.match(await execute({ mode: "new", text: "x", agent: " plan\n" }), /plan is answering there now/)
   assert.equal(await stillWorks(), "still working")
@@ -404,7 +479,18 @@ test("plugin tool: lone surrogates arrive as U+FFFD; control and bidi characters
 
 test("plugin hooks: events, chat messages and definitions of unexpected shapes are ignored or logged, never thrown", async () => {
   const { hooks, event, logged, stillWorks } = await setup()
-  for (const input of [undefined, null, 5, "session.idle", [], {}, { event: null }, { event: "session.idle" }, { event: [] }, { event: { type: 5 } }]) {
+  for (const input of [
+    undefined,
+    null,
+    5,
+    "session.idle",
+    [],
+    {},
+    { event: null },
+    { event: "session.idle" },
+    { event: [] },
+    { event: { type: 5 } },
+  ]) {
     await assert.doesNotReject(hooks.event(input), label(input))
   }
   const errorsBefore = logged("error").length

@@ -78,7 +78,7 @@ test("after a stop, the next start tells each session what was not delivered, on
   await journal.settled()
   assert.equal(onDisk(directory).length, 1)
   // A write the stopped process did not finish is cleared away.
-  fs.writeFileSync(`${journal.file}.tmp`, "{\"version\":1,\"handoffs\":[")
+  fs.writeFileSync(`${journal.file}.tmp`, '{"version":1,"handoffs":[')
 
   const { fake } = await start(directory)
   const notes = await until(() => fake.of("session.promptAsync").length === 2 && fake.of("session.promptAsync"))
@@ -148,11 +148,20 @@ test("a list the engine cannot read is left in place and does not hold up the ot
   const notes = await until(() => fake.of("session.promptAsync").length === 1 && fake.of("session.promptAsync"))
   assert.equal(notes[0].options.path.id, "ses_ok")
   const warnings = await until(() => {
-    const logged = fake.of("app.log").map((c) => c.options.body).filter((b) => b.level === "warn")
+    const logged = fake
+      .of("app.log")
+      .map((c) => c.options.body)
+      .filter((b) => b.level === "warn")
     return logged.length >= 2 && logged
   })
-  assert.ok(warnings.some((w) => /could not be reported; the file is left in place/.test(w.message)), JSON.stringify(warnings))
-  assert.ok(warnings.some((w) => /written by another version of the plugin \(format 2\)/.test(w.message)), JSON.stringify(warnings))
+  assert.ok(
+    warnings.some((w) => /could not be reported; the file is left in place/.test(w.message)),
+    JSON.stringify(warnings),
+  )
+  assert.ok(
+    warnings.some((w) => /written by another version of the plugin \(format 2\)/.test(w.message)),
+    JSON.stringify(warnings),
+  )
   const kept = fs.readdirSync(stateDir).filter((f) => f.includes(".claimed-"))
   assert.equal(kept.length, 2, "the unreadable lists stay on disk")
 })

@@ -42,7 +42,12 @@ test("a platform without a build: the platform and the supported ones", () => {
 
 test("a supported platform whose package is missing: the package and how to reinstall", () => {
   assert.equal(
-    describeLoadFailure({ manifest, host: linuxGnu, installed: null, cause: loaderError("Cannot find module 'opencode-sessions-linux-x64-gnu'") }),
+    describeLoadFailure({
+      manifest,
+      host: linuxGnu,
+      installed: null,
+      cause: loaderError("Cannot find module 'opencode-sessions-linux-x64-gnu'"),
+    }),
     [
       "opencode-sessions 1.2.3 could not load its native engine on linux x64 glibc 2.36 (linux-x64-gnu): its package opencode-sessions-linux-x64-gnu is not installed.",
       "npm installs it along with opencode-sessions as an optional dependency; it is missing when optional dependencies were left out or the installed files were copied from another platform.",

@@ -67,7 +67,10 @@ test("message: several calls in one turn go out in order, each after the previou
   await event(status("ses_1", "busy"))
   await endTurn(event)
   const texts = fake.of("session.promptAsync").map((c) => [c.options.body.agent, c.options.body.parts[0].text])
-  assert.deepEqual(texts, [["plan", "one"], ["build", "two"]])
+  assert.deepEqual(texts, [
+    ["plan", "one"],
+    ["build", "two"],
+  ])
 })
 
 test("an agent that cannot answer fails the tool call with the reason and the agents that can", async () => {
@@ -90,16 +93,20 @@ test("new: creates a titled session, prompts it and returns its id without waiti
 
 test("fork: forks at the in-flight message so the tool call is not copied", async () => {
   const { fake, execute } = await setup()
-  const results = await Promise.all(
-    ["Redux", "Context API", "Zustand"].map((text) => execute({ text, mode: "fork" })),
-  )
+  const results = await Promise.all(["Redux", "Context API", "Zustand"].map((text) => execute({ text, mode: "fork" })))
   const forks = fake.of("session.fork")
   assert.equal(forks.length, 3)
   for (const fork of forks) assert.deepEqual(fork.options.body, { messageID: "msg_inflight" })
-  const prompted = fake.of("session.promptAsync").map((c) => c.options.path.id).sort()
+  const prompted = fake
+    .of("session.promptAsync")
+    .map((c) => c.options.path.id)
+    .sort()
   assert.deepEqual(prompted, ["ses_fork1", "ses_fork2", "ses_fork3"])
   assert.equal(new Set(results).size, 3)
-  const titles = fake.of("session.update").map((c) => c.options.body.title).sort()
+  const titles = fake
+    .of("session.update")
+    .map((c) => c.options.body.title)
+    .sort()
   assert.deepEqual(titles, ["fork 1/3 · build · Redux", "fork 2/3 · build · Context API", "fork 3/3 · build · Zustand"])
 })
 
@@ -114,10 +121,10 @@ test("compact: summarizes with the session's last model, then prompts with a han
   assert.equal(fake.of("session.promptAsync").length, 0)
   await endTurn(event)
   const [prompt] = fake.of("session.promptAsync")
-  assert.deepEqual(prompt.options.body.parts.map((p) => p.text), [
-    "[Session compacted — build handed over to plan]",
-    "Review the architecture",
-  ])
+  assert.deepEqual(
+    prompt.options.body.parts.map((p) => p.text),
+    ["[Session compacted — build handed over to plan]", "Review the architecture"],
+  )
 })
 
 test("a failed prompt is shown as an error toast and logged", async () => {
@@ -125,7 +132,10 @@ test("a failed prompt is shown as an error toast and logged", async () => {
   const { fake, execute, event } = await setup({ "session.promptAsync": failing })
   await execute({ text: "hello", mode: "message" })
   await endTurn(event)
-  const toast = fake.of("tui.showToast").map((c) => c.options.body).find((b) => b.variant === "error")
+  const toast = fake
+    .of("tui.showToast")
+    .map((c) => c.options.body)
+    .find((b) => b.variant === "error")
   assert.equal(toast.title, "Hand-off to build failed")
   assert.match(toast.message, /sending the prompt failed: HTTP 500: boom/)
   const logged = fake.of("app.log").map((c) => c.options.body)
@@ -137,7 +147,10 @@ test("an SDK call that hangs is given up after the time limit and reported", asy
   await execute({ text: "hello", mode: "message" })
   await endTurn(event)
   await new Promise((resolve) => setTimeout(resolve, 80))
-  const toast = fake.of("tui.showToast").map((c) => c.options.body).find((b) => b.variant === "error")
+  const toast = fake
+    .of("tui.showToast")
+    .map((c) => c.options.body)
+    .find((b) => b.variant === "error")
   assert.ok(toast, "a toast reports the hung prompt")
   assert.match(toast.message, /timed out|no answer after/)
 })
@@ -157,7 +170,8 @@ test("options restrict the modes on offer and are checked at load", async () => 
 
   const fake = fakeClient()
   await assert.rejects(createPlugin({ client: fake.client }, { maxHops: "eight" }), {
-    message: /^opencode-sessions: invalid option "maxHops": must be a whole number from 1 to 1000, got "eight"\. Fix it under "opencode-sessions"/,
+    message:
+      /^opencode-sessions: invalid option "maxHops": must be a whole number from 1 to 1000, got "eight"\. Fix it under "opencode-sessions"/,
   })
   const [toast] = fake.of("tui.showToast")
   assert.equal(toast.options.body.variant, "error")
@@ -176,7 +190,10 @@ test("a refused permission fails the call with OpenCode's own error, so OpenCode
     return true
   })
   const logged = fake.of("app.log").map((c) => c.options.body.message)
-  assert.ok(logged.some((m) => m.includes('Permission "session" refused "message → plan"')), "the refusal is logged")
+  assert.ok(
+    logged.some((m) => m.includes('Permission "session" refused "message → plan"')),
+    "the refusal is logged",
+  )
   await endTurn(event)
   assert.equal(fake.of("session.promptAsync").length, 0)
 })
@@ -214,7 +231,10 @@ test("a finished branch reports to its parent with a note that starts no turn, a
   assert.equal(notes.length, 1)
   assert.deepEqual(notes[0].options.path, { id: "ses_1" })
   assert.equal(notes[0].options.body.agent, "build")
-  assert.match(notes[0].options.body.parts[0].text, /^\[Branch finished\] "fork · build · Try Redux" \(ses_fork1, build\)\n\nRedux works in ses_fork1/)
+  assert.match(
+    notes[0].options.body.parts[0].text,
+    /^\[Branch finished\] "fork · build · Try Redux" \(ses_fork1, build\)\n\nRedux works in ses_fork1/,
+  )
   assert.match(await execute({ mode: "status" }), /"fork · build · Try Redux" \(ses_fork1, build\) — finished: Redux works in ses_fork1/)
 })
 

@@ -11,7 +11,10 @@ test("the model is read from the newest messages, and from the whole history whe
   })
   const perform = createRequester(fake.client)
   assert.deepEqual(await perform({ op: "lastUserModel", sessionId: "s" }, 1000), { type: "model", providerId: "p", modelId: "m" })
-  assert.deepEqual(fake.of("session.messages").map((c) => c.options.query?.limit), [50, undefined])
+  assert.deepEqual(
+    fake.of("session.messages").map((c) => c.options.query?.limit),
+    [50, undefined],
+  )
 })
 
 test("a session without a user message cannot be summarized, and says so", async () => {

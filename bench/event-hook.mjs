@@ -7,9 +7,9 @@
 import { mkdtempSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
+import { fakeClient } from "../__test__/fake-client.mjs"
 import { RelayEngine } from "../index.js"
 import { createPlugin } from "../lib/plugin.js"
-import { fakeClient } from "../__test__/fake-client.mjs"
 import { createBaselinePlugin } from "./baseline/plugin.mjs"
 import { emit, load, options } from "./lib/output.mjs"
 import { median, quantile } from "./lib/stats.mjs"
@@ -40,7 +40,18 @@ const kinds = {
   "session.diff": (i) => ({ type: "session.diff", properties: { sessionID: `ses_${i % 7}`, diff: [] } }),
 }
 // What a streaming turn looks like: mostly deltas, then part and message updates.
-const MIX = ["message.part.delta", "message.part.delta", "message.part.delta", "message.part.delta", "message.part.delta", "message.part.delta", "message.part.updated", "message.part.updated", "message.updated", "session.diff"]
+const MIX = [
+  "message.part.delta",
+  "message.part.delta",
+  "message.part.delta",
+  "message.part.delta",
+  "message.part.delta",
+  "message.part.delta",
+  "message.part.updated",
+  "message.part.updated",
+  "message.updated",
+  "session.diff",
+]
 
 const pool = (make) => Array.from({ length: POOL }, (_, i) => make(i))
 const pools = Object.fromEntries(Object.entries(kinds).map(([name, make]) => [name, pool(make)]))

@@ -16,9 +16,9 @@ const REPORT = path.join(REPO, "BENCHMARKS.md")
 const FINDINGS_START = "<!-- findings:start -->"
 const FINDINGS_END = "<!-- findings:end -->"
 
-const escape = (text) => String(text).replaceAll("|", "\\|").replaceAll("\n", " ")
+const escapeCell = (text) => String(text).replaceAll("|", "\\|").replaceAll("\n", " ")
 const table = (header, rows) =>
-  [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.map(escape).join(" | ")} |`).join("\n")
+  [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.map(escapeCell).join(" | ")} |`).join("\n")
 
 function readJson(file) {
   try {
@@ -30,7 +30,10 @@ function readJson(file) {
 
 /** Ours across runs: the range of the row's median (or value), and its width relative to their middle. */
 function spread(runs, index) {
-  const centers = runs.map((run) => run.rows[index]?.ours).map((ours) => ours?.median ?? ours?.value).filter(Number.isFinite)
+  const centers = runs
+    .map((run) => run.rows[index]?.ours)
+    .map((ours) => ours?.median ?? ours?.value)
+    .filter(Number.isFinite)
   if (centers.length < 2) return "one run"
   const low = Math.min(...centers)
   const high = Math.max(...centers)
@@ -61,7 +64,10 @@ function machineSection(machine) {
     ["Rust", machine.rustc ?? "not found"],
     ["Code measured", machine.commit],
     ["Started", machine.date],
-    ["Load average (1, 5, 15 min)", `${machine.loadAverage.join(", ")} at the start; ${machine.loadAverageAtEnd?.join(", ") ?? "?"} at the end`],
+    [
+      "Load average (1, 5, 15 min)",
+      `${machine.loadAverage.join(", ")} at the start; ${machine.loadAverageAtEnd?.join(", ") ?? "?"} at the end`,
+    ],
   ]
   return table(["", ""], facts)
 }
@@ -80,7 +86,17 @@ export function buildReport(findings) {
     for (const [index, row] of first.rows.entries()) {
       const cells = rowCells(row)
       const baseline = row.baseline ? `${cells.baseline}${cells.baselineLabel ? ` — ${cells.baselineLabel}` : ""}` : "–"
-      summary.push([position + 1, cells.measure, cells.ours, baseline, cells.ratio, cells.target, met(runs, index), spread(runs, index), `\`${first.command}\``])
+      summary.push([
+        position + 1,
+        cells.measure,
+        cells.ours,
+        baseline,
+        cells.ratio,
+        cells.target,
+        met(runs, index),
+        spread(runs, index),
+        `\`${first.command}\``,
+      ])
     }
     const loads = runs.map((run) => `${run.load?.before ?? "?"} → ${run.load?.after ?? "?"}`).join(", ")
     const notes = [...(first.notes ?? []), `1-minute load average before → after: ${loads}.`]

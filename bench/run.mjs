@@ -12,8 +12,8 @@ import path from "node:path"
 import { parseArgs } from "node:util"
 import { BENCHES } from "./lib/benches.mjs"
 import { machineFacts } from "./lib/machine.mjs"
-import { load } from "./lib/output.mjs"
 import { REPO } from "./lib/opencode.mjs"
+import { load } from "./lib/output.mjs"
 import { RESULTS, writeReport } from "./report.mjs"
 
 const LIMIT_MS = 10 * 60_000
@@ -104,7 +104,10 @@ for (let run = 1; run <= runs; run++) {
 }
 
 fs.mkdirSync(RESULTS, { recursive: true })
-fs.writeFileSync(path.join(RESULTS, "machine.json"), `${JSON.stringify({ ...machine, loadAverageAtEnd: machineFacts().loadAverage }, null, 2)}\n`)
+fs.writeFileSync(
+  path.join(RESULTS, "machine.json"),
+  `${JSON.stringify({ ...machine, loadAverageAtEnd: machineFacts().loadAverage }, null, 2)}\n`,
+)
 for (const [name, results] of Object.entries(collected)) {
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ runs: results }, null, 2)}\n`)
 }

@@ -71,7 +71,10 @@ const results = await withOpencode(async ({ oc, mock }) => {
     for (let n = 0; n < opts.samples; n++) {
       const created = await toolReturn(oc, mock, "new", delay, n)
       const forked = await toolReturn(oc, mock, "fork", delay, n)
-      for (const [mode, sample] of [["new", created], ["fork", forked]]) {
+      for (const [mode, sample] of [
+        ["new", created],
+        ["fork", forked],
+      ]) {
         ours[mode].push(sample.ms)
         gaps[mode].push(sample.modelGap)
       }
@@ -115,7 +118,9 @@ if (opts.delays.length > 1) {
   const [low, high] = [opts.delays[0], opts.delays.at(-1)]
   for (const mode of ["new", "fork"]) {
     const shift = summarize(results[high].ours[mode]).median - summarize(results[low].ours[mode]).median
-    notes.push(`\`${mode}\`: median at D = ${high / 1000} s minus at D = ${low / 1000} s: ${shift >= 0 ? "+" : ""}${shift.toFixed(1)} ms (independent of D).`)
+    notes.push(
+      `\`${mode}\`: median at D = ${high / 1000} s minus at D = ${low / 1000} s: ${shift >= 0 ? "+" : ""}${shift.toFixed(1)} ms (independent of D).`,
+    )
   }
 }
 
@@ -125,4 +130,14 @@ notes.push(
     .join(", ")} (medians).`,
 )
 
-emit({ bench: "tool-return", title: "1. `new` / `fork` tool return in OpenCode", command: "node bench/tool-return.mjs", rows, notes, extra: { requests: results.requests } }, { loadBefore })
+emit(
+  {
+    bench: "tool-return",
+    title: "1. `new` / `fork` tool return in OpenCode",
+    command: "node bench/tool-return.mjs",
+    rows,
+    notes,
+    extra: { requests: results.requests },
+  },
+  { loadBefore },
+)

@@ -19,7 +19,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function createDriver({ engine, perform, toast, log, journal, now = Date.now }) {
   /** Tool calls waiting for their reply, by engine call id. */
   const replies = new Map()
-  let timer = undefined
+  let timer
   let timerAt = Infinity
 
   /**

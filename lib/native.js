@@ -92,11 +92,9 @@ export function describeLoadFailure({ manifest, host, installed, cause }) {
       `See ${TROUBLESHOOTING}`,
     ].join("\n")
   }
-  return [
-    `${head} from ${platformPackage}@${installed}: ${loaderErrors(cause).join("; ")}.`,
-    reinstall,
-    `See ${TROUBLESHOOTING}`,
-  ].join("\n")
+  return [`${head} from ${platformPackage}@${installed}: ${loaderErrors(cause).join("; ")}.`, reinstall, `See ${TROUBLESHOOTING}`].join(
+    "\n",
+  )
 }
 
 /**

@@ -66,7 +66,13 @@ async function scenarios(oc) {
     return session.id
   }
   const answered = (id, agent, pattern) =>
-    until(async () => (await oc.messages(id)).find((m) => m.info.role === "assistant" && m.info.agent === agent && pattern.test(textOf(m)) && m.info.time?.completed), { timeoutMs: 30_000 })
+    until(
+      async () =>
+        (await oc.messages(id)).find(
+          (m) => m.info.role === "assistant" && m.info.agent === agent && pattern.test(textOf(m)) && m.info.time?.completed,
+        ),
+      { timeoutMs: 30_000 },
+    )
   const timed = async (title, explain, run) => {
     console.log(bold(title))
     console.log(dim(`  ${explain}`))

@@ -4,10 +4,10 @@
 // version), so the committed package.json is what gets published and
 // `napi pre-publish` in the release workflow changes nothing.
 
-import { readNapiConfig } from "@napi-rs/cli"
 import fs from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { readNapiConfig } from "@napi-rs/cli"
 
 const packageJsonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "package.json")
 const { packageJson, packageName, targets } = await readNapiConfig(packageJsonPath)

@@ -35,7 +35,10 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
 
   /** The toasts the plugin showed since `mark`, as {title, message, variant}. */
   const toastsSince = (mark) =>
-    oc.events.slice(mark).filter((e) => e.type === "tui.toast.show").map((e) => e.properties)
+    oc.events
+      .slice(mark)
+      .filter((e) => e.type === "tui.toast.show")
+      .map((e) => e.properties)
 
   const userTexts = async (sessionID, agent) =>
     (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
@@ -76,11 +79,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     await new Promise((resolve) => setTimeout(resolve, 500))
     const reports = (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && /^\[(Branch|All|The)/.test(textOf(m)))
     assert.deepEqual(reports, [])
-    assert.equal(
-      (await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length,
-      0,
-      "the denied fork was never made",
-    )
+    assert.equal((await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length, 0, "the denied fork was never made")
   })
 
   test("agents passing work back and forth stop at maxHops until a person writes", async () => {
@@ -89,12 +88,14 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     const third = cue({ mode: "message", agent: "plan", text: "third hop" })
     const second = cue({ mode: "message", agent: "build", text: third })
     const sessionID = await turn(cue({ mode: "message", agent: "plan", text: second }))
-    const refused = await until(
-      async () => toolParts(await oc.messages(sessionID)).find((p) => p.state.status === "error"),
-      { describe: () => show(sessionID) },
-    )
+    const refused = await until(async () => toolParts(await oc.messages(sessionID)).find((p) => p.state.status === "error"), {
+      describe: () => show(sessionID),
+    })
     assert.equal(refused.state.input.text, "third hop")
-    assert.match(refused.state.error, /agents have handed work to each other 2 times since a person last wrote in this session \(or the one it branched from\) \(limit maxHops = 2\)/)
+    assert.match(
+      refused.state.error,
+      /agents have handed work to each other 2 times since a person last wrote in this session \(or the one it branched from\) \(limit maxHops = 2\)/,
+    )
     await oc.waitForIdle(sessionID, { after: mark })
     const toast = await until(async () => toastsSince(mark).find((t) => t.title === "Hand-off refused: hop limit"))
     assert.equal(toast.variant, "warning")
@@ -117,7 +118,12 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     await oc.waitForIdle(sessionID, { after: mark })
     const toast = await until(async () => toastsSince(mark).find((t) => t.title.startsWith("Interrupted")), {
       describe: async () =>
-        `${oc.describeRecent(30)}\n${JSON.stringify(oc.events.filter((e) => e.type === "message.updated" && e.properties?.info?.role === "assistant").slice(-4).map((e) => e.properties.info))}\n${await show(sessionID)}`,
+        `${oc.describeRecent(30)}\n${JSON.stringify(
+          oc.events
+            .filter((e) => e.type === "message.updated" && e.properties?.info?.role === "assistant")
+            .slice(-4)
+            .map((e) => e.properties.info),
+        )}\n${await show(sessionID)}`,
     })
     assert.equal(toast.title, "Interrupted: 1 hand-off cancelled")
     assert.match(toast.message, /→ plan: "never delivered"/)
@@ -132,10 +138,19 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
       describe: () => show(sessionID),
     })
     assert.equal(toast.title, "Hand-off to plan failed")
-    assert.match(toast.message, /^relay #\d+ was not delivered: the session was not compacted: .*OpenCode reported: .*mock: summary refused.*Its text: "after the summary"$/)
-    assert.ok(mock.requests.some((r) => r.kind === "compaction" && r.sessionID === sessionID), "a summary was attempted")
+    assert.match(
+      toast.message,
+      /^relay #\d+ was not delivered: the session was not compacted: .*OpenCode reported: .*mock: summary refused.*Its text: "after the summary"$/,
+    )
+    assert.ok(
+      mock.requests.some((r) => r.kind === "compaction" && r.sessionID === sessionID),
+      "a summary was attempted",
+    )
     assert.deepEqual(await userTexts(sessionID, "plan"), [])
-    const logged = oc.readLog().split("\n").filter((l) => l.includes("level=ERROR") && l.includes("was not delivered") && l.includes("after the summary"))
+    const logged = oc
+      .readLog()
+      .split("\n")
+      .filter((l) => l.includes("level=ERROR") && l.includes("was not delivered") && l.includes("after the summary"))
     assert.equal(logged.length, 1, "one log line")
 
     // The plugin goes on working: the next hand-off, in another session, is delivered.

@@ -20,12 +20,13 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
 
   const show = (sessionID) => showSession(env.oc, sessionID)
   const toastsSince = (mark) =>
-    env.oc.events.slice(mark).filter((e) => e.type === "tui.toast.show").map((e) => e.properties)
+    env.oc.events
+      .slice(mark)
+      .filter((e) => e.type === "tui.toast.show")
+      .map((e) => e.properties)
   /** User texts of the session that `agent` was asked to answer. */
   const userTexts = async (sessionID, agent) =>
-    (await env.oc.messages(sessionID))
-      .filter((m) => m.info.role === "user" && m.info.agent === agent)
-      .map(textOf)
+    (await env.oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
   const handOff = (text) => cue({ mode: "message", agent: "plan", text })
 
   /** Waits until the session's `session` call has completed: the hand-off is queued. */
@@ -49,10 +50,13 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
       describe: () => show(sessionID),
     })
     // The failed step is recorded with its error, and plan's answer follows it.
-    const messages = await until(async () => {
-      const all = await env.oc.messages(sessionID)
-      return all.some((m) => m.info.role === "assistant" && m.info.agent === "plan" && m.info.time?.completed) ? all : null
-    }, { describe: () => show(sessionID) })
+    const messages = await until(
+      async () => {
+        const all = await env.oc.messages(sessionID)
+        return all.some((m) => m.info.role === "assistant" && m.info.agent === "plan" && m.info.time?.completed) ? all : null
+      },
+      { describe: () => show(sessionID) },
+    )
     const failed = messages.find((m) => m.info.role === "assistant" && m.info.error)
     assert.equal(failed?.info.error.name, "APIError", "the person sees the model's error")
     assert.deepEqual(toastsSince(mark), [], "no interrupt, no failure reported")
@@ -113,15 +117,23 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
     await env.oc.stop({ signal: "SIGKILL", keepRoot: true })
     env = { mock: env.mock, oc: null }
     env = await bootWithPlugin({ root, mock: env.mock })
-    const note = await until(
-      async () => (await env.oc.messages(sessionID)).find((m) => textOf(m).startsWith("[Hand-off not delivered]")),
-      { describe: () => show(sessionID) },
-    )
+    const note = await until(async () => (await env.oc.messages(sessionID)).find((m) => textOf(m).startsWith("[Hand-off not delivered]")), {
+      describe: () => show(sessionID),
+    })
     assert.equal(note.info.role, "user")
-    assert.match(textOf(note), new RegExp(`OpenCode stopped before ${relay} \\(message → plan\\) was sent, and it is not sent again on its own\\. Its text:\\n\\nlost in the crash\\n`))
+    assert.match(
+      textOf(note),
+      new RegExp(
+        `OpenCode stopped before ${relay} \\(message → plan\\) was sent, and it is not sent again on its own\\. Its text:\\n\\nlost in the crash\\n`,
+      ),
+    )
     const toast = await until(async () => toastsSince(0).find((t) => t.title.startsWith("OpenCode stopped")))
     assert.equal(toast.title, "OpenCode stopped: 1 hand-off not delivered", toast.message)
-    assert.deepEqual(fs.readdirSync(stateDir).filter((f) => f.endsWith(".json")), [], "claimed once")
+    assert.deepEqual(
+      fs.readdirSync(stateDir).filter((f) => f.endsWith(".json")),
+      [],
+      "claimed once",
+    )
     assert.deepEqual(await userTexts(sessionID, "plan"), [], "not sent again")
 
     // The note started no turn; the session goes on when the person writes.

@@ -24,7 +24,9 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     return until(
       async () => {
         const messages = await oc.messages(sessionID)
-        return messages.find((m) => m.info.role === "assistant" && m.info.agent === agent && pattern.test(textOf(m)) && m.info.time?.completed)
+        return messages.find(
+          (m) => m.info.role === "assistant" && m.info.agent === agent && pattern.test(textOf(m)) && m.info.time?.completed,
+        )
       },
       { timeoutMs, describe: () => show(sessionID) },
     )
@@ -43,7 +45,7 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
       "plan: [plan] got: Review the auth module",
     ]
     assert.equal(lines.length, expected.length, lines.join("\n"))
-    lines.forEach((line, n) => assert.ok(line.startsWith(expected[n]), `line ${n}: ${line}`))
+    for (const [n, line] of lines.entries()) assert.ok(line.startsWith(expected[n]), `line ${n}: ${line}`)
   })
 
   test("message: several calls in one turn are each delivered once, in order", async () => {
@@ -61,13 +63,16 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
       .filter((m) => m.info.role === "user")
       .slice(1)
       .map((m) => `${m.info.agent}: ${textOf(m)}`)
-    assert.deepEqual(relayed, ["plan: first: plan reviews", "review: second: review checks", "build: third: build fixes"], await show(sessionID))
-    const answers = messages.filter((m) => m.info.role === "assistant").slice(2).map((m) => textOf(m))
-    assert.deepEqual(answers, [
-      "[plan] got: first: plan reviews",
-      "[review] got: second: review checks",
-      "[build] got: third: build fixes",
-    ])
+    assert.deepEqual(
+      relayed,
+      ["plan: first: plan reviews", "review: second: review checks", "build: third: build fixes"],
+      await show(sessionID),
+    )
+    const answers = messages
+      .filter((m) => m.info.role === "assistant")
+      .slice(2)
+      .map((m) => textOf(m))
+    assert.deepEqual(answers, ["[plan] got: first: plan reviews", "[review] got: second: review checks", "[build] got: third: build fixes"])
   })
 
   test("message: agents can pass the turn back and forth (build → plan → build)", async () => {
@@ -92,17 +97,28 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     assert.equal(created.length, 1)
     const [branch] = created
     assert.equal(branch.title, "new · plan · Research rate limiting")
-    assert.match(call.state.output, new RegExp(`^Started a new session ${branch.id} "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\\.`))
+    assert.match(
+      call.state.output,
+      new RegExp(
+        `^Started a new session ${branch.id} "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\\.`,
+      ),
+    )
     const answer = await answered(branch.id, "plan", /^\[plan\] got: Research rate limiting/)
     assert.ok(call.state.time.end < answer.info.time.completed, "the tool finished before the new session's answer")
     const messages = await oc.messages(branch.id)
-    assert.deepEqual(messages.map((m) => m.info.role), ["user", "assistant"], "no history from the calling session")
+    assert.deepEqual(
+      messages.map((m) => m.info.role),
+      ["user", "assistant"],
+      "no history from the calling session",
+    )
     assert.equal(messages[0].info.agent, "plan")
   })
 
   test("fork: three forks in one turn are answered concurrently, each with the history but not the calling tool", async () => {
     const texts = ["Try Redux\nDELAY 1500", "Try Context\nDELAY 1500", "Try Zustand\nDELAY 1500"]
-    const sessionID = await turn(cue({ mode: "fork", text: texts[0] }, { mode: "fork", agent: "plan", text: texts[1] }, { mode: "fork", text: texts[2] }))
+    const sessionID = await turn(
+      cue({ mode: "fork", text: texts[0] }, { mode: "fork", agent: "plan", text: texts[1] }, { mode: "fork", text: texts[2] }),
+    )
     const calls = await until(async () => {
       const parts = toolParts(await oc.messages(sessionID)).filter((p) => p.state.status === "completed")
       return parts.length === 3 ? parts : null
@@ -110,7 +126,9 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     const forkIds = calls.map((call) => /^Forked this session into (\S+) /.exec(call.state.output)?.[1])
     assert.equal(new Set(forkIds).size, 3, calls.map((c) => c.state.output).join("\n"))
     const agents = ["build", "plan", "build"]
-    const answers = await Promise.all(forkIds.map((id, n) => answered(id, agents[n], new RegExp(`Try ${["Redux", "Context", "Zustand"][n]}\\nDELAY 1500$`))))
+    const answers = await Promise.all(
+      forkIds.map((id, n) => answered(id, agents[n], new RegExp(`Try ${["Redux", "Context", "Zustand"][n]}\\nDELAY 1500$`))),
+    )
     // Concurrent: every answer started before any of them finished.
     const starts = answers.map((a) => a.info.time.created)
     const ends = answers.map((a) => a.info.time.completed)
@@ -151,20 +169,24 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     // What the model saw: the summary in place of the history, then the handoff.
     const planRequest = mock.requests.find((r) => r.kind === "chat" && r.sessionID === sessionID && r.agent === "plan")
     const seen = planRequest.messages.map((m) => m.role).join(",")
-    assert.ok(!planRequest.messages.some((m) => JSON.stringify(m.content ?? "").includes("CALL session")), `history replaced by the summary: ${seen}`)
+    assert.ok(
+      !planRequest.messages.some((m) => JSON.stringify(m.content ?? "").includes("CALL session")),
+      `history replaced by the summary: ${seen}`,
+    )
     assert.ok(mock.requests.some((r) => r.kind === "compaction" && r.sessionID === sessionID && r.at < planRequest.at))
   })
 
   test("an unknown or subagent target fails the call with the reason and the agents that can answer, and nothing is sent", async () => {
-    const sessionID = await turn(
-      cue({ mode: "message", agent: "reviewer", text: "x" }, { mode: "fork", agent: "helper", text: "y" }),
-    )
+    const sessionID = await turn(cue({ mode: "message", agent: "reviewer", text: "x" }, { mode: "fork", agent: "helper", text: "y" }))
     const calls = await until(async () => {
       const parts = toolParts(await oc.messages(sessionID)).filter((p) => p.state.status === "error")
       return parts.length === 2 ? parts : null
     })
     await oc.waitForIdle(sessionID)
-    const reasons = { reviewer: "is not an agent of this project", helper: "is a subagent: subagents run only inside a task, not as the agent of a session" }
+    const reasons = {
+      reviewer: "is not an agent of this project",
+      helper: "is a subagent: subagents run only inside a task, not as the agent of a session",
+    }
     for (const [n, name] of ["reviewer", "helper"].entries()) {
       const error = calls[n].state.error
       const refused = /^Agent "(.+)" (.+)\. Agents that can answer: (.+)\. Nothing was sent\.$/.exec(error)

@@ -17,108 +17,106 @@
 // Env: KEEP_E2E=1 keeps the temp root (config, data, server log) after stop();
 //      E2E_VERBOSE=1 mirrors the server output to stderr; OPENCODE_BIN overrides the binary.
 
-import { spawn, spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-import fs from "node:fs";
-import fsp from "node:fs/promises";
-import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawn, spawnSync } from "node:child_process"
+import fs from "node:fs"
+import fsp from "node:fs/promises"
+import http from "node:http"
+import { createRequire } from "node:module"
+import os from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, "..", "..");
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const REPO_ROOT = path.resolve(HERE, "..", "..")
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
-export const DEFAULT_BOOT_TIMEOUT_MS = 45_000;
-export const DEFAULT_WAIT_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
+export const DEFAULT_BOOT_TIMEOUT_MS = 45_000
+export const DEFAULT_WAIT_TIMEOUT_MS = 30_000
 
 /** Absolute path of the opencode executable (env OPENCODE_BIN overrides). */
 export function resolveOpencodeBin() {
-  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
+  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN
   try {
-    const require = createRequire(path.join(REPO_ROOT, "package.json"));
-    const pkgJson = require.resolve("opencode-ai/package.json");
-    const pkg = JSON.parse(fs.readFileSync(pkgJson, "utf8"));
-    const rel = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.opencode;
+    const require = createRequire(path.join(REPO_ROOT, "package.json"))
+    const pkgJson = require.resolve("opencode-ai/package.json")
+    const pkg = JSON.parse(fs.readFileSync(pkgJson, "utf8"))
+    const rel = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.opencode
     if (rel) {
-      const bin = path.resolve(path.dirname(pkgJson), rel);
-      if (fs.existsSync(bin)) return bin;
+      const bin = path.resolve(path.dirname(pkgJson), rel)
+      if (fs.existsSync(bin)) return bin
     }
   } catch {
     // fall through
   }
-  const fallback = path.join(REPO_ROOT, "node_modules", ".bin", "opencode");
-  if (fs.existsSync(fallback)) return fallback;
-  throw new Error(`opencode executable not found (looked in ${REPO_ROOT}/node_modules); run npm ci or set OPENCODE_BIN`);
+  const fallback = path.join(REPO_ROOT, "node_modules", ".bin", "opencode")
+  if (fs.existsSync(fallback)) return fallback
+  throw new Error(`opencode executable not found (looked in ${REPO_ROOT}/node_modules); run npm ci or set OPENCODE_BIN`)
 }
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 function withTimeout(promise, ms, what) {
-  let t;
+  let t
   const timeout = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
+    t = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(t))
 }
 
 /** Resolve with the promise's value, or `fallback` after `ms` (timer cleared either way). */
 function within(promise, ms, fallback = null) {
-  let t;
-  return Promise.race([promise, new Promise((r) => (t = setTimeout(() => r(fallback), ms)))]).finally(() =>
-    clearTimeout(t),
-  );
+  let t
+  return Promise.race([promise, new Promise((r) => (t = setTimeout(() => r(fallback), ms)))]).finally(() => clearTimeout(t))
 }
 
 /** Agent configs: array of names / {name,...} objects, or a {name: config} map. */
 function normalizeAgents(agents) {
-  const out = {};
-  if (!agents) return out;
+  const out = {}
+  if (!agents) return out
   if (Array.isArray(agents)) {
     for (const a of agents) {
-      if (typeof a === "string") out[a] = {};
+      if (typeof a === "string") out[a] = {}
       else if (a && typeof a.name === "string") {
-        const { name, ...rest } = a;
-        out[name] = rest;
-      } else throw new TypeError(`bad agent entry: ${JSON.stringify(a)}`);
+        const { name, ...rest } = a
+        out[name] = rest
+      } else throw new TypeError(`bad agent entry: ${JSON.stringify(a)}`)
     }
   } else if (typeof agents === "object") {
-    for (const [name, cfg] of Object.entries(agents)) out[name] = cfg && typeof cfg === "object" ? { ...cfg } : {};
+    for (const [name, cfg] of Object.entries(agents)) out[name] = cfg && typeof cfg === "object" ? { ...cfg } : {}
   }
-  return out;
+  return out
 }
 
 function agentConfig(name, cfg = {}) {
-  const marker = `AGENT=${name}`;
-  const base = `${marker}\nYou are the "${name}" test agent.`;
-  const prompt = typeof cfg.prompt === "string" ? (cfg.prompt.includes(marker) ? cfg.prompt : `${marker}\n${cfg.prompt}`) : base;
-  const out = { ...cfg, prompt };
+  const marker = `AGENT=${name}`
+  const base = `${marker}\nYou are the "${name}" test agent.`
+  const prompt = typeof cfg.prompt === "string" ? (cfg.prompt.includes(marker) ? cfg.prompt : `${marker}\n${cfg.prompt}`) : base
+  const out = { ...cfg, prompt }
   if (name !== "build" && name !== "plan") {
-    out.description ??= `Test agent ${name}`;
-    out.mode ??= "primary";
+    out.description ??= `Test agent ${name}`
+    out.mode ??= "primary"
   }
-  return out;
+  return out
 }
 
 function isPlainObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
+  return v !== null && typeof v === "object" && !Array.isArray(v)
 }
 
 function deepMerge(a, b) {
-  if (!isPlainObject(a) || !isPlainObject(b)) return b;
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v;
-  return out;
+  if (!isPlainObject(a) || !isPlainObject(b)) return b
+  const out = { ...a }
+  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v
+  return out
 }
 
 /** Build the project opencode.json. */
 export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents, extraConfig } = {}) {
-  if (!modelUrl) throw new Error("buildConfig: modelUrl is required");
-  const agentCfgs = { build: {}, plan: {}, ...normalizeAgents(agents) };
-  const agent = {};
-  for (const [name, cfg] of Object.entries(agentCfgs)) agent[name] = agentConfig(name, cfg);
+  if (!modelUrl) throw new Error("buildConfig: modelUrl is required")
+  const agentCfgs = { build: {}, plan: {}, ...normalizeAgents(agents) }
+  const agent = {}
+  for (const [name, cfg] of Object.entries(agentCfgs)) agent[name] = agentConfig(name, cfg)
   const config = {
     $schema: "https://opencode.ai/config.json",
     autoupdate: false,
@@ -141,26 +139,26 @@ export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents
     model: "mock/mock-model",
     small_model: "mock/mock-model",
     agent,
-  };
-  if (pluginPath) config.plugin = pluginOptions === undefined ? [pluginPath] : [[pluginPath, pluginOptions]];
-  return extraConfig ? deepMerge(config, extraConfig) : config;
+  }
+  if (pluginPath) config.plugin = pluginOptions === undefined ? [pluginPath] : [[pluginPath, pluginOptions]]
+  return extraConfig ? deepMerge(config, extraConfig) : config
 }
 
 function cleanEnv(base) {
-  const env = {};
+  const env = {}
   for (const [k, v] of Object.entries(base)) {
-    if (v === undefined) continue;
-    if (k.startsWith("OPENCODE")) continue; // e.g. when the tests themselves run inside opencode
-    if (k === "AGENT") continue;
-    if (/_API_KEY$|_AUTH_TOKEN$/.test(k)) continue; // no real providers
-    if (/^(AWS_|GOOGLE_APPLICATION|AZURE_|GITHUB_TOKEN$|GH_TOKEN$)/.test(k)) continue;
-    if (k.startsWith("XDG_")) continue;
-    if (k === "BUN_BE_BUN") continue;
-    if (k.startsWith("GIT_")) continue; // e.g. GIT_DIR when run from a git hook
-    if (/^npm_/i.test(k)) continue; // e.g. the cache and user config an `npm test` run exports
-    env[k] = v;
+    if (v === undefined) continue
+    if (k.startsWith("OPENCODE")) continue // e.g. when the tests themselves run inside opencode
+    if (k === "AGENT") continue
+    if (/_API_KEY$|_AUTH_TOKEN$/.test(k)) continue // no real providers
+    if (/^(AWS_|GOOGLE_APPLICATION|AZURE_|GITHUB_TOKEN$|GH_TOKEN$)/.test(k)) continue
+    if (k.startsWith("XDG_")) continue
+    if (k === "BUN_BE_BUN") continue
+    if (k.startsWith("GIT_")) continue // e.g. GIT_DIR when run from a git hook
+    if (/^npm_/i.test(k)) continue // e.g. the cache and user config an `npm test` run exports
+    env[k] = v
   }
-  return env;
+  return env
 }
 
 /**
@@ -172,22 +170,22 @@ function cleanEnv(base) {
 async function seedOpencodeConfigDir(configDir) {
   const version = (() => {
     try {
-      const require = createRequire(path.join(REPO_ROOT, "package.json"));
-      return JSON.parse(fs.readFileSync(require.resolve("@opencode-ai/plugin/package.json"), "utf8")).version;
+      const require = createRequire(path.join(REPO_ROOT, "package.json"))
+      return JSON.parse(fs.readFileSync(require.resolve("@opencode-ai/plugin/package.json"), "utf8")).version
     } catch {
-      return "1.18.33";
+      return "1.18.33"
     }
-  })();
-  const deps = { "@opencode-ai/plugin": version };
-  await fsp.mkdir(path.join(configDir, "node_modules", "@opencode-ai"), { recursive: true });
-  await fsp.writeFile(path.join(configDir, "package.json"), JSON.stringify({ dependencies: deps }, null, 2));
+  })()
+  const deps = { "@opencode-ai/plugin": version }
+  await fsp.mkdir(path.join(configDir, "node_modules", "@opencode-ai"), { recursive: true })
+  await fsp.writeFile(path.join(configDir, "package.json"), JSON.stringify({ dependencies: deps }, null, 2))
   await fsp.writeFile(
     path.join(configDir, "package-lock.json"),
     JSON.stringify({ name: "opencode", lockfileVersion: 3, requires: true, packages: { "": { dependencies: deps } } }, null, 2),
-  );
-  const repoPlugin = path.join(REPO_ROOT, "node_modules", "@opencode-ai", "plugin");
+  )
+  const repoPlugin = path.join(REPO_ROOT, "node_modules", "@opencode-ai", "plugin")
   if (fs.existsSync(repoPlugin)) {
-    await fsp.symlink(repoPlugin, path.join(configDir, "node_modules", "@opencode-ai", "plugin"), "dir").catch(() => {});
+    await fsp.symlink(repoPlugin, path.join(configDir, "node_modules", "@opencode-ai", "plugin"), "dir").catch(() => {})
   }
 }
 
@@ -206,27 +204,27 @@ code=$?
 while kill -0 "$oc" 2>/dev/null; do wait "$oc"; code=$?; done
 kill "$watcher" 2>/dev/null
 exit "$code"
-`;
+`
 
 // Every live handle, so a crashing test run does not leave servers behind.
-const live = new Set();
-let exitHookInstalled = false;
+const live = new Set()
+let exitHookInstalled = false
 function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
+  if (exitHookInstalled) return
+  exitHookInstalled = true
   const killAll = () => {
-    for (const h of live) h._killSync();
-  };
-  process.on("exit", killAll);
+    for (const h of live) h._killSync()
+  }
+  process.on("exit", killAll)
   // The servers run in their own process group (detached), so a signal to the test process does
   // not reach them: kill them, then re-raise the signal with the default behaviour.
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     const onSignal = () => {
-      killAll();
-      process.off(sig, onSignal);
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, onSignal);
+      killAll()
+      process.off(sig, onSignal)
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
+    }
+    process.on(sig, onSignal)
   }
 }
 
@@ -234,57 +232,56 @@ function installExitHook() {
 // SSE client (node:http: no body/idle timeouts of its own; closed explicitly)
 
 function openSse(url, { onEvent, onStatus, onEnd }) {
-  let req;
-  let closed = false;
-  let buffer = "";
+  let req
+  let closed = false
+  let buffer = ""
   const connected = new Promise((resolve, reject) => {
     req = http.get(url, { headers: { accept: "text/event-stream" } }, (res) => {
-      onStatus?.(res.statusCode);
+      onStatus?.(res.statusCode)
       if (res.statusCode !== 200) {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => (text += c));
-        res.on("end", () => reject(new Error(`SSE ${url}: HTTP ${res.statusCode} ${text.slice(0, 500)}`)));
-        return;
+        let text = ""
+        res.setEncoding("utf8")
+        res.on("data", (c) => (text += c))
+        res.on("end", () => reject(new Error(`SSE ${url}: HTTP ${res.statusCode} ${text.slice(0, 500)}`)))
+        return
       }
-      resolve();
-      res.setEncoding("utf8");
+      resolve()
+      res.setEncoding("utf8")
       res.on("data", (chunk) => {
-        buffer += chunk;
-        let idx;
-        while ((idx = buffer.search(/\r?\n\r?\n/)) >= 0) {
-          const block = buffer.slice(0, idx);
-          buffer = buffer.slice(idx).replace(/^\r?\n\r?\n/, "");
+        buffer += chunk
+        for (let idx = buffer.search(/\r?\n\r?\n/); idx >= 0; idx = buffer.search(/\r?\n\r?\n/)) {
+          const block = buffer.slice(0, idx)
+          buffer = buffer.slice(idx).replace(/^\r?\n\r?\n/, "")
           const data = block
             .split(/\r?\n/)
             .filter((l) => l.startsWith("data:"))
             .map((l) => l.slice(5).replace(/^ /, ""))
-            .join("\n");
-          if (!data) continue;
+            .join("\n")
+          if (!data) continue
           try {
-            onEvent(JSON.parse(data));
+            onEvent(JSON.parse(data))
           } catch (err) {
-            onEvent({ type: "sse.unparsed", properties: { data, error: String(err) } });
+            onEvent({ type: "sse.unparsed", properties: { data, error: String(err) } })
           }
         }
-      });
-      res.on("end", () => !closed && onEnd?.(new Error("SSE stream ended")));
-      res.on("error", (err) => !closed && onEnd?.(err));
-    });
+      })
+      res.on("end", () => !closed && onEnd?.(new Error("SSE stream ended")))
+      res.on("error", (err) => !closed && onEnd?.(err))
+    })
     req.on("error", (err) => {
       if (!closed) {
-        reject(err);
-        onEnd?.(err);
+        reject(err)
+        onEnd?.(err)
       }
-    });
-  });
+    })
+  })
   return {
     connected,
     close() {
-      closed = true;
-      req?.destroy();
+      closed = true
+      req?.destroy()
     },
-  };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,12 +322,12 @@ export async function startOpencode({
   root: reuseRoot,
   log,
 } = {}) {
-  const bootStarted = Date.now();
-  const say = typeof log === "function" ? log : () => {};
-  const bin = resolveOpencodeBin();
+  const bootStarted = Date.now()
+  const say = typeof log === "function" ? log : () => {}
+  const bin = resolveOpencodeBin()
 
   // --- isolated directories
-  const root = reuseRoot ?? (await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), "oc-e2e-"))));
+  const root = reuseRoot ?? (await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), "oc-e2e-"))))
   const dirs = {
     home: path.join(root, "home"),
     config: path.join(root, "xdg-config"),
@@ -339,15 +336,15 @@ export async function startOpencode({
     state: path.join(root, "xdg-state"),
     tmp: path.join(root, "tmp"),
     project: path.join(root, "project"),
-  };
-  for (const d of Object.values(dirs)) await fsp.mkdir(d, { recursive: true });
-  const directory = dirs.project;
-  const logFile = path.join(root, "opencode.log");
+  }
+  for (const d of Object.values(dirs)) await fsp.mkdir(d, { recursive: true })
+  const directory = dirs.project
+  const logFile = path.join(root, "opencode.log")
 
-  const config = buildConfig({ pluginPath, pluginOptions, modelUrl, agents, extraConfig });
-  await fsp.writeFile(path.join(directory, "opencode.json"), JSON.stringify(config, null, 2));
+  const config = buildConfig({ pluginPath, pluginOptions, modelUrl, agents, extraConfig })
+  await fsp.writeFile(path.join(directory, "opencode.json"), JSON.stringify(config, null, 2))
 
-  if (seedConfigDeps) await seedOpencodeConfigDir(path.join(dirs.config, "opencode"));
+  if (seedConfigDeps) await seedOpencodeConfigDir(path.join(dirs.config, "opencode"))
 
   if (git && !reuseRoot) {
     const r = spawnSync("git", ["init", "-q"], {
@@ -355,13 +352,14 @@ export async function startOpencode({
       timeout: 10_000,
       stdio: "ignore",
       env: { ...cleanEnv(process.env), HOME: dirs.home },
-    });
+    })
     if (r.status === 0) {
-      spawnSync(
-        "git",
-        ["-c", "user.email=e2e@test", "-c", "user.name=e2e", "commit", "-q", "--allow-empty", "-m", "init"],
-        { cwd: directory, timeout: 10_000, stdio: "ignore", env: { ...cleanEnv(process.env), HOME: dirs.home } },
-      );
+      spawnSync("git", ["-c", "user.email=e2e@test", "-c", "user.name=e2e", "commit", "-q", "--allow-empty", "-m", "init"], {
+        cwd: directory,
+        timeout: 10_000,
+        stdio: "ignore",
+        env: { ...cleanEnv(process.env), HOME: dirs.home },
+      })
     }
   }
 
@@ -383,17 +381,17 @@ export async function startOpencode({
     OPENCODE_DISABLE_EXTERNAL_SKILLS: "1",
     OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER: "1",
     ...extraEnv,
-  };
+  }
 
   // --- spawn
-  const logStream = fs.createWriteStream(logFile, { flags: "a" });
-  logStream.on("error", () => {});
+  const logStream = fs.createWriteStream(logFile, { flags: "a" })
+  logStream.on("error", () => {})
   const writeLog = (text) => {
-    if (!logStream.writableEnded && !logStream.destroyed) logStream.write(text);
-  };
-  const verbose = process.env.E2E_VERBOSE === "1";
-  const args = ["serve", "--hostname", "127.0.0.1", "--port", "0", "--print-logs", "--log-level", logLevel];
-  writeLog(`# ${new Date().toISOString()} ${bin} ${args.join(" ")}\n# cwd ${directory}\n`);
+    if (!logStream.writableEnded && !logStream.destroyed) logStream.write(text)
+  }
+  const verbose = process.env.E2E_VERBOSE === "1"
+  const args = ["serve", "--hostname", "127.0.0.1", "--port", "0", "--print-logs", "--log-level", logLevel]
+  writeLog(`# ${new Date().toISOString()} ${bin} ${args.join(" ")}\n# cwd ${directory}\n`)
   // Run under a small sh guard in a new process group: the guard holds our stdin pipe and kills
   // opencode when it reads EOF, i.e. when this Node process dies in any way (even SIGKILL, when
   // no exit hook runs), so no server outlives the test run.
@@ -402,68 +400,68 @@ export async function startOpencode({
     env,
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdin.on("error", () => {});
-  say(`opencode: spawned pgid ${child.pid}, root ${root}`);
+  })
+  child.stdin.on("error", () => {})
+  say(`opencode: spawned pgid ${child.pid}, root ${root}`)
 
-  let exited = null; // {code, signal}
+  let exited = null // {code, signal}
   const exitPromise = new Promise((resolve) => {
     child.on("exit", (code, signal) => {
-      exited = { code, signal };
-      writeLog(`# exited code=${code} signal=${signal}\n`);
-      resolve(exited);
-      failWaiters(new Error(`opencode exited (code=${code}, signal=${signal}); log: ${logFile}\n${logTail()}`));
-    });
-  });
-  let spawnError = null;
+      exited = { code, signal }
+      writeLog(`# exited code=${code} signal=${signal}\n`)
+      resolve(exited)
+      failWaiters(new Error(`opencode exited (code=${code}, signal=${signal}); log: ${logFile}\n${logTail()}`))
+    })
+  })
+  let spawnError = null
   child.on("error", (err) => {
-    spawnError = err;
-    failWaiters(err);
-  });
+    spawnError = err
+    failWaiters(err)
+  })
 
-  const tail = []; // last lines of output, for error messages
+  const tail = [] // last lines of output, for error messages
   function logTail(n = 25) {
-    return tail.slice(-n).join("\n");
+    return tail.slice(-n).join("\n")
   }
-  let listeningResolve;
-  const listening = new Promise((r) => (listeningResolve = r));
+  let listeningResolve
+  const listening = new Promise((r) => (listeningResolve = r))
   for (const [name, stream] of [
     ["stdout", child.stdout],
     ["stderr", child.stderr],
   ]) {
-    let partial = "";
-    stream.setEncoding("utf8");
+    let partial = ""
+    stream.setEncoding("utf8")
     stream.on("data", (chunk) => {
-      writeLog(chunk);
-      if (verbose) process.stderr.write(chunk);
-      partial += chunk;
-      const lines = partial.split("\n");
-      partial = lines.pop();
+      writeLog(chunk)
+      if (verbose) process.stderr.write(chunk)
+      partial += chunk
+      const lines = partial.split("\n")
+      partial = lines.pop()
       for (const line of lines) {
-        tail.push(`${name}: ${line}`);
-        if (tail.length > 200) tail.shift();
-        const m = /opencode server listening on (https?:\/\/\S+)/.exec(line);
-        if (m) listeningResolve(m[1].replace(/\/+$/, ""));
+        tail.push(`${name}: ${line}`)
+        if (tail.length > 200) tail.shift()
+        const m = /opencode server listening on (https?:\/\/\S+)/.exec(line)
+        if (m) listeningResolve(m[1].replace(/\/+$/, ""))
       }
-    });
+    })
   }
 
   // --- handle state
-  const events = [];
-  const waiters = new Set();
-  let sse = null;
-  let sseError = null;
-  let stopped = false;
-  const lastPromptMark = new Map();
+  const events = []
+  const waiters = new Set()
+  let sse = null
+  let sseError = null
+  let stopped = false
+  const lastPromptMark = new Map()
 
   function failWaiters(err) {
-    for (const w of waiters) w.reject(err);
-    waiters.clear();
+    for (const w of waiters) w.reject(err)
+    waiters.clear()
   }
 
   function pushEvent(raw) {
     // /global/event payloads: { directory, project?, workspace?, payload: { id?, type, properties } }
-    const payload = raw && raw.payload && typeof raw.payload === "object" ? raw.payload : raw;
+    const payload = raw?.payload && typeof raw.payload === "object" ? raw.payload : raw
     const ev = {
       seq: events.length,
       at: Date.now(),
@@ -471,35 +469,35 @@ export async function startOpencode({
       properties: payload?.properties ?? {},
       directory: raw?.directory ?? null,
       raw,
-    };
-    events.push(ev);
+    }
+    events.push(ev)
     for (const w of [...waiters]) {
-      let ok = false;
+      let ok = false
       try {
-        ok = ev.seq >= w.fromSeq && w.predicate(ev);
+        ok = ev.seq >= w.fromSeq && w.predicate(ev)
       } catch (err) {
-        waiters.delete(w);
-        w.reject(err);
-        continue;
+        waiters.delete(w)
+        w.reject(err)
+        continue
       }
       if (ok) {
-        waiters.delete(w);
-        w.resolve(ev);
+        waiters.delete(w)
+        w.resolve(ev)
       }
     }
   }
 
   function fromSeqOf(after) {
-    if (after === undefined || after === null) return 0;
-    if (after instanceof Date) after = after.getTime();
-    if (typeof after === "object" && typeof after.seq === "number") return after.seq + 1; // an event
-    if (typeof after !== "number") throw new TypeError(`bad "after": ${after}`);
+    if (after === undefined || after === null) return 0
+    if (after instanceof Date) after = after.getTime()
+    if (typeof after === "object" && typeof after.seq === "number") return after.seq + 1 // an event
+    if (typeof after !== "number") throw new TypeError(`bad "after": ${after}`)
     if (after >= 1e12) {
       // a timestamp
-      const i = events.findIndex((e) => e.at >= after);
-      return i < 0 ? events.length : i;
+      const i = events.findIndex((e) => e.at >= after)
+      return i < 0 ? events.length : i
     }
-    return after; // an index from mark()
+    return after // an index from mark()
   }
 
   function describeRecent(n = 12) {
@@ -507,11 +505,11 @@ export async function startOpencode({
       .filter((e) => e.type !== "sync")
       .slice(-n)
       .map((e) => {
-        const p = e.properties || {};
-        const extra = p.status?.type ?? p.info?.role ?? p.part?.type ?? p.error?.name ?? "";
-        return extra ? `${e.type}(${extra})` : e.type;
+        const p = e.properties || {}
+        const extra = p.status?.type ?? p.info?.role ?? p.part?.type ?? p.error?.name ?? ""
+        return extra ? `${e.type}(${extra})` : e.type
       })
-      .join(", ");
+      .join(", ")
   }
 
   /**
@@ -520,99 +518,96 @@ export async function startOpencode({
    * `after`: index from mark(), a previous event, or a Date/ms timestamp.
    */
   function waitForEvent(predicate, waitMs = DEFAULT_WAIT_TIMEOUT_MS, { after, label } = {}) {
-    let fromSeq;
+    let fromSeq
     try {
-      fromSeq = fromSeqOf(after);
-      for (let i = fromSeq; i < events.length; i++) if (predicate(events[i])) return Promise.resolve(events[i]);
+      fromSeq = fromSeqOf(after)
+      for (let i = fromSeq; i < events.length; i++) if (predicate(events[i])) return Promise.resolve(events[i])
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err)
     }
-    if (exited) return Promise.reject(new Error(`opencode is not running (${JSON.stringify(exited)}); log: ${logFile}`));
+    if (exited) return Promise.reject(new Error(`opencode is not running (${JSON.stringify(exited)}); log: ${logFile}`))
     return new Promise((resolve, reject) => {
-      const w = { predicate, fromSeq, resolve, reject };
+      const w = { predicate, fromSeq, resolve, reject }
       const timer = setTimeout(() => {
-        waiters.delete(w);
+        waiters.delete(w)
         reject(
           new Error(
             `waitForEvent${label ? ` (${label})` : ""}: no matching event within ${waitMs} ms; ` +
               `${events.length} events so far, last: [${describeRecent()}]` +
               (sseError ? `; SSE error: ${sseError.message}` : ""),
           ),
-        );
-      }, waitMs);
+        )
+      }, waitMs)
       w.resolve = (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      };
+        clearTimeout(timer)
+        resolve(v)
+      }
       w.reject = (e) => {
-        clearTimeout(timer);
-        reject(e);
-      };
-      waiters.add(w);
-    });
+        clearTimeout(timer)
+        reject(e)
+      }
+      waiters.add(w)
+    })
   }
 
-  let baseUrl = null;
+  let baseUrl = null
 
   async function api(method, pathname, body, { timeoutMs: reqTimeout = requestTimeoutMs, query, headers } = {}) {
-    if (!baseUrl) throw new Error("api: server not listening yet");
-    const url = new URL(pathname, baseUrl);
-    if (!url.searchParams.has("directory")) url.searchParams.set("directory", directory);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    if (!baseUrl) throw new Error("api: server not listening yet")
+    const url = new URL(pathname, baseUrl)
+    if (!url.searchParams.has("directory")) url.searchParams.set("directory", directory)
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
     const init = {
       method,
       headers: { accept: "application/json", ...(headers ?? {}) },
       signal: AbortSignal.timeout(reqTimeout),
-    };
+    }
     if (body !== undefined && body !== null) {
-      init.headers["content-type"] = "application/json";
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      init.headers["content-type"] = "application/json"
+      init.body = typeof body === "string" ? body : JSON.stringify(body)
     }
-    let res;
+    let res
     try {
-      res = await fetch(url, init);
+      res = await fetch(url, init)
     } catch (err) {
-      const why = err?.name === "TimeoutError" ? `timed out after ${reqTimeout} ms` : String(err?.cause ?? err);
-      throw new Error(`${method} ${pathname}: ${why}${exited ? ` (opencode exited ${JSON.stringify(exited)})` : ""}`);
+      const why = err?.name === "TimeoutError" ? `timed out after ${reqTimeout} ms` : String(err?.cause ?? err)
+      throw new Error(`${method} ${pathname}: ${why}${exited ? ` (opencode exited ${JSON.stringify(exited)})` : ""}`)
     }
-    const text = await withTimeout(res.text(), reqTimeout, `${method} ${pathname} body`);
+    const text = await withTimeout(res.text(), reqTimeout, `${method} ${pathname} body`)
     if (!res.ok) {
-      const err = new Error(`${method} ${pathname}: HTTP ${res.status} ${text.slice(0, 2000)}`);
-      err.status = res.status;
-      err.body = text;
-      throw err;
+      const err = new Error(`${method} ${pathname}: HTTP ${res.status} ${text.slice(0, 2000)}`)
+      err.status = res.status
+      err.body = text
+      throw err
     }
-    if (res.status === 204 || text.length === 0) return null;
-    const type = res.headers.get("content-type") || "";
-    if (type.includes("json")) return JSON.parse(text);
+    if (res.status === 204 || text.length === 0) return null
+    const type = res.headers.get("content-type") || ""
+    if (type.includes("json")) return JSON.parse(text)
     try {
-      return JSON.parse(text);
+      return JSON.parse(text)
     } catch {
-      return text;
+      return text
     }
   }
 
   const handle = {
-    root,
     directory,
     logFile,
     config,
     dirs,
     events,
     get url() {
-      return baseUrl;
+      return baseUrl
     },
     get pid() {
-      return child.pid;
+      return child.pid
     },
     get exited() {
-      return exited;
+      return exited
     },
     /** session.error events without a sessionID (plugin install/load failures), as error objects. */
     get pluginErrors() {
-      return events
-        .filter((e) => e.type === "session.error" && !e.properties?.sessionID)
-        .map((e) => e.properties?.error ?? e.properties);
+      return events.filter((e) => e.type === "session.error" && !e.properties?.sessionID).map((e) => e.properties?.error ?? e.properties)
     },
     /**
      * Errors thrown by a plugin's server function are only logged (not published as events):
@@ -622,64 +617,64 @@ export async function startOpencode({
       return handle
         .readLog()
         .split("\n")
-        .filter((l) => /level=ERROR .*failed to load (internal )?plugin/.test(l));
+        .filter((l) => /level=ERROR .*failed to load (internal )?plugin/.test(l))
     },
     /** Messages of pluginErrors, flattened to strings. */
     pluginErrorMessages() {
-      return handle.pluginErrors.map((e) => e?.data?.message ?? e?.message ?? JSON.stringify(e));
+      return handle.pluginErrors.map((e) => e?.data?.message ?? e?.message ?? JSON.stringify(e))
     },
     api,
     waitForEvent,
     /** Index to pass as `after` to waitForEvent / waitForIdle. */
     mark() {
-      return events.length;
+      return events.length
     },
     logTail,
     readLog() {
       try {
-        return fs.readFileSync(logFile, "utf8");
+        return fs.readFileSync(logFile, "utf8")
       } catch {
-        return "";
+        return ""
       }
     },
     describeRecent,
 
     // --- convenience
     async createSession(title, extra = {}) {
-      return api("POST", "/session", title === undefined ? { ...extra } : { title, ...extra });
+      return api("POST", "/session", title === undefined ? { ...extra } : { title, ...extra })
     },
     /**
      * POST /session/{id}/prompt_async (204). Returns the event mark taken just before sending,
      * which waitForIdle(sessionID) uses by default.
      */
     async promptAsync(sessionID, text, agent, extra = {}) {
-      const body = { parts: [{ type: "text", text }], ...extra };
-      if (agent) body.agent = agent;
-      const mark = events.length;
-      lastPromptMark.set(sessionID, mark);
-      await api("POST", `/session/${encodeURIComponent(sessionID)}/prompt_async`, body);
-      return mark;
+      const body = { parts: [{ type: "text", text }], ...extra }
+      if (agent) body.agent = agent
+      const mark = events.length
+      lastPromptMark.set(sessionID, mark)
+      await api("POST", `/session/${encodeURIComponent(sessionID)}/prompt_async`, body)
+      return mark
     },
     /** Blocking prompt (returns the last assistant message {info, parts}). */
     async prompt(sessionID, text, agent, extra = {}, opts = {}) {
-      const body = { parts: [{ type: "text", text }], ...extra };
-      if (agent) body.agent = agent;
+      const body = { parts: [{ type: "text", text }], ...extra }
+      if (agent) body.agent = agent
       return api("POST", `/session/${encodeURIComponent(sessionID)}/message`, body, {
         timeoutMs: DEFAULT_WAIT_TIMEOUT_MS,
         ...opts,
-      });
+      })
     },
     async messages(sessionID) {
-      return api("GET", `/session/${encodeURIComponent(sessionID)}/message`);
+      return api("GET", `/session/${encodeURIComponent(sessionID)}/message`)
     },
     async session(sessionID) {
-      return api("GET", `/session/${encodeURIComponent(sessionID)}`);
+      return api("GET", `/session/${encodeURIComponent(sessionID)}`)
     },
     async sessions() {
-      return api("GET", "/session");
+      return api("GET", "/session")
     },
     async agents() {
-      return api("GET", "/agent");
+      return api("GET", "/agent")
     },
     /**
      * Wait until `sessionID` goes idle (session.idle, or session.status idle) after `after`
@@ -689,7 +684,7 @@ export async function startOpencode({
      * "Agent not found" after prompt_async, which is never followed by idle.
      */
     async waitForIdle(sessionID, { after, timeoutMs: waitMs = DEFAULT_WAIT_TIMEOUT_MS, failOnError = true } = {}) {
-      const from = after ?? lastPromptMark.get(sessionID) ?? events.length;
+      const from = after ?? lastPromptMark.get(sessionID) ?? events.length
       const ev = await waitForEvent(
         (e) =>
           e.properties?.sessionID === sessionID &&
@@ -698,24 +693,24 @@ export async function startOpencode({
             (failOnError && e.type === "session.error" && e.properties?.error?.name !== "MessageAbortedError")),
         waitMs,
         { after: from, label: `idle ${sessionID}` },
-      );
+      )
       if (ev.type === "session.error") {
-        const err = ev.properties.error;
-        const e = new Error(`session ${sessionID} error: ${err?.name}: ${err?.data?.message ?? JSON.stringify(err)}`);
-        e.event = ev;
-        throw e;
+        const err = ev.properties.error
+        const e = new Error(`session ${sessionID} error: ${err?.name}: ${err?.data?.message ?? JSON.stringify(err)}`)
+        e.event = ev
+        throw e
       }
-      return ev;
+      return ev
     },
     /** Text of all text parts of the last assistant message. */
     async lastAssistantText(sessionID) {
-      const msgs = await handle.messages(sessionID);
-      const last = [...msgs].reverse().find((m) => m.info?.role === "assistant");
-      if (!last) return null;
+      const msgs = await handle.messages(sessionID)
+      const last = [...msgs].reverse().find((m) => m.info?.role === "assistant")
+      if (!last) return null
       return last.parts
         .filter((p) => p.type === "text")
         .map((p) => p.text)
-        .join("");
+        .join("")
     },
 
     /** The directories this server runs in; pass as `root` to start again on them. */
@@ -726,77 +721,77 @@ export async function startOpencode({
      * "SIGKILL" for a crash. `keepRoot` keeps its directories for a restart.
      */
     async stop({ signal = "SIGTERM", keepRoot = false } = {}) {
-      if (stopped) return;
-      stopped = true;
-      live.delete(handle);
-      sse?.close();
-      failWaiters(new Error("opencode handle stopped"));
+      if (stopped) return
+      stopped = true
+      live.delete(handle)
+      sse?.close()
+      failWaiters(new Error("opencode handle stopped"))
       if (!exited && !spawnError) {
         try {
-          process.kill(-child.pid, signal);
+          process.kill(-child.pid, signal)
         } catch {
           // already gone
         }
-        const res = await within(exitPromise, 3000);
+        const res = await within(exitPromise, 3000)
         if (!res) {
           try {
-            process.kill(-child.pid, "SIGKILL");
+            process.kill(-child.pid, "SIGKILL")
           } catch {
             // already gone
           }
-          await within(exitPromise, 2000);
+          await within(exitPromise, 2000)
         }
       }
       // leftovers in the process group (children of opencode)
       try {
-        process.kill(-child.pid, "SIGKILL");
+        process.kill(-child.pid, "SIGKILL")
       } catch {
         // none
       }
-      await within(new Promise((r) => logStream.end(r)), 2000);
-      if (keepRoot) return;
+      await within(new Promise((r) => logStream.end(r)), 2000)
+      if (keepRoot) return
       if (process.env.KEEP_E2E === "1") {
-        say(`opencode: kept ${root}`);
+        say(`opencode: kept ${root}`)
       } else {
-        await fsp.rm(root, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+        await fsp.rm(root, { recursive: true, force: true, maxRetries: 3 }).catch(() => {})
       }
     },
     /** Last-resort cleanup from the exit/signal hook (synchronous). */
     _killSync() {
       try {
-        process.kill(-child.pid, "SIGKILL");
+        process.kill(-child.pid, "SIGKILL")
       } catch {
         // gone
       }
       if (process.env.KEEP_E2E !== "1") {
         try {
-          fs.rmSync(root, { recursive: true, force: true, maxRetries: 2 });
+          fs.rmSync(root, { recursive: true, force: true, maxRetries: 2 })
         } catch {
           // best effort
         }
       }
     },
-  };
-  live.add(handle);
-  installExitHook();
+  }
+  live.add(handle)
+  installExitHook()
 
   // --- boot: listening line, global event stream, then the project instance
   try {
-    const deadline = bootStarted + timeoutMs;
-    const left = () => Math.max(1, deadline - Date.now());
+    const deadline = bootStarted + timeoutMs
+    const left = () => Math.max(1, deadline - Date.now())
     baseUrl = await withTimeout(
       Promise.race([
         listening,
         exitPromise.then((x) => {
-          throw new Error(`opencode exited before listening (${JSON.stringify(x)})`);
+          throw new Error(`opencode exited before listening (${JSON.stringify(x)})`)
         }),
         new Promise((_, reject) => child.once("error", reject)),
       ]),
       left(),
       "opencode server listening line",
-    );
-    handle.listenMs = Date.now() - bootStarted;
-    say(`opencode: listening on ${baseUrl} after ${handle.listenMs} ms`);
+    )
+    handle.listenMs = Date.now() - bootStarted
+    say(`opencode: listening on ${baseUrl} after ${handle.listenMs} ms`)
 
     // /global/event carries events of every instance (incl. plugin load failures published
     // while the instance boots), each wrapped as { directory, payload: { type, properties } }.
@@ -804,25 +799,25 @@ export async function startOpencode({
       onEvent: pushEvent,
       onEnd: (err) => {
         if (!stopped) {
-          sseError = err;
-          say(`opencode: SSE ended: ${err?.message}`);
+          sseError = err
+          say(`opencode: SSE ended: ${err?.message}`)
         }
       },
-    });
-    await withTimeout(sse.connected, left(), "GET /global/event");
+    })
+    await withTimeout(sse.connected, left(), "GET /global/event")
     await waitForEvent((e) => e.type === "server.connected", left(), { label: "server.connected" }).catch((err) => {
-      say(`opencode: no server.connected event (${err.message}); continuing`);
-    });
+      say(`opencode: no server.connected event (${err.message}); continuing`)
+    })
 
     // First request for the directory boots the instance (loads plugins).
-    await api("GET", "/agent", undefined, { timeoutMs: left() });
-    say(`opencode: instance booted after ${Date.now() - bootStarted} ms`);
+    await api("GET", "/agent", undefined, { timeoutMs: left() })
+    say(`opencode: instance booted after ${Date.now() - bootStarted} ms`)
   } catch (err) {
-    const kept = process.env.KEEP_E2E === "1" ? `log ${logFile}` : "log removed, KEEP_E2E=1 keeps it";
-    const msg = `startOpencode failed: ${err.message}\n(${kept}) output tail:\n${logTail()}`;
-    await handle.stop().catch(() => {});
-    throw new Error(msg);
+    const kept = process.env.KEEP_E2E === "1" ? `log ${logFile}` : "log removed, KEEP_E2E=1 keeps it"
+    const msg = `startOpencode failed: ${err.message}\n(${kept}) output tail:\n${logTail()}`
+    await handle.stop().catch(() => {})
+    throw new Error(msg)
   }
-  handle.bootMs = Date.now() - bootStarted;
-  return handle;
+  handle.bootMs = Date.now() - bootStarted
+  return handle
 }

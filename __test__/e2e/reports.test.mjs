@@ -51,7 +51,8 @@ describe("branches report back in real OpenCode", { timeout: 240_000 }, () => {
     assert.equal(notes.length, 4, "the summary arrives once")
 
     // The schema the model receives: plain JSON Schema, only `mode` required.
-    const parameters = mock.requests.find((r) => r.kind === "chat").body.tools.find((t) => t.function.name === "session").function.parameters
+    const parameters = mock.requests.find((r) => r.kind === "chat").body.tools.find((t) => t.function.name === "session")
+      .function.parameters
     assert.deepEqual(parameters.required, ["mode"])
     assert.deepEqual(parameters.properties.mode.enum, ["message", "new", "compact", "fork", "status"])
 

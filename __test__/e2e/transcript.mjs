@@ -4,7 +4,7 @@
 export function transcript(messages) {
   const lines = []
   for (const { info, parts } of messages) {
-    const who = info.role === "user" ? `user → ${info.agent}` : info.summary ? "summary" : info.agent ?? info.mode
+    const who = info.role === "user" ? `user → ${info.agent}` : info.summary ? "summary" : (info.agent ?? info.mode)
     for (const part of parts) {
       if (part.type === "text" && part.text) lines.push(`${who}: ${part.text}`)
       if (part.type === "compaction") lines.push(`${who}: (compaction requested)`)

@@ -12,7 +12,18 @@ import { after, before, describe, test } from "node:test"
 import { pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { resolveOpencodeBin } from "../e2e/opencode.mjs"
-import { MAIN, NOT_ON_PLATFORM, PLATFORM, REPO, npm, npmEnv, packPackages, platformManifests, servedPackages, upstreamRegistry } from "./pack.mjs"
+import {
+  MAIN,
+  NOT_ON_PLATFORM,
+  npm,
+  npmEnv,
+  PLATFORM,
+  packPackages,
+  platformManifests,
+  REPO,
+  servedPackages,
+  upstreamRegistry,
+} from "./pack.mjs"
 import { startRegistry } from "./registry.mjs"
 
 const run = promisify(execFile)
@@ -36,7 +47,11 @@ async function exercise(runtime, dir) {
   let stdout
   let code = 0
   try {
-    ;({ stdout } = await run(command, [script, FAKE_CLIENT], { cwd: dir, env: { ...process.env, XDG_STATE_HOME: path.join(dir, ".state"), ...env }, timeout: 60_000 }))
+    ;({ stdout } = await run(command, [script, FAKE_CLIENT], {
+      cwd: dir,
+      env: { ...process.env, XDG_STATE_HOME: path.join(dir, ".state"), ...env },
+      timeout: 60_000,
+    }))
   } catch (err) {
     if (typeof err.code !== "number") throw err
     ;({ stdout, code } = err)
@@ -98,7 +113,10 @@ describe("installed from a registry with npm", { timeout: 300_000, skip: NOT_ON_
       if (runtime === "node") assert.equal(result.versions.node, process.versions.node)
       else assert.match(result.versions.bun, /^1\.3\./)
       assert.equal(result.id, "opencode-sessions")
-      assert.match(result.started, /^Started a new session ses_new1 "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\./)
+      assert.match(
+        result.started,
+        /^Started a new session ses_new1 "new · plan · Research rate limiting" without this conversation's history; plan is answering there now\./,
+      )
       assert.match(result.queued, /^Queued as relay #\d+ for plan: when your turn ends/)
       assert.equal(result.promptsBeforeIdle, 1, "only the new session is prompted during the turn")
       const marked = (text) => [{ type: "text", text, metadata: { "opencode-sessions": true } }]
@@ -125,7 +143,9 @@ describe("installed from a registry with npm", { timeout: 300_000, skip: NOT_ON_
       const lines = result.error.split("\n")
       assert.match(
         lines[0],
-        new RegExp(`^opencode-sessions ${MAIN.version} could not load its native engine on linux x64 glibc [\\d.]+ \\(linux-x64-gnu\\): its package opencode-sessions-linux-x64-gnu is not installed\\.$`),
+        new RegExp(
+          `^opencode-sessions ${MAIN.version} could not load its native engine on linux x64 glibc [\\d.]+ \\(linux-x64-gnu\\): its package opencode-sessions-linux-x64-gnu is not installed\\.$`,
+        ),
       )
       assert.match(result.error, /To fix it in OpenCode, delete the folder ~\/\.cache\/opencode\/packages\/opencode-sessions@latest /)
       assert.equal(lines.at(-1), "See https://github.com/opencode-sessions/opencode-sessions#troubleshooting")
@@ -141,7 +161,12 @@ describe("installed from a registry with npm", { timeout: 300_000, skip: NOT_ON_
       const { code, result } = await exercise(runtime, dir)
       assert.equal(code, 2, `${runtime}: ${JSON.stringify(result)}`)
       const [first] = result.error.split("\n")
-      assert.match(first, new RegExp(`\\(linux-x64-gnu\\) from opencode-sessions-linux-x64-gnu@${MAIN.version.replaceAll(".", "\\.")}: .*${BINARY.replaceAll(".", "\\.")}`))
+      assert.match(
+        first,
+        new RegExp(
+          `\\(linux-x64-gnu\\) from opencode-sessions-linux-x64-gnu@${MAIN.version.replaceAll(".", "\\.")}: .*${BINARY.replaceAll(".", "\\.")}`,
+        ),
+      )
       t.diagnostic(`${runtime}: ${first}`)
     }
   })

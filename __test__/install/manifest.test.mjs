@@ -9,7 +9,7 @@ import os from "node:os"
 import path from "node:path"
 import { after, before, test } from "node:test"
 import { promisify } from "node:util"
-import { MAIN, REPO, npm, npmEnv } from "./pack.mjs"
+import { MAIN, npm, npmEnv, REPO } from "./pack.mjs"
 
 const run = promisify(execFile)
 const NAPI = path.join(REPO, "node_modules", "@napi-rs", "cli", "dist", "cli.js")
@@ -55,7 +55,10 @@ test("the release job's napi artifacts and pre-publish change no manifest: optio
     fs.writeFileSync(path.join(dir, "artifacts", `bindings-${platform}`, binary), `stand-in for ${platform}`)
   }
   await run(process.execPath, [NAPI, "artifacts"], { cwd: dir, timeout: 60_000 })
-  await run(process.execPath, [NAPI, "pre-publish", "-t", "npm", "--skip-optional-publish", "--no-gh-release"], { cwd: dir, timeout: 120_000 })
+  await run(process.execPath, [NAPI, "pre-publish", "-t", "npm", "--skip-optional-publish", "--no-gh-release"], {
+    cwd: dir,
+    timeout: 120_000,
+  })
   const afterwards = { ...tree(path.join(dir, "npm")), "package.json": read(dir, "package.json") }
   for (const platform of fs.readdirSync(path.join(dir, "npm"))) {
     const binary = path.join(platform, JSON.parse(read(dir, "npm", platform, "package.json")).main)
@@ -63,7 +66,10 @@ test("the release job's napi artifacts and pre-publish change no manifest: optio
     delete afterwards[binary]
   }
   assert.deepEqual(afterwards, before)
-  assert.deepEqual(Object.values(MAIN.optionalDependencies), Object.keys(MAIN.optionalDependencies).map(() => MAIN.version))
+  assert.deepEqual(
+    Object.values(MAIN.optionalDependencies),
+    Object.keys(MAIN.optionalDependencies).map(() => MAIN.version),
+  )
 })
 
 test("the main package publishes the loader, lib/, README and LICENSE, and no binary", async () => {

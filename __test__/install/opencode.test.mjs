@@ -14,7 +14,18 @@ import { after, before, describe, test } from "node:test"
 import { startMockModel } from "../e2e/mock-model.mjs"
 import { startOpencode } from "../e2e/opencode.mjs"
 import { cue, textOf, transcript, until } from "../e2e/transcript.mjs"
-import { MAIN, NOT_ON_PLATFORM, PLATFORM, npm, npmEnv, packPackages, platformManifests, repackAs, servedPackages, upstreamRegistry } from "./pack.mjs"
+import {
+  MAIN,
+  NOT_ON_PLATFORM,
+  npm,
+  npmEnv,
+  PLATFORM,
+  packPackages,
+  platformManifests,
+  repackAs,
+  servedPackages,
+  upstreamRegistry,
+} from "./pack.mjs"
 import { startRegistry } from "./registry.mjs"
 
 const verbose = process.env.E2E_VERBOSE === "1"

@@ -33,7 +33,11 @@ export function manifestOfTarball(tgz) {
   for (let at = 0; at + 512 <= tar.length; ) {
     const header = tar.subarray(at, at + 512)
     if (header.every((byte) => byte === 0)) break
-    const field = (start, length) => header.subarray(start, start + length).toString("utf8").replace(/\0[\s\S]*$/, "")
+    const field = (start, length) =>
+      header
+        .subarray(start, start + length)
+        .toString("utf8")
+        .replace(/\0[\s\S]*$/, "")
     const prefix = field(345, 155)
     const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)
     const size = Number.parseInt(field(124, 12).trim() || "0", 8)

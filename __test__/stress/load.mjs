@@ -45,8 +45,7 @@ export async function runLoad({ sessions = 100, relays = 10, timeoutMs = 20 * 60
       }),
     )
     const expected = sessions * relays
-    let answered = 0
-    while ((answered = countAnswers(mock, relays).answered) < expected) {
+    for (let answered = countAnswers(mock, relays).answered; answered < expected; answered = countAnswers(mock, relays).answered) {
       if (Date.now() - started > timeoutMs) break
       progress(`${answered}/${expected} hand-offs answered after ${((Date.now() - started) / 1000).toFixed(0)} s`)
       await sleep(5000)
@@ -71,7 +70,11 @@ export async function runLoad({ sessions = 100, relays = 10, timeoutMs = 20 * 60
       counts,
       toolErrors,
       memory: { before, afterLoad, afterDelete },
-      errorLog: oc.readLog().split("\n").filter((l) => /level=ERROR/.test(l)).slice(0, 20),
+      errorLog: oc
+        .readLog()
+        .split("\n")
+        .filter((l) => /level=ERROR/.test(l))
+        .slice(0, 20),
       modelRequests: mock.requests.length,
     }
   } finally {

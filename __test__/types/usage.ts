@@ -1,7 +1,7 @@
 // Compiled by `tsc -p __test__/types` in the test run: the published types
 // must describe the plugin as users and OpenCode use it.
 import type { Hooks, Plugin, PluginModule } from "@opencode-ai/plugin"
-import plugin, { createPlugin, type SessionToolArgs, type SessionsOptions } from "opencode-sessions"
+import plugin, { createPlugin, type SessionsOptions, type SessionToolArgs } from "opencode-sessions"
 import { RelayEngine } from "../../index.js"
 import type { Action } from "../../lib/engine-types.js"
 

@@ -11,7 +11,7 @@ const which = process.argv[2]
 const server = await load(which)
 
 // A client whose every method resolves at once; nothing is called while loading.
-const client = new Proxy(() => {}, { get: (target, key) => (key === "then" ? undefined : client), apply: async () => ({ data: true }) })
+const client = new Proxy(() => {}, { get: (_target, key) => (key === "then" ? undefined : client), apply: async () => ({ data: true }) })
 const hooks = which === "sdk" ? null : await server({ client, directory: process.cwd(), worktree: process.cwd() }, {})
 const ended = performance.now()
 if (which !== "sdk" && (typeof hooks?.tool?.session?.execute !== "function" || typeof hooks.event !== "function")) {

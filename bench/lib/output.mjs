@@ -37,7 +37,12 @@ export function emit(result, { loadBefore } = {}) {
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((line) => line[i].length)))
   for (const [n, line] of lines.entries()) {
-    console.log(line.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd())
+    console.log(
+      line
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
     if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "))
   }
   for (const note of result.notes ?? []) console.log(`  ${note}`)

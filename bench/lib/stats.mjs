@@ -17,7 +17,11 @@ export function summarize(samples) {
 }
 
 /** The `q` quantile (0..1) of a list of numbers. */
-export const quantile = (values, q) => ranked([...values].sort((a, b) => a - b), q)
+export const quantile = (values, q) =>
+  ranked(
+    [...values].sort((a, b) => a - b),
+    q,
+  )
 
 function ranked(sorted, q) {
   const at = (sorted.length - 1) * q
