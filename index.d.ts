@@ -10,65 +10,269 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * The relay engine. Feed it with the `handle*` methods, then drain
- * `pollActions()` and re-arm a timer for `pollTimeout()`.
+ * The relay engine. Feed it with its input methods; each returns what to do
+ * (the actions in order, when to call `timeout()` next, the pending list
+ * for the disk) or null when nothing changed.
  */
 export declare class RelayEngine {
   /**
    * Takes the plugin options as the user wrote them in `opencode.json`;
    * a wrong or unknown option throws, naming it.
    */
-  constructor(options?: import('./lib/plugin.js').SessionsOptions | null)
+  constructor(options?: JsSessionsOptions | null)
   /** The modes the tool offers, in the order it lists them. */
-  enabledModes(): Array<string>
+  enabledModes(): Array<JsToolMode>
+  /** The options the engine runs with, defaults filled in. */
+  get options(): JsSessionsOptions
+  /** `session.status` of a session: `busy` is false for idle (`retry` is busy). */
+  status(nowMs: number, sessionId: string, busy: boolean): JsDrain | null
+  /** `session.idle`: the end of a turn, often right after `status` idle. */
+  idle(nowMs: number, sessionId: string): JsDrain | null
+  /** `session.compacted`: a summary now stands in for the history. */
+  compacted(nowMs: number, sessionId: string): JsDrain | null
+  /** `session.deleted`. */
+  deleted(nowMs: number, sessionId: string): JsDrain | null
+  /**
+   * `session.error`: `name` is the error's class (`MessageAbortedError`
+   * when a person interrupted), `message` its text; a null or empty
+   * `sessionId` names no session.
+   */
+  sessionError(nowMs: number, sessionId: string | null, name: string | null, message: string | null): JsDrain | null
+  /**
+   * An assistant message completed: one step of a turn ended, for the
+   * reason `finish` (`stop`, `tool-calls`, ...) or with the error named
+   * `error` (`MessageAbortedError` when interrupted).
+   */
+  stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): JsDrain | null
   /**
    * A user message was added to a session; `fromPlugin` is true for the
    * messages this plugin sent. Any other resets the session's hop count.
    */
-  handleUserMessage(sessionId: string, fromPlugin: boolean): void
+  userMessage(sessionId: string, fromPlugin: boolean): JsDrain | null
   /**
-   * Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
-   * text, agent?}`. Returns the id its `replyToTool` action will carry.
+   * Starts a `session` tool call. Returns the id its `replyToTool` action
+   * will carry, and what the call left to do.
    */
-  handleToolCall(nowMs: number, call: import('./lib/engine-types.js').ToolCallInput): number
+  toolCall(nowMs: number, call: JsToolCallInput): JsToolCallStarted
   /**
-   * Feeds a bus event `{type, properties}`. Returns whether its type is one
-   * the engine reads.
+   * Reports what became of request `id`. Null when that changed nothing,
+   * as for an outcome the engine no longer waits for (it timed out before).
    */
-  handleEvent(nowMs: number, event: { type: string; properties?: unknown }): boolean
-  /**
-   * Reports what became of request `id`. Returns false when the engine no
-   * longer waits for it (it timed out before).
-   */
-  handleOutcome(nowMs: number, id: number, outcome: import('./lib/engine-types.js').Outcome): boolean
+  outcome(nowMs: number, id: number, outcome: JsOutcome): JsDrain | null
   /** Lets time pass: requests past their time limit fail. */
-  handleTimeout(nowMs: number): void
-  /** Everything the engine wants done, in order. */
-  pollActions(): import('./lib/engine-types.js').Action[]
+  timeout(nowMs: number): JsDrain | null
   /**
-   * The hand-offs pending now, when they changed since the last call
-   * (null otherwise): the host keeps the latest list on disk.
+   * Hand-offs a stopped host process left on disk: each session is told
+   * what was not delivered.
    */
-  pollJournal(): import('./lib/engine-types.js').PendingHandOff[] | null
-  /**
-   * Hand-offs a stopped OpenCode process left on disk: each session is
-   * told what was not delivered.
-   */
-  handleRestored(nowMs: number, handoffs: import('./lib/engine-types.js').PendingHandOff[]): void
-  /** When `handleTimeout` must be called next (ms, same clock as `nowMs`), or null. */
-  pollTimeout(): number | null
+  restored(nowMs: number, handoffs: JsPendingHandOff[]): JsDrain | null
   /** Relays of a session not yet delivered or reported. */
   pendingRelays(sessionId: string): number
   /** Agent-to-agent hand-offs since a person last wrote in the session. */
   hops(sessionId: string): number
   /** How much is pending, and how many sessions the engine remembers. */
-  stats(): import('./lib/engine-types.js').EngineStats
+  stats(): JsEngineStats
   /** True when no relay, tool call or request is pending. */
   get isQuiet(): boolean
   /** True when the engine holds nothing about any session. */
   get isEmpty(): boolean
 }
 export type JsRelayEngine = RelayEngine
+
+/**
+ * What the engine asks its host to do. Requests carry an id and a time
+ * limit; their outcome must come back through `outcome()`. Everything else
+ * is fire-and-forget.
+ */
+export type JsAction =
+  | { type: 'request'; id: number; timeoutMs: number; request: JsRequest }
+  | { type: 'replyToTool'; call: number; ok: boolean; text: string }
+  | { type: 'toast'; variant: JsToastVariant; title: string; message: string }
+  | { type: 'log'; level: JsLogLevel; message: string }
+
+/** An agent as the host lists it (only the fields the engine reads). */
+export interface JsAgentSummary {
+  name: string
+  /** `primary`, `subagent` or `all`. */
+  mode?: string
+  hidden?: boolean
+}
+
+/** A mode that opens a branch session (the `switchTo` option chooses from these). */
+export type JsBranchMode = 'new' | 'fork'
+
+/**
+ * What an input left to do: returned by every input method of
+ * `RelayEngine` when anything changed, `null` when nothing did.
+ */
+export interface JsDrain {
+  /** Everything the engine wants done, in order. */
+  actions: Array<JsAction>
+  /** When `timeout()` must be called next (ms, the clock of `nowMs`), or null for never. */
+  timeoutAt: number | null
+  /**
+   * The hand-offs pending now when they changed (the host keeps the
+   * latest list on disk), null when they did not.
+   */
+  journal: Array<JsPendingHandOff> | null
+}
+
+/** What the engine holds (`RelayEngine.stats()`). */
+export interface JsEngineStats {
+  /** Hand-offs not yet delivered or reported. */
+  relaysPending: number
+  /** `session` tool calls waiting for their result. */
+  toolCallsPending: number
+  /** Requests to the host in flight, timers and retry pauses included. */
+  requestsInFlight: number
+  /** Branch sessions whose turn has not been reported yet. */
+  branchesRunning: number
+  /** Sessions the engine remembers anything about. */
+  sessionsRemembered: number
+}
+
+/**
+ * - `unreachable`: the request never reached the host's server; safe to send again.
+ * - `unavailable`: a passing server error (HTTP 408, 429, 5xx); it may have taken effect.
+ * - `refused`: anything else; sending it again would fail the same way.
+ */
+export type JsFailureCause = 'unreachable' | 'unavailable' | 'refused'
+
+/** The level of a log line. */
+export type JsLogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** What became of a request, as the host reports it. */
+export type JsOutcome =
+  | { type: 'done' }
+  | { type: 'agents'; agents: Array<JsAgentSummary> }
+  | { type: 'session'; id: string; title: string }
+  | { type: 'answer'; text: string; error?: string }
+  | { type: 'model'; providerId: string; modelId: string }
+  | { type: 'failed'; message: string; cause?: JsFailureCause }
+
+/** A hand-off not yet delivered, as the host keeps it on disk. */
+export interface JsPendingHandOff {
+  sessionId: string
+  /** Its number in the tool's result ("relay #4"). */
+  relay: number
+  /** `message` or `compact`. */
+  mode: string
+  callerAgent: string
+  agent: string
+  text: string
+}
+
+/** How branches report back to the session that opened them. */
+export type JsReportMode = 'each' | 'all' | 'off'
+
+/** A request to the host; the comment on each says which outcome answers it. */
+export type JsRequest =
+  | { op: 'listAgents' }
+  | { op: 'createSession'; title: string }
+  | { op: 'forkSession'; sessionId: string; messageId: string }
+  | { op: 'prompt'; sessionId: string; agent: string; parts: Array<string> }
+  | { op: 'lastUserModel'; sessionId: string }
+  | { op: 'summarize'; sessionId: string; providerId: string; modelId: string }
+  | { op: 'askPermission'; call: number; pattern: string }
+  | { op: 'renameSession'; sessionId: string; title: string }
+  | { op: 'selectSession'; sessionId: string }
+  | { op: 'lastAnswer'; sessionId: string }
+  | { op: 'note'; sessionId: string; agent: string; text: string }
+
+/** A hand-off mode of the `session` tool (the `modes` option chooses from these). */
+export type JsSessionMode = 'message' | 'new' | 'compact' | 'fork'
+
+/**
+ * Options from `"plugin": [["opencode-sessions", { ... }]]`. Every option is
+ * checked when the plugin loads; a wrong or unknown one keeps the plugin from
+ * loading, with a message naming it.
+ */
+export interface JsSessionsOptions {
+  /**
+   * Agent-to-agent hand-offs allowed in a session since a person last wrote
+   * there; the next one is refused. `new` and `fork` branches start from
+   * their parent's count plus one. Whole number from 1 to 1000. Default 8.
+   */
+  maxHops?: number
+  /** Modes the tool offers; the others are neither shown to the model nor accepted. Default: all four. */
+  modes?: Array<JsSessionMode>
+  /** Agents a hand-off may go to. Default: every primary agent that is not hidden. */
+  agents?: Array<string>
+  /** Branch modes after which the TUI switches to the new session. Default: none. */
+  switchTo?: Array<JsBranchMode>
+  /**
+   * What the session that opened branches (`new`, `fork`) hears back, as notes that start no turn:
+   * `"each"` a report as each branch finishes plus a side-by-side summary once all branches of a
+   * turn are done; `"all"` only the summary; `"off"` nothing. Default `"each"`.
+   */
+  report?: JsReportMode
+  /** Once all branches of a turn are done, the opening agent takes a turn on the summary (counts as a hop). Default false. */
+  resumeParent?: boolean
+  /** Time limit in ms for listing agents, creating or forking a session and sending a prompt. Default 15000. */
+  requestTimeoutMs?: number
+  /** Time limit in ms for summarizing a session in `compact` mode. Default 600000. */
+  summarizeTimeoutMs?: number
+  /** How long in ms a permission prompt may wait for a person. Default 3600000. */
+  permissionTimeoutMs?: number
+}
+
+/** Arguments of the `session` tool, as the model writes them. */
+export interface JsSessionToolArgs {
+  /** What the receiving agent should do, written as a user message. Required for every mode but `status`. */
+  text?: string
+  /**
+   * - `message`: when the calling turn ends, `text` arrives in the same session, answered by `agent`.
+   * - `new`: `agent` answers `text` in a fresh session without history; returns at once.
+   * - `compact`: when the calling turn ends, the session is summarized, then `agent` answers `text`.
+   * - `fork`: `agent` answers `text` in a copy of the session with its full history; returns at once.
+   * - `status`: lists the branches (`new`, `fork`) this session opened.
+   */
+  mode: JsToolMode
+  /** Primary agent that answers; defaults to the calling agent. */
+  agent?: string
+}
+
+/** How a toast looks. */
+export type JsToastVariant = 'info' | 'success' | 'warning' | 'error'
+
+/**
+ * A `session` tool call as the host hands it to `RelayEngine.toolCall`: the
+ * model's arguments plus the context the host gives the tool. The engine
+ * reads it without trusting it (`ToolCall::from_json`), so a wrong field is
+ * refused with an error naming it.
+ */
+export interface JsToolCallInput {
+  /** Session the calling agent runs in. */
+  sessionId: string
+  /** The in-flight assistant message; a fork copies history up to it. */
+  messageId: string
+  /** Agent that made the call; the target when `agent` is left out. */
+  callerAgent: string
+  /** As the model wrote it; anything but a `ToolMode` is refused with a hint. */
+  mode: string
+  text: string
+  /** Agent that should answer; left out (or null) means the caller. */
+  agent?: string
+}
+
+/**
+ * What `RelayEngine.toolCall` returns: the id the call's `replyToTool`
+ * action will carry, and what the call left to do.
+ */
+export interface JsToolCallStarted {
+  call: number
+  /** Null when the call left nothing to do yet. */
+  drain: JsDrain | null
+}
+
+/** A mode of the `session` tool: the four hand-offs and `status`. */
+export type JsToolMode = 'message' | 'new' | 'compact' | 'fork' | 'status'
+
+/** Every mode of the `session` tool, in the order it lists them. */
+export declare function modes(): Array<JsToolMode>
+
+/** Every option the plugin reads, in the order the README documents them. */
+export declare function optionNames(): Array<string>
 
 /**
  * Event types that can matter to the engine; skip every other event before

@@ -773,8 +773,17 @@ if (
   }
 }
 
-const { RelayEngine, JsRelayEngine, relevantEventTypes } = nativeBinding
+const { RelayEngine, JsRelayEngine, JsBranchMode, JsFailureCause, JsLogLevel, JsReportMode, JsSessionMode, JsToastVariant, JsToolMode, modes, optionNames, relevantEventTypes } = nativeBinding
 export { RelayEngine }
 export { JsRelayEngine }
+export { JsBranchMode }
+export { JsFailureCause }
+export { JsLogLevel }
+export { JsReportMode }
+export { JsSessionMode }
+export { JsToastVariant }
+export { JsToolMode }
+export { modes }
+export { optionNames }
 export { relevantEventTypes }
 export const __napiBindingTarget = __napiLoadedBindingTarget

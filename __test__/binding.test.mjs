@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { RelayEngine, relevantEventTypes } from "../index.js"
+import { modes, optionNames, RelayEngine, relevantEventTypes } from "../index.js"
 import { toolCallInput } from "./fake-client.mjs"
 
 const call = toolCallInput
@@ -16,27 +16,62 @@ test("the binding lists the event types worth crossing into native code", () => 
   ])
 })
 
+test("the modes and option names come from the engine, and the options type names every option", () => {
+  assert.deepEqual(modes(), ["message", "new", "compact", "fork", "status"])
+  assert.deepEqual(optionNames(), [
+    "maxHops",
+    "modes",
+    "agents",
+    "switchTo",
+    "report",
+    "resumeParent",
+    "requestTimeoutMs",
+    "summarizeTimeoutMs",
+    "permissionTimeoutMs",
+  ])
+  // The effective options are built from the engine's settings field by field.
+  const engine = new RelayEngine({ agents: ["plan"], switchTo: ["fork"], requestTimeoutMs: 2000 })
+  assert.deepEqual(Object.keys(engine.options), optionNames())
+  assert.deepEqual(engine.options, {
+    maxHops: 8,
+    modes: ["message", "new", "compact", "fork"],
+    agents: ["plan"],
+    switchTo: ["fork"],
+    report: "each",
+    resumeParent: false,
+    requestTimeoutMs: 2000,
+    summarizeTimeoutMs: 600000,
+    permissionTimeoutMs: 3600000,
+  })
+})
+
 test("a tool call asks for the agent list first, with its time limit", () => {
   const engine = new RelayEngine({ requestTimeoutMs: 2000 })
-  const id = engine.handleToolCall(100, call())
-  assert.equal(typeof id, "number")
-  assert.deepEqual(engine.pollActions(), [{ type: "request", id: 2, timeoutMs: 2000, request: { op: "listAgents" } }])
-  assert.equal(engine.pollTimeout(), 2100)
+  const started = engine.toolCall(100, call())
+  assert.equal(typeof started.call, "number")
+  assert.deepEqual(started.drain, {
+    actions: [{ type: "request", id: 2, timeoutMs: 2000, request: { op: "listAgents" } }],
+    timeoutAt: 2100,
+    journal: null,
+  })
   assert.equal(engine.isQuiet, false)
 })
 
 test("a message relay goes through the binding as plain JSON, once", () => {
   const engine = new RelayEngine()
-  const callId = engine.handleToolCall(0, call({ agent: "plan" }))
-  const [list] = engine.pollActions()
-  engine.handleOutcome(1, list.id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
-  const [ask] = engine.pollActions().filter((a) => a.type === "request")
+  const { call: callId, drain: first } = engine.toolCall(0, call({ agent: "plan" }))
+  const [list] = first.actions
+  const asked = engine.outcome(1, list.id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
+  const [ask] = asked.actions.filter((a) => a.type === "request")
   assert.deepEqual(ask.request, { op: "askPermission", call: callId, pattern: "message → plan" })
-  engine.handleOutcome(1, ask.id, { type: "done" })
-  const actions = engine.pollActions()
-  const reply = actions.find((a) => a.type === "replyToTool")
+  const allowed = engine.outcome(1, ask.id, { type: "done" })
+  const reply = allowed.actions.find((a) => a.type === "replyToTool")
   assert.equal(reply.call, callId)
   assert.equal(reply.ok, true)
+  assert.equal(allowed.timeoutAt, null, "nothing is in flight while the relay waits for the turn to end")
+  assert.deepEqual(allowed.journal, [
+    { sessionId: "ses_1", relay: allowed.journal[0].relay, mode: "message", callerAgent: "build", agent: "plan", text: "review this" },
+  ])
   assert.equal(engine.pendingRelays("ses_1"), 1)
   assert.deepEqual(engine.stats(), {
     relaysPending: 1,
@@ -46,58 +81,75 @@ test("a message relay goes through the binding as plain JSON, once", () => {
     sessionsRemembered: 1,
   })
 
-  const idle = { type: "session.status", properties: { sessionID: "ses_1", status: { type: "idle" } } }
-  assert.equal(engine.handleEvent(2, idle), true)
-  const sent = engine.pollActions().filter((a) => a.type === "request")
+  const idle = engine.status(2, "ses_1", false)
+  const sent = idle.actions.filter((a) => a.type === "request")
   assert.deepEqual(
     sent.map((a) => a.request),
     [{ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["review this"] }],
   )
-  engine.handleEvent(3, { type: "session.idle", properties: { sessionID: "ses_1" } })
-  assert.deepEqual(engine.pollActions(), [])
-  engine.handleEvent(4, { type: "session.deleted", properties: { info: { id: "ses_1" } } })
-  engine.pollActions()
+  assert.deepEqual(idle.journal, [], "a relay whose prompt went out is no longer pending on disk")
+  assert.equal(idle.timeoutAt, 2 + 15_000)
+  assert.equal(engine.idle(3, "ses_1"), null, "the second idle edge changes nothing")
+  engine.outcome(4, sent[0].id, { type: "done" })
+  engine.deleted(5, "ses_1")
   assert.equal(engine.stats().sessionsRemembered, 0)
+  assert.equal(engine.isEmpty, true)
+})
+
+test("an input that changes nothing returns null", () => {
+  const engine = new RelayEngine()
+  assert.equal(engine.status(0, "ses_x", true), null)
+  assert.equal(engine.status(1, "ses_x", false), null)
+  assert.equal(engine.idle(2, "ses_x"), null)
+  assert.equal(engine.compacted(3, "ses_x"), null)
+  assert.equal(engine.stepFinished(4, "ses_x", "stop", null), null)
+  assert.equal(engine.sessionError(5, null, "UnknownError", "boom"), null)
+  assert.equal(engine.deleted(6, "ses_x"), null)
+  assert.equal(engine.userMessage("ses_x", false), null)
+  assert.equal(engine.timeout(7), null)
+  assert.equal(engine.restored(8, []), null)
   assert.equal(engine.isEmpty, true)
 })
 
 test("bad input is refused with an error that says what is wrong", () => {
   const engine = new RelayEngine()
-  assert.throws(
-    () => engine.handleToolCall(0, call({ mode: "teleport" })),
-    /unknown mode "teleport": use one of message, new, compact, fork/,
-  )
-  assert.throws(() => engine.handleToolCall(0, call({ text: "  " })), /`text` is empty/)
-  assert.throws(() => engine.handleToolCall(0, call({ sessionId: 1 })), /`sessionId` must be a string, got the number 1/)
-  assert.throws(() => engine.handleToolCall(0, [call()]), /malformed tool call: expected an object/)
-  assert.throws(() => engine.handleToolCall(-1, call()), /nowMs/)
-  assert.throws(() => engine.handleOutcome(0, 1, { type: "perhaps" }), /malformed outcome/)
-  assert.throws(() => engine.handleEvent(0, { type: "session.idle", properties: {} }), /session.idle without properties.sessionID/)
+  assert.throws(() => engine.toolCall(0, call({ mode: "teleport" })), /unknown mode "teleport": use one of message, new, compact, fork/)
+  assert.throws(() => engine.toolCall(0, call({ text: "  " })), /`text` is empty/)
+  assert.throws(() => engine.toolCall(0, call({ sessionId: 1 })), /`sessionId` must be a string, got the number 1/)
+  assert.throws(() => engine.toolCall(0, [call()]), /malformed tool call: expected an object/)
+  assert.throws(() => engine.toolCall(-1, call()), /nowMs/)
+  assert.throws(() => engine.outcome(0, 1, { type: "perhaps" }), /malformed outcome/)
+  assert.throws(() => engine.idle(0, ""), /malformed sessionId: expected a non-empty string/)
   assert.throws(() => new RelayEngine({ requestTimeoutMs: 0 }), /requestTimeoutMs/)
   assert.equal(engine.isQuiet, true, "nothing was accepted")
 })
 
-test("unrelated events are reported as such and change nothing", () => {
-  const engine = new RelayEngine()
-  assert.equal(engine.handleEvent(0, { type: "message.part.delta", properties: { delta: "x" } }), false)
-  assert.deepEqual(engine.pollActions(), [])
-})
-
 test("an outcome that arrives after its time limit belongs to no attempt", () => {
   const engine = new RelayEngine({ requestTimeoutMs: 10 })
-  engine.handleToolCall(0, call())
-  const [list] = engine.pollActions()
-  engine.handleTimeout(10)
-  const [warning] = engine.pollActions()
+  const {
+    drain: {
+      actions: [list],
+    },
+  } = engine.toolCall(0, call())
+  const timedOut = engine.timeout(10)
+  const [warning] = timedOut.actions
   assert.equal(warning.level, "warn")
   assert.match(warning.message, /listing agents failed \(no answer after 1 s while listing agents\); attempt 2 of 3 in 500 ms/)
-  assert.equal(engine.handleOutcome(11, list.id, { type: "done" }), false)
-  engine.handleTimeout(510)
-  const [retry] = engine.pollActions()
+  assert.equal(timedOut.timeoutAt, 510, "the pause before the next attempt")
+  const waiting = engine.stats()
+  assert.equal(engine.outcome(11, list.id, { type: "done" }), null, "a late answer changes nothing")
+  assert.deepEqual(engine.stats(), waiting)
+  const [retry] = engine.timeout(510).actions
   assert.deepEqual(retry.request, { op: "listAgents" })
   assert.notEqual(retry.id, list.id, "each attempt has an id of its own")
-  assert.equal(engine.handleOutcome(511, list.id, { type: "done" }), false, "the first attempt's answer is stale")
-  assert.equal(engine.handleOutcome(512, retry.id, { type: "agents", agents: [] }), true)
+  assert.equal(engine.outcome(511, list.id, { type: "done" }), null, "the first attempt's answer is stale")
+  assert.deepEqual(engine.stats(), waiting)
+  const answered = engine.outcome(512, retry.id, { type: "agents", agents: [] })
+  assert.ok(
+    answered.actions.some((a) => a.type === "replyToTool"),
+    "the retry's answer is taken",
+  )
+  assert.equal(engine.stats().requestsInFlight, 0)
 })
 
 test("options are checked when the engine is made, naming what is wrong", () => {
@@ -120,6 +172,6 @@ test("the modes left on are listed in the tool's order, and hops reset when a pe
   assert.deepEqual(engine.enabledModes(), ["message", "fork", "status"])
   assert.deepEqual(new RelayEngine({ modes: ["compact"] }).enabledModes(), ["compact"], "status only comes with branches")
   assert.equal(engine.hops("ses_1"), 0)
-  engine.handleUserMessage("ses_1", false)
+  engine.userMessage("ses_1", false)
   assert.equal(engine.isEmpty, true)
 })

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { RelayEngine } from "../index.js"
+import { createEventReader } from "../lib/hosts/opencode-v1.js"
 import { createPlugin } from "../lib/plugin.js"
-import { fakeClient, idleEvent, isolatedProject, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
+import { fakeClient, isolatedProject, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
 
 const PREFIX = "opencode-sessions: "
 const MODES = "use one of message, new, compact, fork, status"
@@ -35,23 +36,23 @@ function refuses(run, message, label = message) {
  */
 function relayStillWorks(engine, sessionId = "ses_ok") {
   let now = 1_000_000
-  engine.pollActions()
-  const callId = engine.handleToolCall(now, call({ sessionId, agent: "plan", text: "still working" }))
-  const list = engine.pollActions().find((a) => a.type === "request" && a.request.op === "listAgents")
+  const actions = (drain) => drain?.actions ?? []
+  const started = engine.toolCall(now, call({ sessionId, agent: "plan", text: "still working" }))
+  const list = actions(started.drain).find((a) => a.type === "request" && a.request.op === "listAgents")
   assert.ok(list, "the call asks for the agent list")
-  engine.handleOutcome(++now, list.id, {
+  const listed = engine.outcome(++now, list.id, {
     type: "agents",
     agents: [
       { name: "build", mode: "primary" },
       { name: "plan", mode: "primary" },
     ],
   })
-  const ask = engine.pollActions().find((a) => a.type === "request" && a.request.op === "askPermission")
-  engine.handleOutcome(++now, ask.id, { type: "done" })
-  const reply = engine.pollActions().find((a) => a.type === "replyToTool" && a.call === callId)
+  const ask = actions(listed).find((a) => a.type === "request" && a.request.op === "askPermission")
+  const allowed = engine.outcome(++now, ask.id, { type: "done" })
+  const reply = actions(allowed).find((a) => a.type === "replyToTool" && a.call === started.call)
   assert.equal(reply.ok, true, reply.text)
-  engine.handleEvent(++now, { type: "session.status", properties: { sessionID: sessionId, status: { type: "idle" } } })
-  const prompt = engine.pollActions().find((a) => a.type === "request" && a.request.op === "prompt")
+  const idle = engine.status(++now, sessionId, false)
+  const prompt = actions(idle).find((a) => a.type === "request" && a.request.op === "prompt")
   assert.deepEqual(prompt.request, { op: "prompt", sessionId, agent: "plan", parts: ["still working"] })
 }
 
@@ -112,33 +113,69 @@ test("engine: options of the wrong type are refused, naming what was expected", 
   assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status"])
 })
 
+/** Every input method that takes the time first, with valid other arguments. */
+const TIMED = {
+  toolCall: (engine, now) => engine.toolCall(now, call()),
+  status: (engine, now) => engine.status(now, "s", true),
+  idle: (engine, now) => engine.idle(now, "s"),
+  compacted: (engine, now) => engine.compacted(now, "s"),
+  deleted: (engine, now) => engine.deleted(now, "s"),
+  sessionError: (engine, now) => engine.sessionError(now, "s", "UnknownError", "boom"),
+  stepFinished: (engine, now) => engine.stepFinished(now, "s", "stop", null),
+  outcome: (engine, now) => engine.outcome(now, 1, { type: "done" }),
+  timeout: (engine, now) => engine.timeout(now),
+  restored: (engine, now) => engine.restored(now, []),
+}
+
 test("engine: nowMs and ids that are not whole numbers from 0 to 2^53 - 1 are refused", () => {
   const engine = new RelayEngine()
   for (const [value, kind] of NOT_A_NUMBER) {
-    refuses(() => engine.handleToolCall(value, call()), `malformed nowMs: expected a whole number, got ${kind}`)
-    refuses(() => engine.handleEvent(value, idleEvent("s")), `malformed nowMs: expected a whole number, got ${kind}`)
-    refuses(() => engine.handleTimeout(value), `malformed nowMs: expected a whole number, got ${kind}`)
-    refuses(() => engine.handleOutcome(0, value, { type: "done" }), `malformed action id: expected a whole number, got ${kind}`)
+    for (const [method, feed] of Object.entries(TIMED)) {
+      refuses(() => feed(engine, value), `malformed nowMs: expected a whole number, got ${kind}`, `${method}(${label(value)})`)
+    }
+    refuses(() => engine.outcome(0, value, { type: "done" }), `malformed action id: expected a whole number, got ${kind}`)
   }
   for (const [value, shown] of BAD_NUMBERS) {
     const expected = `expected a whole number from 0 to 2^53 - 1, got ${shown}`
-    refuses(() => engine.handleToolCall(value, call()), `malformed nowMs: ${expected}`)
-    refuses(() => engine.handleEvent(value, idleEvent("s")), `malformed nowMs: ${expected}`)
-    refuses(() => engine.handleTimeout(value), `malformed nowMs: ${expected}`)
-    refuses(() => engine.handleOutcome(0, value, { type: "done" }), `malformed action id: ${expected}`)
+    for (const [method, feed] of Object.entries(TIMED)) refuses(() => feed(engine, value), `malformed nowMs: ${expected}`, method)
+    refuses(() => engine.outcome(0, value, { type: "done" }), `malformed action id: ${expected}`)
   }
-  // The largest exact integer is accepted; an id nobody waits for is answered false.
-  assert.equal(engine.handleOutcome(2 ** 53 - 1, 2 ** 53 - 1, { type: "done" }), false)
+  // The largest exact integer is accepted; an id nobody waits for changes nothing.
+  assert.equal(engine.outcome(2 ** 53 - 1, 2 ** 53 - 1, { type: "done" }), null)
   assert.equal(engine.isEmpty, true, "nothing was accepted")
   relayStillWorks(engine)
 })
 
 test("engine: string and boolean arguments of the wrong type are refused, naming the argument", () => {
   const engine = new RelayEngine()
+  const events = {
+    status: (id) => engine.status(0, id, true),
+    idle: (id) => engine.idle(0, id),
+    compacted: (id) => engine.compacted(0, id),
+    deleted: (id) => engine.deleted(0, id),
+    stepFinished: (id) => engine.stepFinished(0, id, null, null),
+  }
   for (const [value, kind] of NOT_A_STRING) {
-    refuses(() => engine.handleUserMessage(value, false), `malformed sessionId: expected a string, got ${kind}`)
+    refuses(() => engine.userMessage(value, false), `malformed sessionId: expected a string, got ${kind}`)
     refuses(() => engine.pendingRelays(value), `malformed sessionId: expected a string, got ${kind}`)
     refuses(() => engine.hops(value), `malformed sessionId: expected a string, got ${kind}`)
+    for (const [method, feed] of Object.entries(events))
+      refuses(() => feed(value), `malformed sessionId: expected a string, got ${kind}`, method)
+  }
+  // An event names a session by a non-empty id; an error may name none.
+  for (const [method, feed] of Object.entries(events)) {
+    refuses(() => feed(""), 'malformed sessionId: expected a non-empty string, got ""', method)
+  }
+  for (const [value, kind] of NOT_A_STRING.filter(([v]) => v !== undefined && v !== null)) {
+    const expected = `expected a string or null, got ${kind}`
+    refuses(() => engine.sessionError(0, value, null, null), `malformed sessionId: ${expected}`)
+    refuses(() => engine.sessionError(0, "s", value, null), `malformed name: ${expected}`)
+    refuses(() => engine.sessionError(0, "s", null, value), `malformed message: ${expected}`)
+    refuses(() => engine.stepFinished(0, "s", value, null), `malformed finish: ${expected}`)
+    refuses(() => engine.stepFinished(0, "s", null, value), `malformed error: ${expected}`)
+  }
+  for (const value of [undefined, null, ""]) {
+    assert.equal(engine.sessionError(0, value, "UnknownError", "boom"), null, `an error of no session (${label(value)}) changes nothing`)
   }
   for (const [value, kind] of [
     [undefined, "undefined"],
@@ -146,8 +183,10 @@ test("engine: string and boolean arguments of the wrong type are refused, naming
     ["true", "a string"],
     [null, "null"],
   ]) {
-    refuses(() => engine.handleUserMessage("ses_1", value), `malformed fromPlugin: expected true or false, got ${kind}`)
+    refuses(() => engine.userMessage("ses_1", value), `malformed fromPlugin: expected true or false, got ${kind}`)
+    refuses(() => engine.status(0, "ses_1", value), `malformed busy: expected true or false, got ${kind}`)
   }
+  assert.equal(engine.isEmpty, true, "nothing was accepted")
   relayStillWorks(engine)
 })
 
@@ -162,14 +201,14 @@ test("engine: a tool call that is not an object is refused", () => {
     [true, "a boolean"],
     [5n, "a number"],
   ]) {
-    refuses(() => engine.handleToolCall(0, value), `${expected} ${kind}`)
+    refuses(() => engine.toolCall(0, value), `${expected} ${kind}`)
   }
-  refuses(() => engine.handleToolCall(0, undefined), "malformed tool call: expected an object, got undefined")
-  refuses(() => engine.handleToolCall(0, Symbol("c")), "malformed tool call: JS symbols cannot be represented as a serde_json::Value")
-  refuses(() => engine.handleToolCall(0, () => call()), "malformed tool call: JS functions cannot be represented as a serde_json::Value")
+  refuses(() => engine.toolCall(0, undefined), "malformed tool call: expected an object, got undefined")
+  refuses(() => engine.toolCall(0, Symbol("c")), "malformed tool call: JS symbols cannot be represented as a serde_json::Value")
+  refuses(() => engine.toolCall(0, () => call()), "malformed tool call: JS functions cannot be represented as a serde_json::Value")
   const cyclic = call()
   cyclic.self = cyclic
-  refuses(() => engine.handleToolCall(0, cyclic), "malformed tool call: Exceeded maximum JSON nesting depth")
+  refuses(() => engine.toolCall(0, cyclic), "malformed tool call: Exceeded maximum JSON nesting depth")
   relayStillWorks(engine)
 })
 
@@ -193,17 +232,17 @@ test("engine: each field of a tool call of the wrong type is refused, naming the
   for (const [field, wanted] of Object.entries(expected)) {
     for (const [value, got] of wrong) {
       refuses(
-        () => engine.handleToolCall(0, call({ [field]: value })),
+        () => engine.toolCall(0, call({ [field]: value })),
         `\`${field}\` must be ${wanted}, got ${got}`,
         `${field} = ${String(value)}`,
       )
     }
     refuses(
-      () => engine.handleToolCall(0, call({ [field]: NaN })),
+      () => engine.toolCall(0, call({ [field]: NaN })),
       "malformed tool call: holds a number that is NaN or infinite, which JSON cannot represent",
     )
     refuses(
-      () => engine.handleToolCall(0, call({ [field]: Symbol("x") })),
+      () => engine.toolCall(0, call({ [field]: Symbol("x") })),
       "malformed tool call: JS symbols cannot be represented as a serde_json::Value",
     )
   }
@@ -214,17 +253,17 @@ test("engine: missing fields are refused with what to do; a missing agent or tex
   const engine = new RelayEngine()
   for (const field of ["sessionId", "messageId", "callerAgent"]) {
     const message = `\`${field}\` is missing or empty: OpenCode passes it with every tool call, so the host must forward it`
-    for (const value of [undefined, null, "", "  \n"]) refuses(() => engine.handleToolCall(0, call({ [field]: value })), message)
+    for (const value of [undefined, null, "", "  \n"]) refuses(() => engine.toolCall(0, call({ [field]: value })), message)
   }
-  for (const value of [undefined, null]) refuses(() => engine.handleToolCall(0, call({ mode: value })), `\`mode\` is missing: ${MODES}`)
+  for (const value of [undefined, null]) refuses(() => engine.toolCall(0, call({ mode: value })), `\`mode\` is missing: ${MODES}`)
   for (const value of [undefined, null, "", " \t\n "]) {
-    refuses(() => engine.handleToolCall(0, call({ text: value })), "`text` is empty: write what the receiving agent should do")
+    refuses(() => engine.toolCall(0, call({ text: value })), "`text` is empty: write what the receiving agent should do")
   }
-  refuses(() => engine.handleToolCall(0, {}), `\`mode\` is missing: ${MODES}`)
+  refuses(() => engine.toolCall(0, {}), `\`mode\` is missing: ${MODES}`)
   assert.equal(engine.isEmpty, true, "nothing was accepted")
   // Left out: agent means the caller; status needs no text. Both are taken.
-  assert.equal(typeof engine.handleToolCall(0, call({ agent: undefined })), "number")
-  assert.equal(typeof engine.handleToolCall(0, call({ mode: "status", text: undefined })), "number")
+  assert.equal(typeof engine.toolCall(0, call({ agent: undefined })).call, "number")
+  assert.equal(typeof engine.toolCall(0, call({ mode: "status", text: undefined })).call, "number")
   relayStillWorks(engine)
 })
 
@@ -240,26 +279,26 @@ test("engine: unknown and oddly written modes are refused, quoted escaped, with 
     ["", '""'],
     ["m".repeat(100_000), `"${"m".repeat(59)}"… (100000 characters)`],
   ]
-  for (const [mode, shown] of cases) refuses(() => engine.handleToolCall(0, call({ mode })), `unknown mode ${shown}: ${MODES}`)
+  for (const [mode, shown] of cases) refuses(() => engine.toolCall(0, call({ mode })), `unknown mode ${shown}: ${MODES}`)
   // Surrounding whitespace is forgiven.
-  for (const mode of [" fork ", "fork\n", "\tstatus"]) assert.equal(typeof engine.handleToolCall(0, call({ mode })), "number", label(mode))
+  for (const mode of [" fork ", "fork\n", "\tstatus"]) assert.equal(typeof engine.toolCall(0, call({ mode })).call, "number", label(mode))
   relayStillWorks(engine)
 })
 
 test("engine: text up to 1 MiB is taken, larger text is refused naming the limit", () => {
   const engine = new RelayEngine()
   const megabyte = "x".repeat(1_000_000)
-  const id = engine.handleToolCall(0, call({ mode: "new", text: megabyte }))
+  const id = engine.toolCall(0, call({ mode: "new", text: megabyte })).call
   assert.equal(typeof id, "number")
-  assert.equal(typeof engine.handleToolCall(0, call({ mode: "new", text: "y".repeat(MAX_TEXT_BYTES) })), "number")
+  assert.equal(typeof engine.toolCall(0, call({ mode: "new", text: "y".repeat(MAX_TEXT_BYTES) })).call, "number")
   // Counted in bytes of UTF-8: 2 bytes for each "é".
   refuses(
-    () => engine.handleToolCall(0, call({ text: "é".repeat(MAX_TEXT_BYTES / 2 + 1) })),
+    () => engine.toolCall(0, call({ text: "é".repeat(MAX_TEXT_BYTES / 2 + 1) })),
     `\`text\` is ${MAX_TEXT_BYTES + 2} bytes long, ${TEXT_LIMIT}`,
   )
   const started = Date.now()
   refuses(
-    () => engine.handleToolCall(0, call({ text: "z".repeat(16 * MAX_TEXT_BYTES) })),
+    () => engine.toolCall(0, call({ text: "z".repeat(16 * MAX_TEXT_BYTES) })),
     `\`text\` is ${16 * MAX_TEXT_BYTES} bytes long, ${TEXT_LIMIT}`,
   )
   assert.ok(Date.now() - started < 2_000, "a 16 MiB text is refused quickly")
@@ -269,23 +308,24 @@ test("engine: text up to 1 MiB is taken, larger text is refused naming the limit
 test("engine: agent names over 128 characters are refused; odd ones are checked against the agent list", () => {
   const engine = new RelayEngine()
   refuses(
-    () => engine.handleToolCall(0, call({ agent: "p".repeat(129) })),
+    () => engine.toolCall(0, call({ agent: "p".repeat(129) })),
     "`agent` is 129 characters long, longer than any agent name (at most 128): name a primary agent such as build or plan, or leave `agent` out to answer yourself",
   )
   refuses(
-    () => engine.handleToolCall(0, call({ agent: "p".repeat(1_000_000) })),
+    () => engine.toolCall(0, call({ agent: "p".repeat(1_000_000) })),
     "`agent` is 1000000 characters long, longer than any agent name (at most 128): name a primary agent such as build or plan, or leave `agent` out to answer yourself",
   )
   relayStillWorks(engine)
 })
 
-test("engine: events of unexpected shapes are refused or reported irrelevant, and change nothing", () => {
+test("opencode-v1 events of unexpected shapes are refused naming the missing field, or ignored, and change nothing", () => {
   const engine = new RelayEngine()
-  for (const event of [null, "session.idle", [], [idleEvent("s")], 5, true, {}, { type: 5 }, { type: null }, { type: ["session.idle"] }]) {
-    refuses(() => engine.handleEvent(0, event), "malformed event: no string `type`", label(event))
-  }
-  refuses(() => engine.handleEvent(0, undefined), "malformed event: expected an object, got undefined")
-  refuses(() => engine.handleEvent(0, Symbol("e")), "malformed event: JS symbols cannot be represented as a serde_json::Value")
+  const refused = []
+  const fed = []
+  const read = createEventReader(
+    (feed) => fed.push(feed(engine, 0)),
+    (detail) => refused.push(detail),
+  )
   const known = [
     [{ type: "session.idle" }, "session.idle without properties.sessionID"],
     [{ type: "session.idle", properties: null }, "session.idle without properties.sessionID"],
@@ -297,38 +337,51 @@ test("engine: events of unexpected shapes are refused or reported irrelevant, an
     [{ type: "session.status", properties: { sessionID: "s", status: { type: 1 } } }, "session.status without properties.status.type"],
     [{ type: "session.status", properties: { sessionID: 7, status: { type: "idle" } } }, "session.status without properties.sessionID"],
   ]
-  for (const [event, detail] of known) refuses(() => engine.handleEvent(0, event), `malformed event: ${detail}`, label(event))
+  for (const [event, detail] of known) {
+    refused.length = 0
+    read(event)
+    assert.deepEqual(refused, [detail], label(event))
+  }
+  assert.deepEqual(fed, [], "no refused event reached the engine")
   // Shapes the engine cannot act on but that are no error: OpenCode sends such events.
   const ignored = [
     { type: "message.part.delta", properties: { delta: 5n } },
     { type: "session.error" },
     { type: "session.error", properties: { sessionID: 5, error: "boom" } },
     { type: "message.updated", properties: { info: { role: "assistant", sessionID: 5, time: { completed: 1 } } } },
+    { type: "message.updated", properties: { info: { role: "assistant", sessionID: "s", time: { completed: "x" } } } },
     { type: "message.updated", properties: null },
   ]
-  for (const event of ignored) assert.doesNotThrow(() => engine.handleEvent(0, event), label(event))
-  assert.deepEqual(engine.pollActions(), [])
+  refused.length = 0
+  for (const event of ignored) assert.doesNotThrow(() => read(event), label(event))
+  assert.deepEqual(refused, [])
+  assert.deepEqual(fed, [null, null], "only the two errors of no session crossed, and changed nothing")
 
+  // Only the fields the engine needs are read: what else an event holds is never walked.
   let deep = { sessionID: "s" }
   for (let i = 0; i < 10_000; i++) deep = { nested: deep }
-  refuses(() => engine.handleEvent(0, { type: "session.idle", properties: deep }), "malformed event: Exceeded maximum JSON nesting depth")
+  read({ type: "session.idle", properties: deep })
+  assert.deepEqual(refused, ["session.idle without properties.sessionID"])
+  fed.length = 0
   const cyclic = { type: "session.idle", properties: { sessionID: "s" } }
   cyclic.properties.self = cyclic
-  refuses(() => engine.handleEvent(0, cyclic), "malformed event: Exceeded maximum JSON nesting depth")
-  const wide = { type: "session.idle", properties: { sessionID: "s", junk: new Array(1_100_000).fill(0) } }
-  refuses(() => engine.handleEvent(0, wide), "malformed event: Exceeded maximum JSON value count")
-  refuses(
-    () => engine.handleEvent(0, { type: "session.idle", properties: { sessionID: "s", f() {} } }),
-    "malformed event: JS functions cannot be represented as a serde_json::Value",
-  )
+  const started = Date.now()
+  for (const event of [
+    cyclic,
+    { type: "session.idle", properties: { sessionID: "s", junk: new Array(1_100_000).fill(0) } },
+    { type: "session.idle", properties: { sessionID: "s", f() {}, symbol: Symbol("x"), big: 5n } },
+  ]) {
+    read(event)
+  }
+  assert.ok(Date.now() - started < 1_000, "an event full of junk is read at once")
+  assert.deepEqual(fed, [null, null, null], "each was read as the idle edge of session s, which changes nothing there")
   assert.equal(engine.isEmpty, true, "nothing was accepted")
   relayStillWorks(engine)
 })
 
 test("engine: outcomes of unexpected shapes are refused, and the request still waits for a real one", () => {
   const engine = new RelayEngine()
-  engine.handleToolCall(0, call())
-  const [list] = engine.pollActions()
+  const [list] = engine.toolCall(0, call()).drain.actions
   const shapes = [
     [null, "invalid type: null, expected internally tagged enum Outcome"],
     ["done", 'invalid type: string "done", expected internally tagged enum Outcome'],
@@ -341,12 +394,11 @@ test("engine: outcomes of unexpected shapes are refused, and the request still w
       "unknown variant `timedOut`, expected one of `done`, `agents`, `session`, `answer`, `model`, `failed`",
     ],
   ]
-  for (const [outcome, detail] of shapes)
-    refuses(() => engine.handleOutcome(1, list.id, outcome), `malformed outcome: ${detail}`, label(outcome))
-  refuses(() => engine.handleOutcome(1, list.id, undefined), "malformed outcome: expected an object, got undefined")
+  for (const [outcome, detail] of shapes) refuses(() => engine.outcome(1, list.id, outcome), `malformed outcome: ${detail}`, label(outcome))
+  refuses(() => engine.outcome(1, list.id, undefined), "malformed outcome: expected an object, got undefined")
   // The request is still open: a real answer goes on with the call.
-  assert.equal(engine.handleOutcome(1, list.id, { type: "agents", agents: [{ name: "build", mode: "primary" }] }), true)
-  assert.ok(engine.pollActions().some((a) => a.type === "request" && a.request.op === "askPermission"))
+  const answered = engine.outcome(1, list.id, { type: "agents", agents: [{ name: "build", mode: "primary" }] })
+  assert.ok(answered.actions.some((a) => a.type === "request" && a.request.op === "askPermission"))
   relayStillWorks(engine)
 })
 
@@ -504,7 +556,8 @@ test("plugin hooks: events, chat messages and definitions of unexpected shapes a
     `${PREFIX}malformed event: session.idle without properties.sessionID`,
     `${PREFIX}malformed event: session.status without properties.status.type`,
     `${PREFIX}malformed event: session.deleted without properties.info.id`,
-    `${PREFIX}malformed event: Exceeded maximum JSON nesting depth`,
+    // Only the field the engine needs is read, not the 10,000 levels around it.
+    `${PREFIX}malformed event: session.compacted without properties.sessionID`,
   ])
   // A message.updated that is not a completed assistant message stays in JS.
   await event({ type: "message.updated", properties: { info: { role: "assistant", sessionID: 5, time: { completed: "x" } } } })

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { askPermission, createRequester } from "../lib/requests.js"
+import { askPermission, createRequester } from "../lib/hosts/opencode-v1/requests.js"
 import { fakeClient } from "./fake-client.mjs"
 
 test("the model is read from the newest messages, and from the whole history when they hold no user message", async () => {

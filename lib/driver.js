@@ -1,72 +1,78 @@
-// Runs the native engine: feeds it inputs, performs the actions it asks for,
-// feeds back their outcomes and keeps its timer armed. It holds no relay
-// state of its own beyond the tool calls awaiting their reply.
-
-import { askPermission } from "./requests.js"
+// Runs the native engine, whatever the host: feeds it inputs, performs the
+// actions each input returns through the host adapter, feeds back their
+// outcomes and keeps the engine's timer armed. It holds no relay state of its
+// own beyond the tool calls awaiting their reply.
+//
+// The adapter (lib/hosts/) turns the host's events into engine inputs and the
+// engine's requests into host calls; the driver knows nothing of either.
 
 /** The longest delay setTimeout honours; longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
+ * @typedef {import("../index.js").RelayEngine} RelayEngine
+ * @typedef {import("../index.js").JsDrain} Drain
+ * @typedef {import("../index.js").JsRequest} Request
+ * @typedef {import("../index.js").JsOutcome} Outcome
+ * @typedef {import("../index.js").JsPendingHandOff} PendingHandOff
+ * @typedef {import("../index.js").JsToolCallInput} ToolCallInput
+ * @typedef {{ resolve: (text: string) => void, reject: (error: unknown) => void, host: unknown, refusal?: unknown }} PendingCall
+ *   a tool call waiting for its reply: `host` is what the adapter handed `toolCall`; the adapter may
+ *   leave the error to reject the call with in `refusal`
+ * @typedef {object} Host
+ * @property {(request: Request, timeoutMs: number, call: PendingCall | undefined) => Promise<Outcome>} perform
+ *   performs a request and resolves to its outcome; `call` is the tool call a request names (`request.call`)
+ * @property {(toast: {variant: string, title: string, message: string}) => Promise<void>} toast
+ * @property {(level: string, message: string) => Promise<void>} log
+ */
+
+/**
  * @param {object} deps
- * @param {import("../index.js").RelayEngine} deps.engine
- * @param {(request: import("./engine-types.js").Request, timeoutMs: number) => Promise<import("./engine-types.js").Outcome>} deps.perform
- * @param {(toast: {variant: string, title: string, message: string}) => Promise<void>} deps.toast
- * @param {(level: string, message: string) => Promise<void>} deps.log
- * @param {{save: (handoffs: import("./engine-types.js").PendingHandOff[]) => void}} [deps.journal] keeps pending hand-offs on disk
+ * @param {RelayEngine} deps.engine
+ * @param {Host} deps.host
+ * @param {{save: (handoffs: PendingHandOff[]) => void}} [deps.journal] keeps pending hand-offs on disk
+ * @param {(notice: unknown) => void} [deps.onNotice] hears every notice the engine gives, before its toast and log line
  * @param {() => number} [deps.now]
  */
-export function createDriver({ engine, perform, toast, log, journal, now = Date.now }) {
-  /** Tool calls waiting for their reply, by engine call id. */
+export function createDriver({ engine, host, journal, onNotice, now = Date.now }) {
+  /** @type {Map<number, PendingCall>} tool calls waiting for their reply, by engine call id */
   const replies = new Map()
+  /** When the engine wants `timeout()` next, as its last drain said; null for never. */
+  let deadline = null
   let timer
   let timerAt = Infinity
 
-  /**
-   * Permission requests go through the calling tool's own `ctx.ask`. The
-   * error it throws on a refusal is kept: the tool fails with it, so OpenCode
-   * stops the turn when a person rejected, as it does for its own tools.
-   */
-  async function dispatch(request, timeoutMs) {
-    if (request.op !== "askPermission") return perform(request, timeoutMs)
-    const waiting = replies.get(request.call)
-    if (!waiting?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
-    const { outcome, error } = await askPermission(waiting.ask, request.pattern)
-    if (error) waiting.refusal = error
-    return outcome
-  }
-
-  function pump() {
-    let actions = []
-    try {
-      actions = engine.pollActions()
-    } catch (error) {
-      void log("error", `could not read the engine's actions: ${error?.message ?? error}`)
-    }
-    for (const action of actions) run(action)
-    if (journal) {
-      try {
-        const pending = engine.pollJournal()
-        if (pending) journal.save(pending)
-      } catch (error) {
-        void log("error", `could not read the pending hand-offs: ${error?.message ?? error}`)
-      }
+  /** Does what an input left to do: its actions, the pending list, the timer. */
+  function apply(drain) {
+    if (drain !== null) {
+      for (const action of drain.actions) run(action)
+      if (journal && drain.journal !== null) journal.save(drain.journal)
+      deadline = drain.timeoutAt
     }
     arm()
   }
 
   function run(action) {
     switch (action.type) {
-      case "request":
-        dispatch(action.request, action.timeoutMs)
+      case "request": {
+        const request = action.request
+        const call = request.op === "askPermission" ? replies.get(request.call) : undefined
+        let pending
+        try {
+          pending = host.perform(request, action.timeoutMs, call)
+        } catch (error) {
+          pending = Promise.reject(error)
+        }
+        pending
           .catch((error) => ({ type: "failed", message: error?.message ?? String(error) }))
-          .then((outcome) => feed(() => engine.handleOutcome(now(), action.id, outcome)))
+          .then((outcome) => input((engine, at) => engine.outcome(at, action.id, outcome)))
         break
+      }
       case "replyToTool": {
         const waiting = replies.get(action.call)
         replies.delete(action.call)
         if (!waiting) {
-          void log("warn", `reply for a tool call nobody waits for: ${action.text}`)
+          void host.log("warn", `reply for a tool call nobody waits for: ${action.text}`)
         } else if (action.ok) {
           waiting.resolve(action.text)
         } else {
@@ -74,86 +80,91 @@ export function createDriver({ engine, perform, toast, log, journal, now = Date.
         }
         break
       }
+      case "notice":
+        if (onNotice) {
+          try {
+            onNotice(action.notice)
+          } catch (error) {
+            void host.log("error", `a notice listener failed: ${error?.message ?? error}`)
+          }
+        }
+        break
       case "toast":
-        void toast(action)
+        void host.toast(action)
         break
       case "log":
-        void log(action.level, action.message)
+        void host.log(action.level, action.message)
         break
       default:
-        void log("error", `unknown engine action ${JSON.stringify(action)}`)
+        void host.log("error", `unknown engine action ${JSON.stringify(action)}`)
     }
   }
 
-  /** Runs one input into the engine, then drains what it wants done. */
-  function feed(input) {
+  /**
+   * Runs one input into the engine and does what it left to do. An input the
+   * engine refuses is logged.
+   * @param {(engine: RelayEngine, nowMs: number) => Drain | null} feed
+   * @returns {boolean} false when the engine refused the input
+   */
+  function input(feed) {
+    let drain = null
+    let accepted = true
     try {
-      input()
+      drain = feed(engine, now())
     } catch (error) {
-      void log("error", error?.message ?? String(error))
+      accepted = false
+      void host.log("error", error?.message ?? String(error))
     }
-    pump()
+    apply(drain)
+    return accepted
   }
 
   function arm() {
-    const at = engine.pollTimeout()
-    if (at === null) {
+    if (deadline === null) {
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
       timerAt = Infinity
       return
     }
-    if (timer !== undefined && at >= timerAt) return
+    if (timer !== undefined && deadline >= timerAt) return
     if (timer !== undefined) clearTimeout(timer)
-    timerAt = at
+    timerAt = deadline
     timer = setTimeout(
       () => {
         timer = undefined
         timerAt = Infinity
         // A timer that fires early (or was capped) changes nothing and re-arms.
-        feed(() => engine.handleTimeout(now()))
+        input((engine, at) => engine.timeout(at))
       },
-      Math.min(Math.max(0, at - now()), MAX_TIMER_MS),
+      Math.min(Math.max(0, deadline - now()), MAX_TIMER_MS),
     )
     // A pending time limit must not keep the host process alive.
     timer.unref?.()
   }
 
   return {
+    input,
+
     /**
      * Runs a `session` tool call through the engine.
-     * @param {import("./engine-types.js").ToolCallInput} input
-     * @param {(input: object) => Promise<void>} [ask] the tool context's permission check
+     * @param {ToolCallInput} call
+     * @param {unknown} [hostCall] what the adapter needs to perform the call's own requests (its permission check)
      * @returns {Promise<string>} the text for the model; rejects with the error text.
      */
-    toolCall(input, ask) {
-      const id = engine.handleToolCall(now(), input)
-      const reply = new Promise((resolve, reject) => replies.set(id, { resolve, reject, ask }))
-      pump()
+    toolCall(call, hostCall) {
+      const started = engine.toolCall(now(), call)
+      const reply = new Promise((resolve, reject) => replies.set(started.call, { resolve, reject, host: hostCall }))
+      apply(started.drain)
       return reply
     },
 
-    /** A user message was added to a session (the `chat.message` hook). */
-    userMessage(sessionId, fromPlugin) {
-      feed(() => engine.handleUserMessage(sessionId, fromPlugin))
-    },
-
-    /** Hands a bus event to the engine. */
-    event(event) {
-      feed(() => engine.handleEvent(now(), event))
-    },
-
     /**
-     * Hand-offs a stopped OpenCode process left pending: the sessions are told.
+     * Hand-offs a stopped host process left pending: the sessions are told.
+     * @param {PendingHandOff[]} handoffs
      * @returns {boolean} false when the engine refused the list (the reason is logged)
      */
     restored(handoffs) {
-      let accepted = false
-      feed(() => {
-        engine.handleRestored(now(), handoffs)
-        accepted = true
-      })
-      return accepted
+      return input((engine, at) => engine.restored(at, handoffs))
     },
 
     /** Stops the timer, e.g. when the plugin is disposed. */

@@ -81,7 +81,7 @@ export function createJournal({ directory, stateDir = journalDirectory(), log, p
      * Takes the lists that stopped processes left for this directory: each
      * file is claimed by renaming it, so two instances never report one twice.
      * A claimed file stays on disk until `release` says it was reported.
-     * @returns {Promise<{lists: {file: string, handoffs: import("./engine-types.js").PendingHandOff[]}[], problems: string[], waiting: number}>}
+     * @returns {Promise<{lists: {file: string, handoffs: import("../index.js").JsPendingHandOff[]}[], problems: string[], waiting: number}>}
      *   `waiting`: lists left alone because their process still runs
      */
     async claimLeftovers() {

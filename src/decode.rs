@@ -101,3 +101,35 @@ fn kind(found: ValueType) -> &'static str {
         _ => "a value of unknown type",
     }
 }
+
+/// A string that is not empty, such as a session id from an event.
+pub fn non_empty_string(what: &'static str, value: Unknown<'_>) -> Result<String, InputError> {
+    let text = string(what, value)?;
+    if text.is_empty() {
+        return Err(InputError::malformed(
+            what,
+            "expected a non-empty string, got \"\"",
+        ));
+    }
+    Ok(text)
+}
+
+/// A string, or `None` for null and undefined.
+pub fn optional_string(
+    what: &'static str,
+    value: Unknown<'_>,
+) -> Result<Option<String>, InputError> {
+    match value
+        .get_type()
+        .map_err(|e| InputError::malformed(what, e.reason))?
+    {
+        ValueType::Null | ValueType::Undefined => Ok(None),
+        ValueType::String => String::from_unknown(value)
+            .map(Some)
+            .map_err(|e| InputError::malformed(what, e.reason)),
+        found => Err(InputError::Malformed {
+            what,
+            detail: format!("expected a string or null, got {}", kind(found)),
+        }),
+    }
+}

@@ -1,34 +1,46 @@
 //! `RelayEngine` as JS sees it.
+//!
+//! One call per input: each input method feeds the engine and drains what the
+//! input left to do in the same call, returning it as a [`JsDrain`], or null
+//! when nothing changed (the common case, which allocates nothing in JS).
+//! Inputs cross as the few primitive fields the engine needs; the host's
+//! adapter reads them from its own objects.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
     ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff, RelayEngine, ToolCall,
-    RELEVANT_EVENT_TYPES,
+    OPTION_NAMES, RELEVANT_EVENT_TYPES,
 };
-use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::decode::{boolean, json, string, whole_number};
+use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
+use crate::types::{
+    JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
+    JsToolCallStarted, JsToolMode,
+};
 
-/// The relay engine. Feed it with the `handle*` methods, then drain
-/// `pollActions()` and re-arm a timer for `pollTimeout()`.
+/// The relay engine. Feed it with its input methods; each returns what to do
+/// (the actions in order, when to call `timeout()` next, the pending list
+/// for the disk) or null when nothing changed.
 #[napi(js_name = "RelayEngine")]
 pub struct JsRelayEngine {
-    // The engine is the pending-relay queue; the lock keeps it consistent
-    // should a host ever reach it from more than one thread.
-    inner: Mutex<RelayEngine>,
+    engine: RelayEngine,
+    /// The time of the next `timeout()` as last returned to the host.
+    timeout_at: Option<u64>,
+}
+
+/// Reads a whole number argument, refusing anything else by name.
+fn now(now_ms: Unknown<'_>) -> Result<u64> {
+    Ok(whole_number("nowMs", now_ms).map_err(JsInputError)?)
 }
 
 #[napi]
 impl JsRelayEngine {
     /// Takes the plugin options as the user wrote them in `opencode.json`;
     /// a wrong or unknown option throws, naming it.
-    #[napi(
-        constructor,
-        ts_args_type = "options?: import('./lib/plugin.js').SessionsOptions | null"
-    )]
+    #[napi(constructor, ts_args_type = "options?: JsSessionsOptions | null")]
     pub fn new(options: Option<Unknown<'_>>) -> Result<Self> {
         let options = match options {
             Some(options) => json("options", options).map_err(JsInputError)?,
@@ -36,140 +48,221 @@ impl JsRelayEngine {
         };
         let config = EngineConfig::from_options(&options).map_err(JsInputError)?;
         Ok(JsRelayEngine {
-            inner: Mutex::new(RelayEngine::new(config)),
+            engine: RelayEngine::new(config),
+            timeout_at: None,
         })
     }
 
     /// The modes the tool offers, in the order it lists them.
     #[napi]
-    pub fn enabled_modes(&self) -> Vec<&'static str> {
-        let engine = self.inner.lock();
-        engine
-            .config()
+    pub fn enabled_modes(&self) -> Vec<JsToolMode> {
+        let config = self.engine.config();
+        config
             .offered_modes()
             .into_iter()
-            .map(Mode::as_str)
+            .map(JsToolMode::from)
             .collect()
+    }
+
+    /// The options the engine runs with, defaults filled in.
+    #[napi(getter)]
+    pub fn options(&self) -> JsSessionsOptions {
+        self.engine.config().into()
+    }
+
+    /// `session.status` of a session: `busy` is false for idle (`retry` is busy).
+    #[napi(ts_args_type = "nowMs: number, sessionId: string, busy: boolean")]
+    pub fn status(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        busy: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let busy = boolean("busy", busy).map_err(JsInputError)?;
+        self.event(now, BusEvent::Status { session_id, busy })
+    }
+
+    /// `session.idle`: the end of a turn, often right after `status` idle.
+    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
+    pub fn idle(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        self.event(now, BusEvent::Idle { session_id })
+    }
+
+    /// `session.compacted`: a summary now stands in for the history.
+    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
+    pub fn compacted(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        self.event(now, BusEvent::Compacted { session_id })
+    }
+
+    /// `session.deleted`.
+    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
+    pub fn deleted(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        self.event(now, BusEvent::Deleted { session_id })
+    }
+
+    /// `session.error`: `name` is the error's class (`MessageAbortedError`
+    /// when a person interrupted), `message` its text; a null or empty
+    /// `sessionId` names no session.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string | null, name: string | null, message: string | null"
+    )]
+    pub fn session_error(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        name: Unknown<'_>,
+        message: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = optional_string("sessionId", session_id)
+            .map_err(JsInputError)?
+            .filter(|id| !id.is_empty());
+        let name = optional_string("name", name).map_err(JsInputError)?;
+        let message = optional_string("message", message).map_err(JsInputError)?;
+        self.event(
+            now,
+            BusEvent::Error {
+                session_id,
+                name,
+                message,
+            },
+        )
+    }
+
+    /// An assistant message completed: one step of a turn ended, for the
+    /// reason `finish` (`stop`, `tool-calls`, ...) or with the error named
+    /// `error` (`MessageAbortedError` when interrupted).
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, finish: string | null, error: string | null"
+    )]
+    pub fn step_finished(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        finish: Unknown<'_>,
+        error: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let finish = optional_string("finish", finish).map_err(JsInputError)?;
+        let error = optional_string("error", error).map_err(JsInputError)?;
+        self.event(
+            now,
+            BusEvent::StepFinished {
+                session_id,
+                finish,
+                error,
+            },
+        )
     }
 
     /// A user message was added to a session; `fromPlugin` is true for the
     /// messages this plugin sent. Any other resets the session's hop count.
     #[napi(ts_args_type = "sessionId: string, fromPlugin: boolean")]
-    pub fn handle_user_message(
-        &self,
+    pub fn user_message(
+        &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
-    ) -> Result<()> {
+    ) -> Result<Option<JsDrain>> {
         let session_id = string("sessionId", session_id).map_err(JsInputError)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError)?;
-        self.inner
-            .lock()
-            .handle_user_message(&session_id, from_plugin);
-        Ok(())
+        self.engine.handle_user_message(&session_id, from_plugin);
+        Ok(self.drain())
     }
 
-    /// Starts a `session` tool call: `{sessionId, messageId, callerAgent, mode,
-    /// text, agent?}`. Returns the id its `replyToTool` action will carry.
-    #[napi(ts_args_type = "nowMs: number, call: import('./lib/engine-types.js').ToolCallInput")]
-    pub fn handle_tool_call(&self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<f64> {
-        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+    /// Starts a `session` tool call. Returns the id its `replyToTool` action
+    /// will carry, and what the call left to do.
+    #[napi(ts_args_type = "nowMs: number, call: JsToolCallInput")]
+    pub fn tool_call(
+        &mut self,
+        now_ms: Unknown<'_>,
+        call: Unknown<'_>,
+    ) -> Result<JsToolCallStarted> {
+        let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError)?;
         let call = ToolCall::from_json(call).map_err(JsInputError)?;
-        let id = self.inner.lock().handle_tool_call(now, call);
-        Ok(id.0 as f64)
+        let id = self.engine.handle_tool_call(now, call);
+        Ok(JsToolCallStarted {
+            call: id.0 as f64,
+            drain: self.drain(),
+        })
     }
 
-    /// Feeds a bus event `{type, properties}`. Returns whether its type is one
-    /// the engine reads.
-    #[napi(ts_args_type = "nowMs: number, event: { type: string; properties?: unknown }")]
-    pub fn handle_event(&self, now_ms: Unknown<'_>, event: Unknown<'_>) -> Result<bool> {
-        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
-        let event = json("event", event).map_err(JsInputError)?;
-        let event = BusEvent::from_json(&event).map_err(JsInputError)?;
-        let relevant = event != BusEvent::Other;
-        if relevant {
-            self.inner.lock().handle_event(now, event);
-        }
-        Ok(relevant)
-    }
-
-    /// Reports what became of request `id`. Returns false when the engine no
-    /// longer waits for it (it timed out before).
-    #[napi(
-        ts_args_type = "nowMs: number, id: number, outcome: import('./lib/engine-types.js').Outcome"
-    )]
-    pub fn handle_outcome(
-        &self,
+    /// Reports what became of request `id`. Null when that changed nothing,
+    /// as for an outcome the engine no longer waits for (it timed out before).
+    #[napi(ts_args_type = "nowMs: number, id: number, outcome: JsOutcome")]
+    pub fn outcome(
+        &mut self,
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
-    ) -> Result<bool> {
-        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
-        let outcome = json("outcome", outcome).map_err(JsInputError)?;
-        let outcome = Outcome::from_json(outcome).map_err(JsInputError)?;
-        Ok(self.inner.lock().handle_outcome(now, id, outcome))
+        // Read as JSON when it is not an outcome, for the error that says what is wrong.
+        let typed = match outcome.get_type() {
+            Ok(ValueType::Object) => JsOutcome::from_unknown(outcome).ok(),
+            _ => None,
+        };
+        let outcome = match typed {
+            Some(typed) => Outcome::from(typed),
+            None => {
+                let value = json("outcome", outcome).map_err(JsInputError)?;
+                Outcome::from_json(value).map_err(JsInputError)?
+            }
+        };
+        self.engine.handle_outcome(now, id, outcome);
+        Ok(self.drain())
     }
 
     /// Lets time pass: requests past their time limit fail.
     #[napi(ts_args_type = "nowMs: number")]
-    pub fn handle_timeout(&self, now_ms: Unknown<'_>) -> Result<()> {
-        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
-        self.inner.lock().handle_timeout(now);
-        Ok(())
+    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
+        self.engine.handle_timeout(now);
+        Ok(self.drain())
     }
 
-    /// Everything the engine wants done, in order.
-    #[napi(ts_return_type = "import('./lib/engine-types.js').Action[]")]
-    pub fn poll_actions(&self) -> Vec<Value> {
-        let mut engine = self.inner.lock();
-        std::iter::from_fn(|| engine.poll_action())
-            .map(|action| {
-                // Encoding cannot fail for these plain types; should it ever,
-                // the host logs the loss instead of losing every action.
-                serde_json::to_value(&action).unwrap_or_else(|e| {
-                    serde_json::json!({
-                        "type": "log",
-                        "level": "error",
-                        "message": format!("internal error, an action could not be encoded ({e}): {action:?}"),
-                    })
-                })
-            })
-            .collect()
-    }
-
-    /// The hand-offs pending now, when they changed since the last call
-    /// (null otherwise): the host keeps the latest list on disk.
-    #[napi(ts_return_type = "import('./lib/engine-types.js').PendingHandOff[] | null")]
-    pub fn poll_journal(&self) -> Option<Value> {
-        let pending = self.inner.lock().poll_journal()?;
-        serde_json::to_value(pending).ok()
-    }
-
-    /// Hand-offs a stopped OpenCode process left on disk: each session is
-    /// told what was not delivered.
-    #[napi(
-        ts_args_type = "nowMs: number, handoffs: import('./lib/engine-types.js').PendingHandOff[]"
-    )]
-    pub fn handle_restored(&self, now_ms: Unknown<'_>, handoffs: Unknown<'_>) -> Result<()> {
-        let now = whole_number("nowMs", now_ms).map_err(JsInputError)?;
+    /// Hand-offs a stopped host process left on disk: each session is told
+    /// what was not delivered.
+    #[napi(ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]")]
+    pub fn restored(
+        &mut self,
+        now_ms: Unknown<'_>,
+        handoffs: Unknown<'_>,
+    ) -> Result<Option<JsDrain>> {
+        let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
-        self.inner.lock().handle_restored(now, handoffs);
-        Ok(())
-    }
-
-    /// When `handleTimeout` must be called next (ms, same clock as `nowMs`), or null.
-    #[napi]
-    pub fn poll_timeout(&self) -> Option<f64> {
-        self.inner.lock().poll_timeout().map(|ms| ms as f64)
+        self.engine.handle_restored(now, handoffs);
+        Ok(self.drain())
     }
 
     /// Relays of a session not yet delivered or reported.
     #[napi(ts_args_type = "sessionId: string")]
     pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
         let session_id = string("sessionId", session_id).map_err(JsInputError)?;
-        let pending = self.inner.lock().pending_relays(&session_id);
+        let pending = self.engine.pending_relays(&session_id);
         Ok(u32::try_from(pending).unwrap_or(u32::MAX))
     }
 
@@ -177,27 +270,61 @@ impl JsRelayEngine {
     #[napi(ts_args_type = "sessionId: string")]
     pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
         let session_id = string("sessionId", session_id).map_err(JsInputError)?;
-        Ok(self.inner.lock().hops(&session_id))
+        Ok(self.engine.hops(&session_id))
     }
 
     /// How much is pending, and how many sessions the engine remembers.
-    #[napi(ts_return_type = "import('./lib/engine-types.js').EngineStats")]
-    pub fn stats(&self) -> Value {
-        let stats = self.inner.lock().stats();
-        serde_json::to_value(stats).unwrap_or(Value::Null)
+    #[napi]
+    pub fn stats(&self) -> JsEngineStats {
+        self.engine.stats().into()
     }
 
     /// True when no relay, tool call or request is pending.
     #[napi(getter)]
     pub fn is_quiet(&self) -> bool {
-        self.inner.lock().is_quiet()
+        self.engine.is_quiet()
     }
 
     /// True when the engine holds nothing about any session.
     #[napi(getter)]
     pub fn is_empty(&self) -> bool {
-        self.inner.lock().is_empty()
+        self.engine.is_empty()
     }
+}
+
+impl JsRelayEngine {
+    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<JsDrain>> {
+        self.engine.handle_event(now, event);
+        Ok(self.drain())
+    }
+
+    /// What the last input left to do; `None` when there are no actions,
+    /// the pending list did not change and the timer stays as it was.
+    fn drain(&mut self) -> Option<JsDrain> {
+        let first = self.engine.poll_action();
+        let journal = self.engine.poll_journal();
+        let timeout_at = self.engine.poll_timeout();
+        if first.is_none() && journal.is_none() && timeout_at == self.timeout_at {
+            return None;
+        }
+        self.timeout_at = timeout_at;
+        let engine = &mut self.engine;
+        let actions = first
+            .into_iter()
+            .chain(std::iter::from_fn(|| engine.poll_action()))
+            .map(JsAction::from)
+            .collect();
+        Some(JsDrain {
+            actions,
+            timeout_at: timeout_at.map(|ms| ms as f64),
+            journal: journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect()),
+        })
+    }
+}
+
+/// A session id from an event: a non-empty string.
+fn session(value: Unknown<'_>) -> Result<String> {
+    Ok(non_empty_string("sessionId", value).map_err(JsInputError)?)
 }
 
 /// Event types that can matter to the engine; skip every other event before
@@ -205,4 +332,20 @@ impl JsRelayEngine {
 #[napi]
 pub fn relevant_event_types() -> Vec<&'static str> {
     RELEVANT_EVENT_TYPES.to_vec()
+}
+
+/// Every mode of the `session` tool, in the order it lists them.
+#[napi]
+pub fn modes() -> Vec<JsToolMode> {
+    Mode::ALL
+        .into_iter()
+        .chain([Mode::Status])
+        .map(JsToolMode::from)
+        .collect()
+}
+
+/// Every option the plugin reads, in the order the README documents them.
+#[napi]
+pub fn option_names() -> Vec<&'static str> {
+    OPTION_NAMES.to_vec()
 }

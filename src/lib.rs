@@ -7,5 +7,6 @@
 mod decode;
 mod error;
 mod js_engine;
+mod types;
 
-pub use js_engine::{relevant_event_types, JsRelayEngine};
+pub use js_engine::{modes, option_names, relevant_event_types, JsRelayEngine};

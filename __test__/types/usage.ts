@@ -1,9 +1,8 @@
 // Compiled by `tsc -p __test__/types` in the test run: the published types
 // must describe the plugin as users and OpenCode use it.
 import type { Hooks, Plugin, PluginModule } from "@opencode-ai/plugin"
-import plugin, { createPlugin, type SessionsOptions, type SessionToolArgs } from "opencode-sessions"
-import { RelayEngine } from "../../index.js"
-import type { Action } from "../../lib/engine-types.js"
+import plugin, { createPlugin, type SessionMode, type SessionsOptions, type SessionToolArgs, type ToolMode } from "opencode-sessions"
+import { type JsAction, type JsDrain, type JsOutcome, modes, RelayEngine } from "../../index.js"
 
 const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }
 const options: SessionsOptions = {
@@ -25,16 +24,26 @@ const asModule: PluginModule = plugin
 const wrong: SessionToolArgs = { text: "x", mode: "teleport" }
 
 const engine = new RelayEngine({ requestTimeoutMs: 1000 })
-const actions: Action[] = engine.pollActions()
+const drain: JsDrain | null = engine.status(0, "ses_1", false)
+const actions: JsAction[] = drain?.actions ?? []
 for (const action of actions) {
   if (action.type === "request" && action.request.op === "prompt") {
     const parts: string[] = action.request.parts
     void parts
   }
 }
+const started = engine.toolCall(0, { sessionId: "s", messageId: "m", callerAgent: "build", mode: "fork", text: "x" })
+const call: number = started.call
+const failed: JsOutcome = { type: "failed", message: "HTTP 500", cause: "unavailable" }
+// @ts-expect-error a failure cause is one of three words
+const badCause: JsOutcome = { type: "failed", message: "x", cause: "maybe" }
+const all: ToolMode[] = modes()
+const handOff: SessionMode = "compact"
+// @ts-expect-error status hands nothing off
+const notHandOff: SessionMode = "status"
 
 async function load(hooks: Promise<Hooks>) {
   const tools = (await hooks).tool
   void tools
 }
-void [args, options, status, badSwitch, asPlugin, asModule, wrong, load]
+void [args, options, status, badSwitch, asPlugin, asModule, wrong, load, call, failed, badCause, all, handOff, notHandOff]

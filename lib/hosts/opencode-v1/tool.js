@@ -7,10 +7,12 @@
 // the schema as written and checks nothing; the native engine checks every
 // argument and says what is wrong.
 
-export const MODES = ["message", "new", "compact", "fork", "status"]
-
 const INTRO = "Hand work to an agent (yourself or another primary agent such as build or plan)."
 
+/**
+ * One line per mode; the modes themselves come from the engine.
+ * @type {Record<import("../../../index.js").JsToolMode, string>}
+ */
 const MODE_LINES = {
   message:
     "- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).",
@@ -23,7 +25,10 @@ const MODE_LINES = {
 
 const QUEUED_NOTE = "After message or compact, end your turn: the answer comes after it."
 
-/** The description for the modes on offer. */
+/**
+ * The description for the modes on offer.
+ * @param {import("../../../index.js").JsToolMode[]} modes
+ */
 export function describeTool(modes) {
   const lines = [INTRO, "Modes:", ...modes.map((mode) => MODE_LINES[mode])]
   if (modes.includes("message") || modes.includes("compact")) lines.push(QUEUED_NOTE)
@@ -31,10 +36,11 @@ export function describeTool(modes) {
 }
 
 /**
- * @param {(input: import("./engine-types.js").ToolCallInput, ask: Function) => Promise<string>} runCall
- * @param {string[]} [modes] the modes on offer, in the order of MODES
+ * @param {(input: import("../../../index.js").JsToolCallInput, context: object) => Promise<string>} runCall
+ *   runs the call; `context` is the tool context OpenCode passed (its `ask` checks permissions)
+ * @param {import("../../../index.js").JsToolMode[]} modes the modes on offer, in the order the engine lists them
  */
-export function createSessionTool(runCall, modes = MODES) {
+export function createSessionTool(runCall, modes) {
   return {
     description: describeTool(modes),
     args: {
@@ -53,7 +59,7 @@ export function createSessionTool(runCall, modes = MODES) {
         text: given.text ?? "",
         agent: given.agent ?? null,
       }
-      return runCall(input, (request) => context.ask(request))
+      return runCall(input, context)
     },
   }
 }

@@ -6,7 +6,7 @@ const SERVICE = "opencode-sessions"
 const HOST_TIMEOUT_MS = 5_000
 
 /** @param {import("@opencode-ai/plugin").PluginInput["client"]} client */
-export function createHost(client) {
+export function createLogger(client) {
   return {
     async log(level, message) {
       try {

@@ -13,7 +13,7 @@ const ABORT_GRACE_MS = 1_000
 
 /**
  * @param {import("@opencode-ai/plugin").PluginInput["client"]} client
- * @returns {(request: import("./engine-types.js").Request, timeoutMs: number) => Promise<import("./engine-types.js").Outcome>}
+ * @returns {(request: import("../../../index.js").JsRequest, timeoutMs: number) => Promise<import("../../../index.js").JsOutcome>}
  */
 export function createRequester(client) {
   const operations = {
@@ -98,7 +98,7 @@ export function createRequester(client) {
  * Returns the outcome for the engine, and the refusal as OpenCode threw it.
  * @param {(input: {permission: string, patterns: string[], always: string[], metadata: object}) => Promise<void>} ask
  * @param {string} pattern
- * @returns {Promise<{outcome: import("./engine-types.js").Outcome, error?: unknown}>}
+ * @returns {Promise<{outcome: import("../../../index.js").JsOutcome, error?: unknown}>}
  */
 export async function askPermission(ask, pattern) {
   try {
@@ -155,7 +155,7 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_
 /** Connection errors that may come after the request was sent. */
 const CUT_OFF = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "ECONNABORTED"])
 
-/** @returns {import("./engine-types.js").Outcome} */
+/** @returns {import("../../../index.js").JsOutcome} */
 export function failure(error) {
   if (error instanceof HttpError) {
     return { type: "failed", message: error.message, cause: UNAVAILABLE.has(error.status) ? "unavailable" : "refused" }

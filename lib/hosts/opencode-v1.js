@@ -1,0 +1,142 @@
+// The adapter for OpenCode's v1 plugin API (`server(input, options)`): it
+// turns OpenCode's events and hooks into engine inputs, reading the few
+// fields the engine needs from OpenCode's objects, and performs the engine's
+// requests with the SDK client (permissions through the calling tool's
+// `ctx.ask`), its toasts and log lines through the client too.
+
+import { createLogger } from "./opencode-v1/log.js"
+import { sentByPlugin } from "./opencode-v1/marker.js"
+import { askPermission, createRequester } from "./opencode-v1/requests.js"
+import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
+
+/** What the engine's refusals start with; a malformed event is logged the same way. */
+const PREFIX = "opencode-sessions: "
+
+/**
+ * The host the driver runs the engine's actions through.
+ * @param {import("@opencode-ai/plugin").PluginInput["client"]} client
+ * @returns {import("../driver.js").Host}
+ */
+export function createHost(client) {
+  const { log, toast } = createLogger(client)
+  const request = createRequester(client)
+  return {
+    log,
+    toast,
+    /**
+     * Permission requests go through the calling tool's own `ctx.ask`. The
+     * error it throws on a refusal is kept: the tool fails with it, so OpenCode
+     * stops the turn when a person rejected, as it does for its own tools.
+     */
+    async perform(req, timeoutMs, call) {
+      if (req.op !== "askPermission") return request(req, timeoutMs)
+      if (!call?.host?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+      const { outcome, error } = await askPermission(call.host.ask, req.pattern)
+      if (error) call.refusal = error
+      return outcome
+    },
+  }
+}
+
+/**
+ * The hooks OpenCode calls. They take what OpenCode passes without trusting
+ * its shape: anything unexpected is ignored here or refused by the engine and logged.
+ * @param {object} deps
+ * @param {ReturnType<typeof import("../driver.js").createDriver>} deps.driver
+ * @param {import("../../index.js").JsToolMode[]} deps.modes the modes the tool offers
+ * @param {string[]} deps.eventTypes the event types that can matter to the engine
+ * @param {import("../driver.js").Host["log"]} deps.log
+ * @returns {import("@opencode-ai/plugin").Hooks}
+ */
+export function createHooks({ driver, modes, eventTypes, log }) {
+  // Filtering here keeps the thousands of streaming events per turn in JS.
+  const relevant = new Set(eventTypes)
+  const readEvent = createEventReader(driver.input, (detail) => void log("error", `${PREFIX}malformed event: ${detail}`))
+  const run = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
+  return {
+    tool: { session: createSessionTool(run, modes) },
+    async event(input) {
+      const event = input?.event
+      if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) readEvent(event)
+    },
+    async "tool.definition"(input, output) {
+      refineDefinition(input, output)
+    },
+    async "chat.message"(message, output) {
+      const sessionId = message?.sessionID
+      if (typeof sessionId === "string") {
+        const fromPlugin = sentByPlugin(output?.parts)
+        driver.input((engine) => engine.userMessage(sessionId, fromPlugin))
+      }
+    },
+  }
+}
+
+/**
+ * Of the many `message.updated` events, only an assistant message that
+ * completed can matter (it tells how a step of the turn ended).
+ */
+function finishedAssistant(event) {
+  const info = event.properties?.info
+  return info?.role === "assistant" && info.time?.completed !== undefined
+}
+
+/**
+ * Reads an OpenCode bus event of a relevant type into the engine input it
+ * stands for. A known type without the fields the engine needs means
+ * OpenCode changed its event shapes: `malformed(detail)` says which field.
+ * Fields the engine does not read are never looked at.
+ * @param {(feed: (engine: import("../../index.js").RelayEngine, nowMs: number) => unknown) => unknown} input
+ * @param {(detail: string) => void} malformed
+ * @returns {(event: {type: string, properties?: unknown}) => void}
+ */
+export function createEventReader(input, malformed) {
+  return function readEvent(event) {
+    const props = event.properties
+    switch (event.type) {
+      case "session.status": {
+        const status = props?.status?.type
+        if (typeof status !== "string") return malformed("session.status without properties.status.type")
+        const sessionId = props.sessionID
+        if (!isId(sessionId)) return malformed("session.status without properties.sessionID")
+        // `retry` counts as busy: the turn is still running.
+        const busy = status !== "idle"
+        return void input((engine, now) => engine.status(now, sessionId, busy))
+      }
+      case "session.idle": {
+        const sessionId = props?.sessionID
+        if (!isId(sessionId)) return malformed("session.idle without properties.sessionID")
+        return void input((engine, now) => engine.idle(now, sessionId))
+      }
+      case "session.compacted": {
+        const sessionId = props?.sessionID
+        if (!isId(sessionId)) return malformed("session.compacted without properties.sessionID")
+        return void input((engine, now) => engine.compacted(now, sessionId))
+      }
+      case "session.deleted": {
+        const sessionId = props?.info?.id
+        if (!isId(sessionId)) return malformed("session.deleted without properties.info.id")
+        return void input((engine, now) => engine.deleted(now, sessionId))
+      }
+      case "session.error": {
+        // An error of no session (a plugin failing to load, say) is no error here.
+        const sessionId = isId(props?.sessionID) ? props.sessionID : null
+        const name = text(props?.error?.name)
+        const message = text(props?.error?.data?.message)
+        return void input((engine, now) => engine.sessionError(now, sessionId, name, message))
+      }
+      case "message.updated": {
+        // A completed assistant message: one step of a turn ended.
+        const info = props?.info
+        if (info?.role !== "assistant" || typeof info.time?.completed !== "number" || !isId(info.sessionID)) return
+        const sessionId = info.sessionID
+        const finish = text(info.finish)
+        const error = text(info.error?.name)
+        return void input((engine, now) => engine.stepFinished(now, sessionId, finish, error))
+      }
+    }
+  }
+}
+
+const isId = (value) => typeof value === "string" && value !== ""
+const text = (value) => (typeof value === "string" ? value : null)

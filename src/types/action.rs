@@ -1,0 +1,102 @@
+use napi_derive::napi;
+use opencode_sessions_engine::{Action, LogLevel, ToastVariant};
+
+use super::JsRequest;
+
+/// How a toast looks.
+#[napi(string_enum = "lowercase")]
+pub enum JsToastVariant {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+/// The level of a log line.
+#[napi(string_enum = "lowercase")]
+pub enum JsLogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// What the engine asks its host to do. Requests carry an id and a time
+/// limit; their outcome must come back through `outcome()`. Everything else
+/// is fire-and-forget.
+#[napi(discriminant = "type", discriminant_case = "camelCase")]
+pub enum JsAction {
+    /// Perform `request`; report its outcome under `id`. The engine gives up
+    /// after `timeoutMs`, so the host should abort the call then too.
+    Request {
+        id: f64,
+        timeout_ms: f64,
+        request: JsRequest,
+    },
+    /// Finish a `session` tool call: `ok` decides whether it is a result or an error.
+    ReplyToTool { call: f64, ok: bool, text: String },
+    /// Show a toast in the TUI.
+    Toast {
+        variant: JsToastVariant,
+        title: String,
+        message: String,
+    },
+    /// Write a line to the host's log under the plugin's service name.
+    Log { level: JsLogLevel, message: String },
+}
+
+impl From<Action> for JsAction {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Request {
+                id,
+                timeout_ms,
+                request,
+            } => JsAction::Request {
+                id: id.0 as f64,
+                timeout_ms: timeout_ms as f64,
+                request: request.into(),
+            },
+            Action::ReplyToTool { call, ok, text } => JsAction::ReplyToTool {
+                call: call.0 as f64,
+                ok,
+                text,
+            },
+            Action::Toast {
+                variant,
+                title,
+                message,
+            } => JsAction::Toast {
+                variant: variant.into(),
+                title,
+                message,
+            },
+            Action::Log { level, message } => JsAction::Log {
+                level: level.into(),
+                message,
+            },
+        }
+    }
+}
+
+impl From<ToastVariant> for JsToastVariant {
+    fn from(variant: ToastVariant) -> Self {
+        match variant {
+            ToastVariant::Info => JsToastVariant::Info,
+            ToastVariant::Success => JsToastVariant::Success,
+            ToastVariant::Warning => JsToastVariant::Warning,
+            ToastVariant::Error => JsToastVariant::Error,
+        }
+    }
+}
+
+impl From<LogLevel> for JsLogLevel {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Debug => JsLogLevel::Debug,
+            LogLevel::Info => JsLogLevel::Info,
+            LogLevel::Warn => JsLogLevel::Warn,
+            LogLevel::Error => JsLogLevel::Error,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+use napi_derive::napi;
+
+use super::{JsAction, JsPendingHandOff};
+
+/// What an input left to do: returned by every input method of
+/// `RelayEngine` when anything changed, `null` when nothing did.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct JsDrain {
+    /// Everything the engine wants done, in order.
+    pub actions: Vec<JsAction>,
+    /// When `timeout()` must be called next (ms, the clock of `nowMs`), or null for never.
+    pub timeout_at: Option<f64>,
+    /// The hand-offs pending now when they changed (the host keeps the
+    /// latest list on disk), null when they did not.
+    pub journal: Option<Vec<JsPendingHandOff>>,
+}
+
+/// What `RelayEngine.toolCall` returns: the id the call's `replyToTool`
+/// action will carry, and what the call left to do.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct JsToolCallStarted {
+    pub call: f64,
+    /// Null when the call left nothing to do yet.
+    pub drain: Option<JsDrain>,
+}

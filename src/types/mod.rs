@@ -1,0 +1,27 @@
+//! The JS-facing types: what crosses the boundary, as napi-rs typed objects
+//! and enums, so `index.d.ts` carries their TypeScript types and nothing is
+//! mirrored by hand. They keep their Rust names in TypeScript (`JsAction`, ...):
+//! napi-rs resolves a renamed type only where its definition was expanded
+//! first, which depends on module order. One type (and the small enums only it uses) per file;
+//! each converts from or to its engine type with an exhaustive match, so a
+//! new engine variant fails the build here.
+
+mod action;
+mod drain;
+mod engine_stats;
+mod mode;
+mod options;
+mod outcome;
+mod pending_hand_off;
+mod request;
+// Type only (`index.d.ts`): nothing in Rust names them.
+mod tool_call;
+
+pub use action::JsAction;
+pub use drain::{JsDrain, JsToolCallStarted};
+pub use engine_stats::JsEngineStats;
+pub use mode::{JsBranchMode, JsSessionMode, JsToolMode};
+pub use options::JsSessionsOptions;
+pub use outcome::JsOutcome;
+pub use pending_hand_off::JsPendingHandOff;
+pub use request::JsRequest;
