@@ -2,8 +2,8 @@
 //! type is refused with an error naming the argument, rather than napi's
 //! generic conversion message.
 
-use napi::bindgen_prelude::{FromNapiValue, Unknown};
-use napi::ValueType;
+use napi::bindgen_prelude::{FromNapiValue, JsValue, Unknown};
+use napi::{sys, ValueType};
 use opencode_sessions_engine::InputError;
 use serde_json::Value;
 
@@ -28,18 +28,58 @@ pub fn json(what: &'static str, value: Unknown<'_>) -> Result<Value, InputError>
     })
 }
 
+/// Strings up to this many bytes of UTF-8 (session ids, agent names) are
+/// read in one Node-API call.
+const SHORT: usize = 128;
+
 pub fn string(what: &'static str, value: Unknown<'_>) -> Result<String, InputError> {
+    // The common case first: a short string, read in one call without asking its type.
+    let raw = value.value();
+    let mut buffer = [0u8; SHORT];
+    let mut len = 0usize;
+    // SAFETY: `raw` is a live value of this call; the buffer holds `SHORT` bytes,
+    // and Node-API writes at most that many, the terminating NUL included.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(
+            raw.env,
+            raw.value,
+            buffer.as_mut_ptr().cast(),
+            SHORT,
+            &mut len,
+        )
+    };
+    // A longer string is cut to fit, at a character boundary, so at most 4
+    // bytes short of the buffer: only a string shorter than that is whole.
+    if status == sys::Status::napi_ok && len + 4 < SHORT {
+        if let Some(bytes) = buffer.get(..len) {
+            return Ok(String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
     expect(what, &value, ValueType::String, "a string")?;
     String::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))
 }
 
 pub fn boolean(what: &'static str, value: Unknown<'_>) -> Result<bool, InputError> {
+    let raw = value.value();
+    let mut flag = false;
+    // SAFETY: `raw` is a live value of this call; a non-boolean only fails the call.
+    if unsafe { sys::napi_get_value_bool(raw.env, raw.value, &mut flag) } == sys::Status::napi_ok {
+        return Ok(flag);
+    }
     expect(what, &value, ValueType::Boolean, "true or false")?;
     bool::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))
 }
 
 /// A timestamp or id: a JS number that is a whole number from 0 to 2^53 - 1.
 pub fn whole_number(what: &'static str, value: Unknown<'_>) -> Result<u64, InputError> {
+    let raw = value.value();
+    let mut number = 0f64;
+    // SAFETY: `raw` is a live value of this call; a non-number only fails the call.
+    if unsafe { sys::napi_get_value_double(raw.env, raw.value, &mut number) }
+        == sys::Status::napi_ok
+    {
+        return whole(what, number);
+    }
     expect(what, &value, ValueType::Number, "a whole number")?;
     let number = f64::from_unknown(value).map_err(|e| InputError::malformed(what, e.reason))?;
     whole(what, number)

@@ -84,10 +84,20 @@ export function createRequester(client) {
   return async function perform(request, timeoutMs) {
     const operation = operations[request.op]
     if (!operation) return { type: "failed", message: `unknown request "${request.op}"` }
+    const controller = new AbortController()
+    let timer
     try {
-      return await operation(request, AbortSignal.timeout(timeoutMs + ABORT_GRACE_MS))
+      // The call goes out first; its time limit is armed right behind it
+      // (AbortSignal.timeout would cost more than the rest of the dispatch).
+      const pending = operation(request, controller.signal)
+      timer = setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), timeoutMs + ABORT_GRACE_MS)
+      // A pending time limit must not keep the host process alive.
+      timer.unref?.()
+      return await pending
     } catch (error) {
       return failure(error)
+    } finally {
+      clearTimeout(timer)
     }
   }
 }
