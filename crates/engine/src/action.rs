@@ -1,8 +1,9 @@
 //! What the engine asks its host to do. Requests carry an [`ActionId`] and a
 //! time limit; their [`crate::Outcome`] must come back. Everything else is
-//! fire-and-forget.
+//! fire-and-forget; a [`Notice`] only says what happened.
 
 use crate::ids::{ActionId, ToolCallId};
+use crate::notice::Notice;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +34,9 @@ pub enum Action {
     },
     /// Write a line to OpenCode's log under the plugin's service name.
     Log { level: LogLevel, message: String },
+    /// What happened, as data. The toasts, log lines and tool results made
+    /// from it follow right after it; a host may ignore it.
+    Notice { notice: Notice },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

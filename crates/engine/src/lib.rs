@@ -28,6 +28,7 @@ pub mod fuzz;
 mod ids;
 mod journal;
 mod mode;
+mod notice;
 mod options;
 mod outcome;
 mod relay;
@@ -47,6 +48,10 @@ pub use event::{BusEvent, RELEVANT_EVENT_TYPES};
 pub use ids::{ActionId, RelayId, ToolCallId};
 pub use journal::PendingHandOff;
 pub use mode::Mode;
+pub use notice::{
+    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
+    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+};
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
 pub use stats::EngineStats;

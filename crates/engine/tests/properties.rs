@@ -646,6 +646,9 @@ impl World {
                     }
                 }
             }
+            Action::Notice { notice } => {
+                self.note(format!("notice {notice:?}"));
+            }
             Action::Log { message, .. } => {
                 if let Some(relay) = relay_number(&message) {
                     if message.contains(" delivered in ") {
