@@ -1,8 +1,10 @@
 //! What the engine asks its host to do. Requests carry an [`ActionId`] and a
 //! time limit; their [`crate::Outcome`] must come back. Everything else is
-//! fire-and-forget.
+//! fire-and-forget; a [`Notice`] only says what happened.
 
 use crate::ids::{ActionId, ToolCallId};
+use crate::notice::{Activity, Notice};
+use crate::render::{self, LogLevel, ToastVariant};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +35,9 @@ pub enum Action {
     },
     /// Write a line to OpenCode's log under the plugin's service name.
     Log { level: LogLevel, message: String },
+    /// What happened, as data. The toasts, log lines and tool results made
+    /// from it follow right after it; a host may ignore it.
+    Notice { notice: Notice },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,21 +91,26 @@ pub enum Request {
 }
 
 impl Request {
+    /// What the engine is doing while the request runs.
+    pub fn activity(&self) -> Activity {
+        match self {
+            Request::ListAgents => Activity::ListingAgents,
+            Request::CreateSession { .. } => Activity::CreatingSession,
+            Request::ForkSession { .. } => Activity::ForkingSession,
+            Request::Prompt { .. } => Activity::SendingPrompt,
+            Request::LastUserModel { .. } => Activity::ReadingModel,
+            Request::Summarize { .. } => Activity::Summarizing,
+            Request::AskPermission { .. } => Activity::AskingPermission,
+            Request::RenameSession { .. } => Activity::RenamingSession,
+            Request::SelectSession { .. } => Activity::ShowingSession,
+            Request::LastAnswer { .. } => Activity::ReadingAnswer,
+            Request::Note { .. } => Activity::ReportingToParent,
+        }
+    }
+
     /// A short name for logs and error messages.
     pub fn describe(&self) -> &'static str {
-        match self {
-            Request::ListAgents => "listing agents",
-            Request::CreateSession { .. } => "creating a session",
-            Request::ForkSession { .. } => "forking the session",
-            Request::Prompt { .. } => "sending the prompt",
-            Request::LastUserModel { .. } => "reading the session's model",
-            Request::Summarize { .. } => "summarizing the session",
-            Request::AskPermission { .. } => "asking for permission",
-            Request::RenameSession { .. } => "renaming the session",
-            Request::SelectSession { .. } => "showing the session in the TUI",
-            Request::LastAnswer { .. } => "reading the branch's answer",
-            Request::Note { .. } => "reporting to the parent session",
-        }
+        render::activity(self.activity())
     }
 
     /// Whether doing the request twice does no harm: only such requests are
@@ -121,22 +131,4 @@ impl Request {
     pub fn is_retryable(&self) -> bool {
         !matches!(self, Request::AskPermission { .. })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ToastVariant {
-    Info,
-    Success,
-    Warning,
-    Error,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-    Error,
 }

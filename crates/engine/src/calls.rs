@@ -1,20 +1,64 @@
 //! Carrying a `session` tool call from its arguments to its result: check
 //! the target agent and the limits the user set, ask OpenCode's permission
 //! system, then queue a relay (`message`, `compact`) or open a branch session
-//! (`new`, `fork`) and answer the tool.
+//! (`new`, `fork`) and answer the tool. [`Calls`] owns the calls in progress;
+//! every answer it gives is a [`Notice`] carrying the call's id.
 
-use crate::action::{Action, LogLevel, Request, ToastVariant};
+use crate::action::Request;
 use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
-use crate::branches::BranchSlot;
-use crate::engine::RelayEngine;
+use crate::branches::{Branches, Siblings};
+use crate::config::EngineConfig;
+use crate::groups::BranchSlot;
+use crate::hops::Hops;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
+use crate::notice::{CallFailure, Cancelled, Certainty, Notice, Refusal, RequestError};
 use crate::outcome::{FailureCause, Outcome};
+use crate::outputs::Outputs;
+use crate::relays::Relays;
+use crate::render;
+use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use crate::wording::{self, Certainty};
+use std::collections::HashMap;
 
 #[derive(Debug)]
-pub(crate) struct PendingCall {
+pub(crate) struct Calls {
+    calls: HashMap<ToolCallId, PendingCall>,
+    /// Modes the tool offers; the others are refused.
+    modes: Vec<Mode>,
+    /// Agents a hand-off may target; `None` allows every primary agent.
+    agents: Option<Vec<String>>,
+    /// Branch modes after which the TUI shows the branch.
+    switch_to: Vec<Mode>,
+    permission_timeout_ms: u64,
+}
+
+/// The siblings a call acts through.
+pub(crate) struct CallSiblings<'a> {
+    pub branches: &'a mut Branches,
+    pub relays: &'a mut Relays,
+    pub hops: &'a mut Hops,
+    pub requests: &'a mut Requests,
+    pub out: &'a mut Outputs,
+}
+
+impl CallSiblings<'_> {
+    /// What a branch needs to finish its group.
+    fn for_branches(&mut self) -> (&mut Branches, Siblings<'_>) {
+        (
+            &mut *self.branches,
+            Siblings {
+                hops: &mut *self.hops,
+                relays: &mut *self.relays,
+                requests: &mut *self.requests,
+                out: &mut *self.out,
+            },
+        )
+    }
+}
+
+#[derive(Debug)]
+struct PendingCall {
     call: ToolCall,
     stage: CallStage,
     /// The request this call waits for.
@@ -47,38 +91,76 @@ enum CallStage {
 impl CallStage {
     /// Whether the call has not yet done anything a person could see.
     fn is_undecided(&self) -> bool {
-        matches!(self, CallStage::CheckingAgent | CallStage::AskingPermission)
-    }
-}
-
-/// Why a call is refused before anything is done.
-enum Refusal {
-    /// The model can fix this itself: said in the tool result only.
-    ToModel(String),
-    /// The person should know too: also a warning toast.
-    ToEveryone { title: &'static str, text: String },
-}
-
-impl PendingCall {
-    /// The session the call was made in.
-    pub(crate) fn session_id(&self) -> &str {
-        &self.call.session_id
-    }
-}
-
-impl RelayEngine {
-    pub(crate) fn begin_call(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
-        if call.mode == Mode::Status {
-            // Asks, hands nothing off: no agent check, no permission.
-            return self.agent_confirmed(now_ms, id, call);
+        match self {
+            CallStage::CheckingAgent | CallStage::AskingPermission => true,
+            CallStage::OpeningBranch { .. } | CallStage::PromptingBranch { .. } => false,
         }
-        if !self.config.mode_enabled(call.mode) {
-            let text = wording::mode_disabled(call.mode, &self.config.modes);
-            self.reply(id, false, text);
+    }
+}
+
+fn refused(id: ToolCallId, call: &ToolCall, reason: Refusal) -> Notice {
+    Notice::CallRefused {
+        call: id,
+        session_id: call.session_id.clone(),
+        caller_agent: call.caller_agent.clone(),
+        agent: call.target_agent().to_owned(),
+        mode: call.mode,
+        reason,
+    }
+}
+
+fn failed(id: ToolCallId, call: &ToolCall, failure: CallFailure, certainty: Certainty) -> Notice {
+    Notice::CallFailed {
+        call: id,
+        session_id: call.session_id.clone(),
+        caller_agent: call.caller_agent.clone(),
+        agent: call.target_agent().to_owned(),
+        mode: call.mode,
+        failure,
+        certainty,
+    }
+}
+
+impl Calls {
+    pub fn new(config: &EngineConfig) -> Self {
+        Calls {
+            calls: HashMap::new(),
+            modes: config.modes.clone(),
+            agents: config.agents.clone(),
+            switch_to: config.switch_to.clone(),
+            permission_timeout_ms: config.permission_timeout_ms,
+        }
+    }
+
+    /// Tool calls still waiting for their result.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// Whether a call made in the session is in progress: its turn runs.
+    pub fn any_in(&self, session_id: &str) -> bool {
+        self.calls
+            .values()
+            .any(|pending| pending.call.session_id == session_id)
+    }
+
+    /// A call that hands work off (any mode but `status`) began.
+    pub fn begin(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
+        if !self.modes.contains(&call.mode) {
+            let reason = Refusal::ModeDisabled {
+                enabled: self.modes.clone(),
+            };
+            sib.out.notice(refused(id, &call, reason));
             return;
         }
         // Agents come and go with the config, so each call checks afresh.
-        let request = self.issue_for_call(now_ms, id, Request::ListAgents);
+        let request = sib
+            .requests
+            .issue(now_ms, Owner::Call(id), Request::ListAgents, sib.out);
         self.track(id, call, CallStage::CheckingAgent, request);
     }
 
@@ -94,7 +176,7 @@ impl RelayEngine {
         self.calls.insert(id, pending);
     }
 
-    pub(crate) fn call_outcome(&mut self, now_ms: u64, id: ToolCallId, outcome: Outcome) {
+    pub fn outcome(&mut self, now_ms: u64, id: ToolCallId, answer: Answer, sib: &mut CallSiblings) {
         let Some(pending) = self.calls.remove(&id) else {
             return;
         };
@@ -106,33 +188,32 @@ impl RelayEngine {
             branch_gone,
             ..
         } = pending;
-        let agent = call.target_agent().to_owned();
-        let branch = if call.mode == Mode::Fork {
-            "fork"
-        } else {
-            "new session"
-        };
         // A time-out or a server error may hide a session that was made after all.
-        let certainty = match outcome {
-            Outcome::TimedOut { .. }
-            | Outcome::Failed {
+        let certainty = match &answer {
+            Answer::TimedOut(_)
+            | Answer::Failed {
                 cause: FailureCause::Unavailable,
                 ..
             } => Certainty::Uncertain,
-            _ => Certainty::Definite,
+            Answer::Failed {
+                cause: FailureCause::Unreachable | FailureCause::Refused,
+                ..
+            }
+            | Answer::Outcome(_) => Certainty::Definite,
         };
-        match (stage, outcome) {
-            (CallStage::CheckingAgent, Outcome::Agents { agents }) => {
+        let error = answer.error();
+        match (stage, answer) {
+            (CallStage::CheckingAgent, Answer::Outcome(Outcome::Agents { agents })) => {
                 let refusal = self
                     .agent_refusal(&call, &agents)
-                    .or_else(|| self.hop_refusal(&call))
+                    .or_else(|| hop_refusal(&call, sib.hops))
                     .or_else(|| turn_over_refusal(&call, turn_ended));
                 match refusal {
-                    Some(refusal) => self.refuse(id, refusal),
+                    Some(reason) => sib.out.notice(refused(id, &call, reason)),
                     None => {
-                        let pattern = wording::permission_pattern(call.mode, &agent);
-                        let request = Request::AskPermission { call: id, pattern };
-                        let request = self.issue_for_call(now_ms, id, request);
+                        let pattern = render::permission_pattern(call.mode, call.target_agent());
+                        let ask = Request::AskPermission { call: id, pattern };
+                        let request = sib.requests.issue(now_ms, Owner::Call(id), ask, sib.out);
                         self.track(id, call, CallStage::AskingPermission, request);
                         if let Some(pending) = self.calls.get_mut(&id) {
                             pending.turn_ended = turn_ended;
@@ -140,54 +221,55 @@ impl RelayEngine {
                     }
                 }
             }
-            (
-                CallStage::CheckingAgent,
-                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
-            ) => {
-                self.fail(id, wording::agents_unavailable(&message));
+            (CallStage::CheckingAgent, Answer::Failed { .. } | Answer::TimedOut(_)) => {
+                let failure = CallFailure::AgentsUnavailable {
+                    error: error.unwrap_or_else(no_error),
+                };
+                sib.out.notice(failed(id, &call, failure, certainty));
             }
-            (CallStage::AskingPermission, Outcome::Done) => {
+            (CallStage::AskingPermission, Answer::Outcome(Outcome::Done)) => {
                 // Time passed while a person was asked: check the limits again.
-                let refusal = self
-                    .hop_refusal(&call)
-                    .or_else(|| turn_over_refusal(&call, turn_ended));
+                let refusal =
+                    hop_refusal(&call, sib.hops).or_else(|| turn_over_refusal(&call, turn_ended));
                 match refusal {
-                    Some(refusal) => self.refuse(id, refusal),
-                    None => self.agent_confirmed(now_ms, id, call),
+                    Some(reason) => sib.out.notice(refused(id, &call, reason)),
+                    None => self.confirmed(now_ms, id, call, sib),
                 }
             }
-            (CallStage::AskingPermission, Outcome::Failed { message, .. }) => {
-                let pattern = wording::permission_pattern(call.mode, &agent);
-                let text = wording::permission_denied(&pattern, &message);
-                self.refuse(id, Refusal::ToModel(text));
+            (CallStage::AskingPermission, Answer::Failed { message, .. }) => {
+                let reason = Refusal::PermissionRefused { message };
+                sib.out.notice(refused(id, &call, reason));
             }
-            (CallStage::AskingPermission, Outcome::TimedOut { .. }) => {
-                let pattern = wording::permission_pattern(call.mode, &agent);
-                let timeout = self.config.permission_timeout_ms;
-                let text = wording::permission_unanswered(&pattern, timeout);
-                self.refuse(
-                    id,
-                    Refusal::ToEveryone {
-                        title: "Hand-off not made",
-                        text,
-                    },
-                );
+            (CallStage::AskingPermission, Answer::TimedOut(_)) => {
+                let reason = Refusal::PermissionUnanswered {
+                    timeout_ms: self.permission_timeout_ms,
+                };
+                sib.out.notice(refused(id, &call, reason));
             }
             (
                 CallStage::OpeningBranch { slot },
-                Outcome::Session {
+                Answer::Outcome(Outcome::Session {
                     id: session_id,
                     title,
-                },
+                }),
             ) => {
-                let title =
-                    self.branch_opened(now_ms, &slot, &session_id, &title, &agent, &call.text);
+                let title = sib.branches.opened(
+                    now_ms,
+                    &slot,
+                    &session_id,
+                    &title,
+                    &call,
+                    sib.requests,
+                    sib.out,
+                );
                 let request = Request::Prompt {
                     session_id: session_id.clone(),
-                    agent,
+                    agent: call.target_agent().to_owned(),
                     parts: vec![call.text.clone()],
                 };
-                let request = self.issue_for_call(now_ms, id, request);
+                let request = sib
+                    .requests
+                    .issue(now_ms, Owner::Call(id), request, sib.out);
                 let stage = CallStage::PromptingBranch {
                     session_id,
                     title,
@@ -198,12 +280,13 @@ impl RelayEngine {
                     pending.parent_gone = parent_gone;
                 }
             }
-            (
-                CallStage::OpeningBranch { slot },
-                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
-            ) => {
-                self.branch_abandoned(now_ms, &slot);
-                self.fail(id, wording::branch_failed(branch, &message, certainty));
+            (CallStage::OpeningBranch { slot }, Answer::Failed { .. } | Answer::TimedOut(_)) => {
+                let (branches, mut siblings) = sib.for_branches();
+                branches.abandoned(now_ms, &slot, &mut siblings);
+                let failure = CallFailure::BranchNotStarted {
+                    error: error.unwrap_or_else(no_error),
+                };
+                sib.out.notice(failed(id, &call, failure, certainty));
             }
             (
                 CallStage::PromptingBranch {
@@ -211,28 +294,34 @@ impl RelayEngine {
                     title,
                     slot,
                 },
-                Outcome::Done,
+                Answer::Outcome(Outcome::Done),
             ) => {
                 if !parent_gone && !branch_gone {
-                    self.track_branch(&call, slot.key.clone(), &session_id, &title);
+                    sib.branches.track(&call, &slot, &session_id, &title);
                 }
-                self.branch_started(now_ms, id, &call, &session_id, &title, !branch_gone);
+                self.branch_started(now_ms, id, &call, &session_id, &title, !branch_gone, sib);
             }
             (
                 CallStage::PromptingBranch {
                     session_id, slot, ..
                 },
-                Outcome::Failed { message, .. } | Outcome::TimedOut { message },
+                Answer::Failed { .. } | Answer::TimedOut(_),
             ) => {
-                self.branch_abandoned(now_ms, &slot);
-                let text = wording::branch_not_answering(&agent, &session_id, &message, certainty);
-                self.fail(id, text);
+                let (branches, mut siblings) = sib.for_branches();
+                branches.abandoned(now_ms, &slot, &mut siblings);
+                let failure = CallFailure::BranchNotAnswering {
+                    branch_session_id: session_id,
+                    error: error.unwrap_or_else(no_error),
+                };
+                sib.out.notice(failed(id, &call, failure, certainty));
             }
-            (stage, outcome) => {
-                let text = format!(
-                    "Internal error: unexpected answer {outcome:?} while {stage:?}. Nothing more was done; please report this."
-                );
-                self.fail(id, text);
+            (stage, Answer::Outcome(outcome)) => {
+                let failure = CallFailure::Internal {
+                    answer: format!("{outcome:?}"),
+                    stage: format!("{stage:?}"),
+                };
+                sib.out
+                    .notice(failed(id, &call, failure, Certainty::Definite));
             }
         }
     }
@@ -242,90 +331,73 @@ impl RelayEngine {
     /// cannot queue hand-offs nobody would read.
     fn agent_refusal(&self, call: &ToolCall, agents: &[AgentInfo]) -> Option<Refusal> {
         let agent = call.target_agent();
-        let why = reachability(agents, agent);
-        if why != Reachability::Reachable {
-            let text = wording::agent_refused(agent, why, &reachable_agents(agents));
-            return Some(Refusal::ToModel(text));
+        let reachable = || {
+            reachable_agents(agents)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        match reachability(agents, agent) {
+            Reachability::Reachable => {}
+            Reachability::Unknown => {
+                return Some(Refusal::AgentUnknown {
+                    reachable: reachable(),
+                })
+            }
+            Reachability::Subagent => {
+                return Some(Refusal::AgentIsSubagent {
+                    reachable: reachable(),
+                })
+            }
+            Reachability::Hidden => {
+                return Some(Refusal::AgentHidden {
+                    reachable: reachable(),
+                })
+            }
         }
-        if !self.config.agent_allowed(agent) {
-            let allowed = self.config.agents.as_deref().unwrap_or_default();
-            return Some(Refusal::ToModel(wording::agent_not_allowed(agent, allowed)));
+        if let Some(allowed) = self
+            .agents
+            .as_ref()
+            .filter(|a| !a.iter().any(|a| a == agent))
+        {
+            return Some(Refusal::AgentNotAllowed {
+                allowed: allowed.clone(),
+            });
         }
         let caller_is_subagent = agents
             .iter()
             .any(|a| a.name == call.caller_agent && a.mode == "subagent");
         if caller_is_subagent && call.mode.is_queued() {
-            return Some(Refusal::ToModel(wording::queued_from_subagent(call.mode)));
+            return Some(Refusal::QueuedFromSubagent);
         }
         None
     }
 
-    /// The ping-pong guard: each hand-off is one hop, and a session may take
-    /// `max_hops` of them before a person writes again.
-    fn hop_refusal(&self, call: &ToolCall) -> Option<Refusal> {
-        self.next_hop(&call.session_id)
-            .is_none()
-            .then(|| Refusal::ToEveryone {
-                title: "Hand-off refused: hop limit",
-                text: wording::hop_limit(self.config.max_hops),
-            })
-    }
-
-    fn refuse(&mut self, id: ToolCallId, refusal: Refusal) {
-        match refusal {
-            Refusal::ToModel(text) => self.reply(id, false, text),
-            Refusal::ToEveryone { title, text } => {
-                self.toast(ToastVariant::Warning, title.to_owned(), text.clone());
-                self.reply(id, false, text);
-            }
-        }
-    }
-
-    /// A failed action: said in the tool result, a toast and the log.
-    fn fail(&mut self, id: ToolCallId, text: String) {
-        self.toast(
-            ToastVariant::Error,
-            "Hand-off failed".to_owned(),
-            text.clone(),
-        );
-        self.reply(id, false, text);
-    }
-
-    fn agent_confirmed(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall) {
-        let hop = self.hops(&call.session_id).saturating_add(1);
+    fn confirmed(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
         match call.mode {
             Mode::Message | Mode::Compact => {
                 // The hop counts from the moment it is promised.
-                self.hops.insert(call.session_id.clone(), hop);
-                let (relay, backlog) = self.enqueue_relay(now_ms, &call);
-                let agent = call.target_agent();
-                let text = if call.mode == Mode::Message {
-                    wording::queued_message(relay, agent, backlog)
-                } else {
-                    wording::queued_compact(relay, agent, backlog)
-                };
-                self.log(
-                    LogLevel::Info,
-                    format!(
-                        "{relay} queued in {} (hop {hop} of {}): {} → {agent}",
-                        call.session_id, self.config.max_hops, call.mode
-                    ),
-                );
-                self.reply(id, true, text);
-            }
-            Mode::Status => {
-                let text = format!(
-                    "{}\n\n{}",
-                    self.branch_status(&call.session_id),
-                    wording::engine_summary(&self.stats())
-                );
-                self.reply(id, true, text);
+                let hop = sib.hops.count(&call.session_id);
+                let (relay, backlog) = sib.relays.enqueue(now_ms, &call, sib.requests);
+                sib.out.notice(Notice::RelayQueued {
+                    call: id,
+                    relay,
+                    session_id: call.session_id.clone(),
+                    caller_agent: call.caller_agent.clone(),
+                    agent: call.target_agent().to_owned(),
+                    mode: call.mode,
+                    hop,
+                    max_hops: sib.hops.max_hops(),
+                    backlog,
+                });
             }
             Mode::New | Mode::Fork => {
-                let slot = self.join_branch_group(now_ms, &call);
+                let slot = sib
+                    .branches
+                    .join_group(now_ms, &call, sib.requests, sib.out);
                 let request = if call.mode == Mode::New {
                     Request::CreateSession {
-                        title: self.branch_title(&slot, call.target_agent(), &call.text),
+                        title: sib.branches.title(&slot, &call),
                     }
                 } else {
                     // Forking at the in-flight message leaves this tool call out of the copy.
@@ -334,14 +406,26 @@ impl RelayEngine {
                         message_id: call.message_id.clone(),
                     }
                 };
-                let request = self.issue_for_call(now_ms, id, request);
+                let request = sib
+                    .requests
+                    .issue(now_ms, Owner::Call(id), request, sib.out);
                 self.track(id, call, CallStage::OpeningBranch { slot }, request);
+            }
+            // Answered by the engine before any check; never tracked here.
+            Mode::Status => {
+                let failure = CallFailure::Internal {
+                    answer: "a status call".to_owned(),
+                    stage: "confirming a hand-off".to_owned(),
+                };
+                sib.out
+                    .notice(failed(id, &call, failure, Certainty::Definite));
             }
         }
     }
 
     /// The branch's agent is answering: the branch inherits the hop count,
     /// unless it was deleted meanwhile.
+    #[allow(clippy::too_many_arguments)] // the call, its branch, and the siblings
     fn branch_started(
         &mut self,
         now_ms: u64,
@@ -350,37 +434,33 @@ impl RelayEngine {
         session_id: &str,
         title: &str,
         exists: bool,
+        sib: &mut CallSiblings,
     ) {
-        let agent = call.target_agent();
-        let hop = self.hops(&call.session_id).saturating_add(1);
-        if exists {
-            self.hops.insert(session_id.to_owned(), hop);
-        }
-        let shown = exists && self.config.switch_to.contains(&call.mode);
+        let hop = sib.hops.inherit(&call.session_id, session_id, exists);
+        let shown = exists && self.switch_to.contains(&call.mode);
         if shown {
             let request = Request::SelectSession {
                 session_id: session_id.to_owned(),
             };
-            self.issue_in_background(now_ms, request);
+            sib.requests.issue_in_background(now_ms, request, sib.out);
         }
-        let text = if call.mode == Mode::Fork {
-            wording::started_fork(agent, session_id, title, shown)
-        } else {
-            wording::started_new(agent, session_id, title, shown)
-        };
-        self.log(
-            LogLevel::Info,
-            format!(
-                "{} → {agent}: started {session_id} \"{title}\" from {} (hop {hop} of {})",
-                call.mode, call.session_id, self.config.max_hops
-            ),
-        );
-        self.reply(id, true, text);
+        sib.out.notice(Notice::BranchStarted {
+            call: id,
+            session_id: call.session_id.clone(),
+            branch_session_id: session_id.to_owned(),
+            title: title.to_owned(),
+            caller_agent: call.caller_agent.clone(),
+            agent: call.target_agent().to_owned(),
+            mode: call.mode,
+            shown,
+            hop,
+            max_hops: sib.hops.max_hops(),
+        });
     }
 
     /// The session's turn ended: calls it made that are still undecided
     /// must not queue a relay for a turn that is already over.
-    pub(crate) fn turn_ended_for_calls(&mut self, session_id: &str) {
+    pub fn turn_ended(&mut self, session_id: &str) {
         for pending in self.calls.values_mut() {
             if pending.call.session_id == session_id {
                 pending.turn_ended = true;
@@ -389,35 +469,47 @@ impl RelayEngine {
     }
 
     /// A person interrupted the session's turn: its calls that have not yet
-    /// acted end now. Returns a line for each, for the interrupt toast.
-    pub(crate) fn interrupt_calls(&mut self, session_id: &str) -> Vec<String> {
+    /// acted end now. Returns them, for the notice that lists what the
+    /// interrupt cancelled.
+    pub fn interrupted(
+        &mut self,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) -> Vec<Cancelled> {
         let undecided: Vec<ToolCallId> = self
             .calls
             .iter()
             .filter(|(_, p)| p.call.session_id == session_id && p.stage.is_undecided())
             .map(|(id, _)| *id)
             .collect();
-        let mut lines = Vec::new();
+        let mut cancelled = Vec::new();
         for id in undecided {
             if let Some(pending) = self.calls.remove(&id) {
-                self.forget_request(pending.request);
-                let call = &pending.call;
-                lines.push(wording::cancelled_line(
-                    call.mode.as_str(),
-                    call.target_agent(),
-                    &call.text,
-                ));
-                self.reply(id, false, wording::call_interrupted());
+                requests.forget(pending.request);
+                let call = pending.call;
+                out.notice(refused(id, &call, Refusal::Interrupted));
+                cancelled.push(Cancelled::ToolCall {
+                    call: id,
+                    mode: call.mode,
+                    agent: call.target_agent().to_owned(),
+                    text: call.text,
+                });
             }
         }
-        lines
+        cancelled
     }
 
     /// The session was deleted: calls that would queue into it, or have not
     /// yet opened their branch, end now; a branch already being opened will
     /// not report to it, and one deleted while its prompt is confirmed is
     /// not followed.
-    pub(crate) fn session_gone_for_calls(&mut self, session_id: &str) {
+    pub fn session_deleted(
+        &mut self,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         for pending in self.calls.values_mut() {
             if pending.call.session_id == session_id {
                 pending.parent_gone = true;
@@ -438,24 +530,29 @@ impl RelayEngine {
             .collect();
         for id in gone {
             if let Some(pending) = self.calls.remove(&id) {
-                self.forget_request(pending.request);
-                self.reply(id, false, wording::session_deleted_before_queueing());
+                requests.forget(pending.request);
+                out.notice(refused(id, &pending.call, Refusal::SessionDeleted));
             }
         }
     }
+}
 
-    fn reply(&mut self, call: ToolCallId, ok: bool, text: String) {
-        if !ok {
-            self.log(LogLevel::Warn, format!("session tool call failed: {text}"));
-        }
-        self.push(Action::ReplyToTool { call, ok, text });
+/// A failure always says why; this stands in should it not.
+fn no_error() -> RequestError {
+    RequestError::Failed {
+        message: String::new(),
     }
+}
+
+/// The ping-pong guard: each hand-off is one hop, and a session may take
+/// `max_hops` of them before a person writes again.
+fn hop_refusal(call: &ToolCall, hops: &Hops) -> Option<Refusal> {
+    hops.exhausted(&call.session_id).then(|| Refusal::HopLimit {
+        max_hops: hops.max_hops(),
+    })
 }
 
 /// A queued hand-off is only made while the turn that asked for it runs.
 fn turn_over_refusal(call: &ToolCall, turn_ended: bool) -> Option<Refusal> {
-    (turn_ended && call.mode.is_queued()).then(|| Refusal::ToEveryone {
-        title: "Hand-off not queued",
-        text: wording::turn_ended_before_queueing(call.target_agent()),
-    })
+    (turn_ended && call.mode.is_queued()).then_some(Refusal::TurnOver)
 }

@@ -1,94 +1,65 @@
-//! The engine's state and its input/output plumbing. Tool calls are carried
-//! forward in `calls.rs`, session relays in `relays.rs`.
+//! [`RelayEngine`]: the public face of the engine, and the router between its
+//! components. It owns one of each and holds no state of its own:
+//! - [`Requests`] (`requests.rs`): requests and timers in flight, ids, retries;
+//! - [`Calls`] (`calls.rs`): `session` tool calls in progress;
+//! - [`Relays`] (`relays.rs`): every session's queue of relays and their stages;
+//! - [`Branches`] (`branches.rs`, with `groups.rs`): branch sessions, their
+//!   parents, titles and reports;
+//! - [`Hops`] (`hops.rs`): the hop counts of the ping-pong guard;
+//! - [`FailedTurns`] (`failed_turns.rs`): idles held back after a failed turn;
+//! - [`Outputs`] (`outputs.rs`): the actions and notices to hand out.
+//!
+//! Each input is taken apart here and handed to the components it concerns,
+//! each given the siblings it needs; what comes back for a request (an
+//! outcome, a time-out) is routed to the component that owns it.
 
-use crate::action::{Action, LogLevel, Request, ToastVariant};
-use crate::branches::{BranchGroup, GroupKey};
-use crate::calls::PendingCall;
+use crate::action::{Action, Request};
+use crate::branches::{Branches, Siblings};
+use crate::calls::{CallSiblings, Calls};
 use crate::config::EngineConfig;
 use crate::event::BusEvent;
-use crate::failed_turns::FailedTurn;
+use crate::failed_turns::FailedTurns;
+use crate::hops::Hops;
 use crate::ids::{ActionId, RelayId, ToolCallId};
-use crate::outcome::{FailureCause, Outcome};
-use crate::relay::SessionRelays;
-use crate::reports::{Branch, BranchState, Parent};
+use crate::journal::PendingHandOff;
+use crate::mode::Mode;
+use crate::notice::{BranchError, NoteKind, Notice, Restored, SessionError};
+use crate::outcome::Outcome;
+use crate::outputs::Outputs;
+use crate::relays::Relays;
+use crate::render;
+use crate::requests::{Due, Owner, Requests};
+use crate::stats::EngineStats;
 use crate::tool_call::ToolCall;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::HashSet;
 
 /// The relay engine: a deterministic state machine with no I/O and no clock.
 ///
 /// Methods fall into three groups:
-/// - `handle_*` feed it inputs: a `session` tool call, a bus event, the
-///   outcome of a request it made, or the passing of time. Each takes the
-///   current time in milliseconds; the engine never reads a clock.
+/// - `handle_*` feed it inputs: a `session` tool call, a user message, a bus
+///   event, the outcome of a request it made, the passing of time, or the
+///   hand-offs a stopped process left. Those that may act take the current
+///   time in milliseconds; the engine never reads a clock.
 /// - `poll_*` drain its outputs: [`RelayEngine::poll_action`] yields the
-///   [`Action`]s to perform in order, [`RelayEngine::poll_timeout`] the time at
-///   which [`RelayEngine::handle_timeout`] must be called next.
+///   [`Action`]s to perform in order (a [`Notice`] first, then the toasts,
+///   logs and tool results made from it), [`RelayEngine::poll_timeout`] the
+///   time at which [`RelayEngine::handle_timeout`] must be called next, and
+///   [`RelayEngine::poll_journal`] the hand-offs to keep on disk when they changed.
 /// - getters describe what is pending.
 ///
 /// After every `handle_*` call, drain `poll_action` until it returns `None`,
-/// then re-arm the timer from `poll_timeout`.
+/// then re-arm the timer from `poll_timeout` (and save `poll_journal`'s list,
+/// if any).
 #[derive(Debug)]
 pub struct RelayEngine {
-    pub(crate) config: EngineConfig,
-    next_id: u64,
-    pub(crate) sessions: HashMap<String, SessionRelays>,
-    pub(crate) calls: HashMap<ToolCallId, PendingCall>,
-    /// Agent-to-agent hand-offs since a person last wrote, by session; absent means none.
-    pub(crate) hops: HashMap<String, u32>,
-    /// Branches opened by one turn, so their titles can say "2/3".
-    pub(crate) branch_groups: HashMap<GroupKey, BranchGroup>,
-    /// Branch sessions followed until they report, by session id.
-    pub(crate) branches: HashMap<String, Branch>,
-    /// Sessions that opened branches, by session id.
-    pub(crate) parents: HashMap<String, Parent>,
-    waiting: HashMap<ActionId, Waiting>,
-    /// Ids of retried attempts, each mapped to the id its owner waits on.
-    attempts: HashMap<ActionId, ActionId>,
-    deadlines: BTreeSet<(u64, ActionId)>,
-    actions: VecDeque<Action>,
-    /// Sessions whose turn failed and that OpenCode has not closed yet.
-    pub(crate) failed_turns: HashMap<String, FailedTurn>,
-    /// Relays of the last pending list `poll_journal` returned.
-    pub(crate) journaled: Vec<RelayId>,
-}
-
-/// A request in flight (or a timer) and whom its outcome belongs to.
-#[derive(Debug)]
-struct Waiting {
-    deadline_ms: u64,
-    timeout_ms: u64,
-    describe: &'static str,
-    owner: Owner,
-    /// The request, kept while it may be tried again; `None` for timers.
-    request: Option<Request>,
-    attempt: u32,
-    /// Waiting out the pause before the next attempt.
-    backing_off: bool,
-    /// The id the attempt in flight was sent with; outcomes of earlier
-    /// attempts carry other ids and no longer count.
-    current: ActionId,
-}
-
-#[derive(Debug, Clone)]
-enum Owner {
-    Call(ToolCallId),
-    Relay {
-        session_id: String,
-    },
-    /// A branch session's answer, to report to its parent.
-    Branch {
-        session_id: String,
-    },
-    /// The time limit on closing a failed turn.
-    FailedTurn {
-        session_id: String,
-    },
-    /// Nothing waits for it: a failure is logged, and when it loses something
-    /// a person was meant to read (a note) also shown under `lost`.
-    Background {
-        describe: &'static str,
-        lost: Option<&'static str>,
-    },
+    config: EngineConfig,
+    requests: Requests,
+    calls: Calls,
+    relays: Relays,
+    branches: Branches,
+    hops: Hops,
+    failed_turns: FailedTurns,
+    out: Outputs,
 }
 
 /// The `session.error` name OpenCode uses when a person interrupts a turn.
@@ -103,21 +74,42 @@ impl Default for RelayEngine {
 impl RelayEngine {
     pub fn new(config: EngineConfig) -> Self {
         RelayEngine {
+            requests: Requests::new(&config),
+            calls: Calls::new(&config),
+            relays: Relays::default(),
+            branches: Branches::new(&config),
+            hops: Hops::new(config.max_hops),
+            failed_turns: FailedTurns::default(),
+            out: Outputs::default(),
             config,
-            next_id: 1,
-            sessions: HashMap::new(),
-            calls: HashMap::new(),
-            hops: HashMap::new(),
-            branch_groups: HashMap::new(),
-            branches: HashMap::new(),
-            parents: HashMap::new(),
-            waiting: HashMap::new(),
-            attempts: HashMap::new(),
-            deadlines: BTreeSet::new(),
-            actions: VecDeque::new(),
-            failed_turns: HashMap::new(),
-            journaled: Vec::new(),
         }
+    }
+
+    /// The siblings a branch may need to finish its group.
+    fn siblings(&mut self) -> (&mut Branches, Siblings<'_>) {
+        (
+            &mut self.branches,
+            Siblings {
+                hops: &mut self.hops,
+                relays: &mut self.relays,
+                requests: &mut self.requests,
+                out: &mut self.out,
+            },
+        )
+    }
+
+    /// The siblings a tool call acts through.
+    fn call_siblings(&mut self) -> (&mut Calls, CallSiblings<'_>) {
+        (
+            &mut self.calls,
+            CallSiblings {
+                branches: &mut self.branches,
+                relays: &mut self.relays,
+                hops: &mut self.hops,
+                requests: &mut self.requests,
+                out: &mut self.out,
+            },
+        )
     }
 
     // ---- inputs ----
@@ -125,8 +117,23 @@ impl RelayEngine {
     /// A `session` tool call began. Its result comes back later as an
     /// [`Action::ReplyToTool`] with the returned id.
     pub fn handle_tool_call(&mut self, now_ms: u64, call: ToolCall) -> ToolCallId {
-        let id = ToolCallId(self.allocate_id());
-        self.begin_call(now_ms, id, call);
+        let id = ToolCallId(self.requests.allocate_id());
+        match call.mode {
+            // Asks, hands nothing off: no agent check, no permission.
+            Mode::Status => {
+                let notice = Notice::StatusReported {
+                    call: id,
+                    branches: self.branches.status(&call.session_id),
+                    stats: self.stats(),
+                    session_id: call.session_id,
+                };
+                self.out.notice(notice);
+            }
+            Mode::Message | Mode::New | Mode::Compact | Mode::Fork => {
+                let (calls, mut sib) = self.call_siblings();
+                calls.begin(now_ms, id, call, &mut sib);
+            }
+        }
         id
     }
 
@@ -135,7 +142,7 @@ impl RelayEngine {
     /// user message was written by a person, which resets the hop count.
     pub fn handle_user_message(&mut self, session_id: &str, from_plugin: bool) {
         if !from_plugin {
-            self.hops.remove(session_id);
+            self.hops.forget(session_id);
         }
     }
 
@@ -147,20 +154,30 @@ impl RelayEngine {
                 session_id,
                 busy: true,
             } => {
-                self.forget_failed_turn(&session_id);
-                self.session_busy(&session_id);
-                self.branch_session_busy(&session_id);
+                self.failed_turns.forget(&session_id, &mut self.requests);
+                self.relays.session_busy(&session_id, &mut self.requests);
+                self.branches.session_busy(&session_id);
             }
             BusEvent::Status {
                 session_id,
                 busy: false,
             }
             | BusEvent::Idle { session_id } => {
-                if !self.holds_idle(now_ms, &session_id) {
+                let held = self
+                    .failed_turns
+                    .holds_idle(now_ms, &session_id, &mut self.requests);
+                if !held {
                     self.idle_edge(now_ms, &session_id);
                 }
             }
-            BusEvent::Compacted { session_id } => self.session_compacted(now_ms, &session_id),
+            BusEvent::Compacted { session_id } => {
+                self.relays.session_compacted(
+                    now_ms,
+                    &session_id,
+                    &mut self.requests,
+                    &mut self.out,
+                );
+            }
             BusEvent::StepFinished {
                 session_id,
                 finish,
@@ -170,21 +187,28 @@ impl RelayEngine {
                 let stopped =
                     finish.as_deref() == Some("tool-calls") || error.as_deref() == Some(ABORTED);
                 if error.as_deref().is_some_and(|name| name != ABORTED) {
-                    self.failed_step_recorded(&session_id);
+                    self.failed_turns.step_recorded(&session_id);
                 }
-                self.step_finished(&session_id, stopped);
+                self.relays.step_finished(&session_id, stopped);
             }
             BusEvent::Deleted { session_id } => {
-                self.forget_failed_turn(&session_id);
-                self.session_deleted(&session_id);
-                self.branch_session_deleted(now_ms, &session_id);
+                self.failed_turns.forget(&session_id, &mut self.requests);
+                self.calls
+                    .session_deleted(&session_id, &mut self.requests, &mut self.out);
+                self.hops.forget(&session_id);
+                self.branches.forget_groups(&session_id);
+                self.relays
+                    .session_deleted(&session_id, &mut self.requests, &mut self.out);
+                let (branches, mut sib) = self.siblings();
+                branches.session_deleted(now_ms, &session_id, &mut sib);
             }
             BusEvent::Error {
                 session_id: Some(session_id),
                 name: Some(name),
                 ..
             } if name == ABORTED => {
-                self.branch_session_error(now_ms, &session_id, "interrupted by the user");
+                let (branches, mut sib) = self.siblings();
+                branches.session_error(now_ms, &session_id, BranchError::Interrupted, &mut sib);
                 self.session_interrupted(now_ms, &session_id);
             }
             BusEvent::Error {
@@ -192,93 +216,157 @@ impl RelayEngine {
                 name,
                 message,
             } => {
-                let error = match (name, message) {
-                    (Some(name), Some(message)) => format!("{name}: {message}"),
-                    (name, message) => name
-                        .or(message)
-                        .unwrap_or_else(|| "unknown error".to_owned()),
+                let error = SessionError { name, message };
+                let in_a_turn = self.in_a_turn(&session_id);
+                self.failed_turns.turn_failed(&session_id, in_a_turn);
+                let (branches, mut sib) = self.siblings();
+                let branch_error = BranchError::Session {
+                    error: error.clone(),
                 };
-                self.turn_failed(&session_id);
-                self.branch_session_error(now_ms, &session_id, &error);
-                self.session_error(now_ms, &session_id, &error);
+                branches.session_error(now_ms, &session_id, branch_error, &mut sib);
+                self.relays.session_error(
+                    now_ms,
+                    &session_id,
+                    &error,
+                    &mut self.requests,
+                    &mut self.out,
+                );
             }
-            BusEvent::Error { .. } | BusEvent::Other => {}
+            BusEvent::Error {
+                session_id: None, ..
+            }
+            | BusEvent::Other => {}
         }
     }
 
     /// The end of a session's turn (a busy→idle edge, or a repeat of one).
-    pub(crate) fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
-        self.session_idle(now_ms, session_id);
-        self.branch_session_idle(now_ms, session_id);
+    fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
+        self.calls.turn_ended(session_id);
+        let (branches, mut sib) = self.siblings();
+        branches.close_groups(now_ms, session_id, &mut sib);
+        if let Some(stopped_midway) = self.relays.idle_begins(session_id) {
+            if stopped_midway {
+                self.session_interrupted(now_ms, session_id);
+            }
+            self.relays
+                .idle_ends(now_ms, session_id, &mut self.requests, &mut self.out);
+        }
+        let pending = self.relays.pending(session_id);
+        self.branches.session_idle(
+            now_ms,
+            session_id,
+            pending,
+            &mut self.requests,
+            &mut self.out,
+        );
+    }
+
+    /// A person interrupted the session's turn: its undecided calls and the
+    /// relays it queued are cancelled. Branches already opening are sessions
+    /// of their own and run on.
+    fn session_interrupted(&mut self, now_ms: u64, session_id: &str) {
+        let calls = self
+            .calls
+            .interrupted(session_id, &mut self.requests, &mut self.out);
+        self.relays
+            .interrupted(now_ms, session_id, calls, &mut self.requests, &mut self.out);
     }
 
     /// Whether a turn runs in the session, as far as anything the engine
     /// holds there (relays, branches, their parents, tool calls) knows.
-    pub(crate) fn in_a_turn(&self, session_id: &str) -> bool {
-        self.sessions.get(session_id).is_some_and(|s| s.busy)
-            || self.parents.get(session_id).is_some_and(|p| p.busy)
-            || self
-                .branches
-                .get(session_id)
-                .is_some_and(|b| b.state == BranchState::Running { busy: true })
-            || self
-                .calls
-                .values()
-                .any(|call| call.session_id() == session_id)
+    fn in_a_turn(&self, session_id: &str) -> bool {
+        self.relays.is_busy(session_id)
+            || self.branches.is_busy(session_id)
+            || self.calls.any_in(session_id)
     }
 
     /// The outcome of the request `id`. Returns `false` when no request with
     /// that id is waiting, e.g. because it already timed out; such late
     /// outcomes change nothing.
     pub fn handle_outcome(&mut self, now_ms: u64, sent_as: ActionId, outcome: Outcome) -> bool {
-        let id = self.attempts.remove(&sent_as).unwrap_or(sent_as);
-        match self.waiting.get(&id) {
-            None => return false,
-            Some(waiting) if waiting.backing_off || waiting.current != sent_as => return false,
-            Some(_) => {}
-        }
-        let cause = match &outcome {
-            Outcome::Failed { cause, .. } => Some(*cause),
-            _ => None,
-        };
-        if let Some(cause) = cause {
-            if self.retry_later(now_ms, id, cause, &outcome) {
-                return true;
+        match self
+            .requests
+            .outcome(now_ms, sent_as, outcome, &mut self.out)
+        {
+            None => false,
+            Some(due) => {
+                if let Some(due) = due {
+                    self.route(now_ms, due);
+                }
+                true
             }
         }
-        if let Some(waiting) = self.stop_waiting(id) {
-            self.dispatch_outcome(now_ms, id, waiting.owner, outcome);
-        }
-        true
     }
 
     /// Time passed: every request whose time limit ran out fails.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        while let Some(&(deadline, id)) = self.deadlines.first() {
-            if deadline > now_ms {
+        loop {
+            let branches = &self.branches;
+            let outdated = |request: &Request| branches.is_outdated(request);
+            let Some(due) = self.requests.next_due(now_ms, outdated, &mut self.out) else {
                 break;
-            }
-            self.deadlines.remove(&(deadline, id));
-            if self.waiting.get(&id).is_some_and(|w| w.backing_off) {
-                self.attempt_again(now_ms, id);
-                continue;
-            }
-            let Some(waiting) = self.waiting.get(&id) else {
-                continue;
             };
-            let message = format!(
-                "no answer after {} s while {}",
-                waiting.timeout_ms.div_ceil(1000),
-                waiting.describe
-            );
-            let timed_out = Outcome::TimedOut { message };
-            // A time-out leaves open whether the request took effect.
-            if self.retry_later(now_ms, id, FailureCause::Unavailable, &timed_out) {
-                continue;
+            self.route(now_ms, due);
+        }
+    }
+
+    /// Hand-offs an earlier OpenCode process left pending when it stopped:
+    /// each session gets a note saying what was not delivered (a note starts
+    /// no turn), and one notice lists them all.
+    pub fn handle_restored(&mut self, now_ms: u64, handoffs: Vec<PendingHandOff>) {
+        if handoffs.is_empty() {
+            return;
+        }
+        let items: Vec<Restored> = handoffs
+            .into_iter()
+            .map(|handoff| Restored {
+                session_id: handoff.session_id,
+                relay: RelayId(handoff.relay),
+                mode: handoff.mode,
+                caller_agent: handoff.caller_agent,
+                agent: handoff.agent,
+                text: handoff.text,
+            })
+            .collect();
+        for item in &items {
+            let request = Request::Note {
+                session_id: item.session_id.clone(),
+                agent: item.caller_agent.clone(),
+                text: render::lost_at_stop(item),
+            };
+            self.requests
+                .issue_note(now_ms, NoteKind::LostAtStop, request, &mut self.out);
+        }
+        self.out.notice(Notice::HandOffsRestored { items });
+    }
+
+    /// Hands an answer to the component whose request or timer it is.
+    fn route(&mut self, now_ms: u64, due: Due) {
+        let Due { id, owner, answer } = due;
+        match owner {
+            Owner::Call(call) => {
+                let (calls, mut sib) = self.call_siblings();
+                calls.outcome(now_ms, call, answer, &mut sib);
             }
-            if let Some(waiting) = self.stop_waiting(id) {
-                self.dispatch_outcome(now_ms, id, waiting.owner, timed_out);
+            Owner::Relay { session_id } => self.relays.outcome(
+                now_ms,
+                &session_id,
+                id,
+                answer,
+                &mut self.requests,
+                &mut self.out,
+            ),
+            Owner::Branch { session_id } => {
+                let (branches, mut sib) = self.siblings();
+                branches.outcome(now_ms, &session_id, id, answer, &mut sib);
             }
+            Owner::FailedTurn { session_id } => {
+                if self.failed_turns.timed_out(&session_id) {
+                    self.idle_edge(now_ms, &session_id);
+                }
+            }
+            // Requests nobody waits for end in `Requests`.
+            Owner::Background { .. } => {}
         }
     }
 
@@ -286,26 +374,35 @@ impl RelayEngine {
 
     /// The next thing to do, in order.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.out.pop()
     }
 
     /// When [`RelayEngine::handle_timeout`] must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.deadlines.first().map(|&(deadline, _)| deadline)
+        self.requests.next_deadline()
+    }
+
+    /// The hand-offs not yet sent, oldest first, when they differ from the
+    /// list returned last; `None` when nothing changed. A relay leaves the
+    /// list once its prompt went out: its text has arrived (or its failure
+    /// is reported).
+    pub fn poll_journal(&mut self) -> Option<Vec<PendingHandOff>> {
+        let list = self.relays.not_yet_sent(&self.requests);
+        self.out
+            .journal(list.iter().map(|handoff| RelayId(handoff.relay)))
+            .then_some(list)
     }
 
     // ---- getters ----
 
     /// Relays of `session_id` not yet delivered or reported, the one in progress included.
     pub fn pending_relays(&self, session_id: &str) -> usize {
-        self.sessions
-            .get(session_id)
-            .map_or(0, SessionRelays::pending)
+        self.relays.pending(session_id)
     }
 
     /// Sessions that have relays pending.
     pub fn sessions_with_relays(&self) -> usize {
-        self.sessions.len()
+        self.relays.session_count()
     }
 
     /// Tool calls still waiting for their result.
@@ -315,14 +412,7 @@ impl RelayEngine {
 
     /// Agent-to-agent hand-offs since a person last wrote in `session_id`.
     pub fn hops(&self, session_id: &str) -> u32 {
-        self.hops.get(session_id).copied().unwrap_or(0)
-    }
-
-    /// The number the next hand-off from `session_id` would take, or `None`
-    /// when it would pass `max_hops`: the ping-pong guard in one place.
-    pub(crate) fn next_hop(&self, session_id: &str) -> Option<u32> {
-        let next = self.hops(session_id).saturating_add(1);
-        (next <= self.config.max_hops).then_some(next)
+        self.hops.get(session_id)
     }
 
     /// The configuration the engine runs with.
@@ -330,319 +420,36 @@ impl RelayEngine {
         &self.config
     }
 
+    /// What the engine holds, in numbers.
+    pub fn stats(&self) -> EngineStats {
+        let remembered: HashSet<&str> = self
+            .relays
+            .sessions()
+            .chain(self.hops.sessions())
+            .chain(self.branches.sessions())
+            .collect();
+        EngineStats {
+            relays_pending: self.relays.pending_everywhere(),
+            tool_calls_pending: self.calls.len(),
+            requests_in_flight: self.requests.in_flight(),
+            branches_running: self.branches.running(),
+            sessions_remembered: remembered.len(),
+        }
+    }
+
     /// True when nothing at all is pending: no relays, calls, requests or
     /// branch titles to keep up to date.
     pub fn is_quiet(&self) -> bool {
-        self.sessions.is_empty()
+        self.relays.is_empty()
             && self.failed_turns.is_empty()
             && self.calls.is_empty()
-            && self.waiting.is_empty()
-            && self.attempts.is_empty()
-            && self.deadlines.is_empty()
-            && self.branch_groups.is_empty()
-            && self.branches.values().all(|b| b.is_finished())
-            && self.parents.values().all(|p| p.notes.is_empty())
-    }
-
-    /// Requests and timers the engine waits on.
-    pub(crate) fn requests_in_flight(&self) -> usize {
-        self.waiting.len()
+            && self.requests.is_empty()
+            && self.branches.is_quiet()
     }
 
     /// True when the engine remembers nothing about any session: what
     /// remains once every session it saw was deleted.
     pub fn is_empty(&self) -> bool {
-        self.is_quiet()
-            && self.hops.is_empty()
-            && self.branches.is_empty()
-            && self.parents.is_empty()
-    }
-
-    // ---- helpers for calls.rs and relays.rs ----
-
-    fn allocate_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    pub(crate) fn allocate_relay_id(&mut self) -> RelayId {
-        RelayId(self.allocate_id())
-    }
-
-    fn timeout_for(&self, request: &Request) -> u64 {
-        match request {
-            Request::Summarize { .. } => self.config.summarize_timeout_ms,
-            Request::AskPermission { .. } => self.config.permission_timeout_ms,
-            _ => self.config.request_timeout_ms,
-        }
-    }
-
-    fn issue(&mut self, now_ms: u64, owner: Owner, request: Request) -> ActionId {
-        let timeout_ms = self.timeout_for(&request);
-        let id = self.wait(now_ms, owner, timeout_ms, request.describe());
-        if let Some(waiting) = self.waiting.get_mut(&id) {
-            waiting.attempt = 1;
-            waiting.request = request.is_retryable().then(|| request.clone());
-        }
-        self.actions.push_back(Action::Request {
-            id,
-            timeout_ms,
-            request,
-        });
-        id
-    }
-
-    /// After a failure of `id` with `cause`: if another attempt may help and
-    /// is safe, schedules it (keeping the same id, so its owner notices
-    /// nothing) and returns true.
-    fn retry_later(
-        &mut self,
-        now_ms: u64,
-        id: ActionId,
-        cause: FailureCause,
-        failure: &Outcome,
-    ) -> bool {
-        let policy = self.config.retry.clone();
-        let Some(waiting) = self.waiting.get_mut(&id) else {
-            return false;
-        };
-        let Some(request) = &waiting.request else {
-            return false;
-        };
-        let safe = match cause {
-            FailureCause::Unreachable => true,
-            FailureCause::Unavailable => request.is_idempotent(),
-            FailureCause::Refused => false,
-        };
-        let next = waiting.attempt + 1;
-        let Some(delay_ms) = policy.delay_before(next).filter(|_| safe) else {
-            return false;
-        };
-        let reason = match failure {
-            Outcome::Failed { message, .. } | Outcome::TimedOut { message } => message.as_str(),
-            _ => "",
-        };
-        let message = format!(
-            "{} failed ({reason}); attempt {next} of {} in {} ms",
-            waiting.describe, policy.attempts, delay_ms
-        );
-        self.deadlines.remove(&(waiting.deadline_ms, id));
-        waiting.backing_off = true;
-        waiting.deadline_ms = now_ms.saturating_add(delay_ms);
-        self.deadlines.insert((waiting.deadline_ms, id));
-        self.log(LogLevel::Warn, message);
-        true
-    }
-
-    /// The pause before another attempt of `id` is over: send it again,
-    /// under an id of its own so a late answer to an earlier attempt cannot
-    /// be taken for this one's.
-    fn attempt_again(&mut self, now_ms: u64, id: ActionId) {
-        let Some(request) = self.waiting.get(&id).and_then(|w| w.request.clone()) else {
-            return;
-        };
-        if self.is_outdated(&request) {
-            self.stop_waiting(id);
-            return;
-        }
-        let sent_as = ActionId(self.allocate_id());
-        let Some(waiting) = self.waiting.get_mut(&id) else {
-            return;
-        };
-        // The previous attempt's id no longer counts; an outcome it gets
-        // later finds nothing waiting for it.
-        if waiting.current != id {
-            self.attempts.remove(&waiting.current);
-        }
-        waiting.backing_off = false;
-        waiting.attempt += 1;
-        waiting.current = sent_as;
-        waiting.deadline_ms = now_ms.saturating_add(waiting.timeout_ms);
-        let timeout_ms = waiting.timeout_ms;
-        self.deadlines.insert((waiting.deadline_ms, id));
-        self.attempts.insert(sent_as, id);
-        self.actions.push_back(Action::Request {
-            id: sent_as,
-            timeout_ms,
-            request,
-        });
-    }
-
-    /// Stops waiting for `id`, dropping its deadline and attempt ids.
-    fn stop_waiting(&mut self, id: ActionId) -> Option<Waiting> {
-        let waiting = self.waiting.remove(&id)?;
-        self.deadlines.remove(&(waiting.deadline_ms, id));
-        if waiting.current != id {
-            self.attempts.remove(&waiting.current);
-        }
-        Some(waiting)
-    }
-
-    /// Whether `id` waits out the pause before another attempt: it was not
-    /// received, so whatever happens meanwhile was not its doing.
-    pub(crate) fn is_backing_off(&self, id: ActionId) -> bool {
-        self.waiting.get(&id).is_some_and(|w| w.backing_off)
-    }
-
-    /// Registers something to wait for, which fails as timed out after `timeout_ms`.
-    fn wait(
-        &mut self,
-        now_ms: u64,
-        owner: Owner,
-        timeout_ms: u64,
-        describe: &'static str,
-    ) -> ActionId {
-        let id = ActionId(self.allocate_id());
-        let deadline_ms = now_ms.saturating_add(timeout_ms);
-        self.waiting.insert(
-            id,
-            Waiting {
-                deadline_ms,
-                timeout_ms,
-                describe,
-                owner,
-                request: None,
-                attempt: 0,
-                backing_off: false,
-                current: id,
-            },
-        );
-        self.deadlines.insert((deadline_ms, id));
-        id
-    }
-
-    /// Starts a time limit for something a relay waits for that is no request,
-    /// such as an event. It ends with [`RelayEngine::forget_request`], or fails
-    /// the relay with [`Outcome::TimedOut`].
-    pub(crate) fn arm_relay_timer(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        describe: &'static str,
-    ) -> ActionId {
-        let owner = Owner::Relay {
-            session_id: session_id.to_owned(),
-        };
-        let timeout_ms = self.config.request_timeout_ms;
-        self.wait(now_ms, owner, timeout_ms, describe)
-    }
-
-    pub(crate) fn arm_closing_timer(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        timeout_ms: u64,
-    ) -> ActionId {
-        let owner = Owner::FailedTurn {
-            session_id: session_id.to_owned(),
-        };
-        self.wait(
-            now_ms,
-            owner,
-            timeout_ms,
-            "waiting for OpenCode to close the failed turn",
-        )
-    }
-
-    pub(crate) fn issue_for_call(
-        &mut self,
-        now_ms: u64,
-        call: ToolCallId,
-        request: Request,
-    ) -> ActionId {
-        self.issue(now_ms, Owner::Call(call), request)
-    }
-
-    pub(crate) fn issue_for_relay(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        request: Request,
-    ) -> ActionId {
-        let owner = Owner::Relay {
-            session_id: session_id.to_owned(),
-        };
-        self.issue(now_ms, owner, request)
-    }
-
-    pub(crate) fn issue_for_branch(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        request: Request,
-    ) -> ActionId {
-        let owner = Owner::Branch {
-            session_id: session_id.to_owned(),
-        };
-        self.issue(now_ms, owner, request)
-    }
-
-    /// A request whose outcome nobody waits for; failures are logged.
-    pub(crate) fn issue_in_background(&mut self, now_ms: u64, request: Request) {
-        let describe = request.describe();
-        let owner = Owner::Background {
-            describe,
-            lost: None,
-        };
-        self.issue(now_ms, owner, request);
-    }
-
-    /// Sends a note a person must read; should it fail, a toast titled
-    /// `lost` says so, with `describe`.
-    pub(crate) fn issue_notice(
-        &mut self,
-        now_ms: u64,
-        request: Request,
-        describe: &'static str,
-        lost: &'static str,
-    ) {
-        let owner = Owner::Background {
-            describe,
-            lost: Some(lost),
-        };
-        self.issue(now_ms, owner, request);
-    }
-
-    /// Stops waiting for `id`: its outcome no longer matters.
-    pub(crate) fn forget_request(&mut self, id: ActionId) {
-        self.stop_waiting(id);
-    }
-
-    fn dispatch_outcome(&mut self, now_ms: u64, id: ActionId, owner: Owner, outcome: Outcome) {
-        match owner {
-            Owner::Call(call) => self.call_outcome(now_ms, call, outcome),
-            Owner::Relay { session_id } => self.relay_outcome(now_ms, &session_id, id, outcome),
-            Owner::Branch { session_id } => self.branch_outcome(now_ms, &session_id, id, outcome),
-            Owner::FailedTurn { session_id } => self.failed_turn_timed_out(now_ms, &session_id),
-            Owner::Background { describe, lost } => match outcome {
-                Outcome::Failed { message, .. } | Outcome::TimedOut { message } => {
-                    let text = format!("{describe} failed: {message}");
-                    if let Some(title) = lost {
-                        self.log(LogLevel::Error, text.clone());
-                        self.toast(ToastVariant::Error, title.to_owned(), text);
-                    } else {
-                        self.log(LogLevel::Warn, text);
-                    }
-                }
-                _ => {}
-            },
-        }
-    }
-
-    pub(crate) fn push(&mut self, action: Action) {
-        self.actions.push_back(action);
-    }
-
-    pub(crate) fn log(&mut self, level: LogLevel, message: String) {
-        self.push(Action::Log { level, message });
-    }
-
-    pub(crate) fn toast(&mut self, variant: ToastVariant, title: String, message: String) {
-        self.push(Action::Toast {
-            variant,
-            title,
-            message,
-        });
+        self.is_quiet() && self.hops.is_empty() && self.branches.is_empty()
     }
 }

@@ -25,20 +25,24 @@ mod failed_turns;
 /// Entry point of the fuzz target and of the tests replaying its corpus.
 #[doc(hidden)]
 pub mod fuzz;
+mod groups;
+mod hops;
 mod ids;
 mod journal;
 mod mode;
+mod notice;
 mod options;
 mod outcome;
+mod outputs;
 mod relay;
 mod relays;
-mod reports;
+mod render;
+mod requests;
 mod shown;
 mod stats;
 mod tool_call;
-mod wording;
 
-pub use action::{Action, LogLevel, Request, ToastVariant};
+pub use action::{Action, Request};
 pub use agents::{reachable_agents, AgentInfo};
 pub use config::{EngineConfig, ReportMode, RetryPolicy};
 pub use engine::RelayEngine;
@@ -47,7 +51,12 @@ pub use event::{BusEvent, RELEVANT_EVENT_TYPES};
 pub use ids::{ActionId, RelayId, ToolCallId};
 pub use journal::PendingHandOff;
 pub use mode::Mode;
+pub use notice::{
+    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
+    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+};
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
+pub use render::{LogLevel, ToastVariant};
 pub use stats::EngineStats;
 pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};

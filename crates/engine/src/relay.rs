@@ -1,8 +1,9 @@
-//! A queued hand-off to an agent in the same session, and where it stands.
+//! A queued hand-off to an agent in the same session, and the stages it goes
+//! through once it is the session's front relay. `relays.rs` owns them.
 
 use crate::ids::{ActionId, RelayId};
 use crate::mode::Mode;
-use std::collections::VecDeque;
+use crate::notice::Activity;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Relay {
@@ -17,8 +18,10 @@ pub(crate) struct Relay {
     pub turn: u64,
 }
 
-/// What the session's front relay is waiting for. Every stage holds the id
-/// of a request or timer, so no stage can wait forever.
+/// What the session's front relay is waiting for. Every stage but
+/// [`Stage::ReadyToSummarize`] holds the id of a request or timer, so it
+/// cannot wait forever; that one waits for the end of the session's turn,
+/// which no time limit can hurry (the turn is a person's or an agent's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stage {
     /// Compact: looking up the model the session runs on.
@@ -69,13 +72,13 @@ impl Stage {
     }
 
     /// What the relay is doing, for failure reports.
-    pub fn describe(&self) -> &'static str {
+    pub fn activity(&self) -> Activity {
         match self {
-            Stage::ReadingModel { .. } => "reading the session's model",
-            Stage::ReadyToSummarize { .. } => "waiting for the session's turn to end",
-            Stage::Summarizing { .. } => "summarizing the session",
-            Stage::Settling { .. } => "waiting for the compaction to finish",
-            Stage::Answering { .. } => "sending the prompt",
+            Stage::ReadingModel { .. } => Activity::ReadingModel,
+            Stage::ReadyToSummarize { .. } => Activity::WaitingForTurnToEnd,
+            Stage::Summarizing { .. } => Activity::Summarizing,
+            Stage::Settling { .. } => Activity::WaitingForCompaction,
+            Stage::Answering { .. } => Activity::SendingPrompt,
         }
     }
 }
@@ -84,28 +87,4 @@ impl Stage {
 pub(crate) struct ActiveRelay {
     pub relay: Relay,
     pub stage: Stage,
-}
-
-/// Relays of one session, delivered one at a time in the order they were queued.
-#[derive(Debug, Default)]
-pub(crate) struct SessionRelays {
-    /// Last status OpenCode reported. A relay starts only on a busy→idle edge,
-    /// so a repeated idle event never starts anything twice.
-    pub busy: bool,
-    /// Counts the session's turns (busy edges), so relays know which turn queued them.
-    pub turn: u64,
-    pub queue: VecDeque<Relay>,
-    pub active: Option<ActiveRelay>,
-    /// The `session.error` seen while the active relay's compaction ran.
-    pub compaction_error: Option<String>,
-    /// The turn's last finished step called tools or was aborted: a turn
-    /// that ends there was interrupted.
-    pub stopped_midway: bool,
-}
-
-impl SessionRelays {
-    /// Relays not yet delivered or reported, the one in progress included.
-    pub fn pending(&self) -> usize {
-        self.queue.len() + usize::from(self.active.is_some())
-    }
 }

@@ -1,33 +1,133 @@
 //! Delivering queued relays: one at a time per session, each on a busy→idle
 //! edge, so the calling agent finishes its turn before the next agent speaks.
+//! [`Relays`] owns every session's queue and the stage of its front relay
+//! ([`crate::relay::Stage`]); it sends its requests through
+//! [`Requests`] and tells how each relay ended as a [`Notice`].
 
-use crate::action::{LogLevel, Request, ToastVariant};
-use crate::engine::RelayEngine;
+use crate::action::Request;
 use crate::ids::{ActionId, RelayId};
+use crate::journal::PendingHandOff;
 use crate::mode::Mode;
+use crate::notice::{Activity, Cancelled, Certainty, Delivery, Notice, RelayFailure, SessionError};
 use crate::outcome::{FailureCause, Outcome};
-use crate::relay::{ActiveRelay, Relay, SessionRelays, Stage};
+use crate::outputs::Outputs;
+use crate::relay::{ActiveRelay, Relay, Stage};
+use crate::render;
+use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use crate::wording::{self, Certainty};
+use std::collections::{HashMap, VecDeque};
 
-/// Why a compaction is given up when its turn ended without a summary.
-const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no session.compacted, so the summary was interrupted or failed";
+/// Every session's relays; a session with none is not kept.
+#[derive(Debug, Default)]
+pub(crate) struct Relays {
+    sessions: HashMap<String, SessionRelays>,
+}
 
-impl RelayEngine {
+/// Relays of one session, delivered one at a time in the order they were queued.
+#[derive(Debug, Default)]
+struct SessionRelays {
+    /// Last status OpenCode reported. A relay starts only on a busy→idle edge,
+    /// so a repeated idle event never starts anything twice.
+    busy: bool,
+    /// Counts the session's turns (busy edges), so relays know which turn queued them.
+    turn: u64,
+    queue: VecDeque<Relay>,
+    active: Option<ActiveRelay>,
+    /// The `session.error` seen while the active relay's compaction ran.
+    compaction_error: Option<SessionError>,
+    /// The turn's last finished step called tools or was aborted: a turn
+    /// that ends there was interrupted.
+    stopped_midway: bool,
+}
+
+impl SessionRelays {
+    /// Relays not yet delivered or reported, the one in progress included.
+    fn pending(&self) -> usize {
+        self.queue.len() + usize::from(self.active.is_some())
+    }
+}
+
+fn owner(session_id: &str) -> Owner {
+    Owner::Relay {
+        session_id: session_id.to_owned(),
+    }
+}
+
+impl Relays {
+    // ---- getters ----
+
+    /// Relays of `session_id` not yet delivered or reported, the one in progress included.
+    pub fn pending(&self, session_id: &str) -> usize {
+        self.sessions
+            .get(session_id)
+            .map_or(0, SessionRelays::pending)
+    }
+
+    /// Relays not yet delivered or reported, in every session.
+    pub fn pending_everywhere(&self) -> usize {
+        self.sessions.values().map(SessionRelays::pending).sum()
+    }
+
+    /// Sessions that have relays pending.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn sessions(&self) -> impl Iterator<Item = &str> {
+        self.sessions.keys().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Whether the session runs a turn, as its relays know it.
+    pub fn is_busy(&self, session_id: &str) -> bool {
+        self.sessions.get(session_id).is_some_and(|s| s.busy)
+    }
+
+    /// The hand-offs not yet sent, oldest first: a relay leaves the list once
+    /// its prompt may have reached OpenCode.
+    pub fn not_yet_sent(&self, requests: &Requests) -> Vec<PendingHandOff> {
+        let mut pending: Vec<(&str, &Relay)> = self
+            .sessions
+            .iter()
+            .flat_map(|(session_id, session)| {
+                session
+                    .active
+                    .iter()
+                    .filter(|active| !prompt_reached_opencode(&active.stage, requests))
+                    .map(|active| &active.relay)
+                    .chain(session.queue.iter())
+                    .map(move |relay| (session_id.as_str(), relay))
+            })
+            .collect();
+        pending.sort_unstable_by_key(|(_, relay)| relay.id);
+        pending
+            .into_iter()
+            .map(|(session_id, relay)| PendingHandOff {
+                session_id: session_id.to_owned(),
+                relay: relay.id.0,
+                mode: relay.mode.as_str().to_owned(),
+                caller_agent: relay.caller_agent.clone(),
+                agent: relay.agent.clone(),
+                text: relay.text.clone(),
+            })
+            .collect()
+    }
+
+    // ---- inputs ----
+
     /// Queues a relay for the end of the calling turn. Returns its id and how
     /// many queued relays go before it. A relay in progress does not count:
     /// the only turn that can call the tool meanwhile is that relay's answer.
-    pub(crate) fn enqueue_relay(&mut self, now_ms: u64, call: &ToolCall) -> (RelayId, usize) {
-        let id = self.allocate_relay_id();
-        let relay = Relay {
-            id,
-            mode: call.mode,
-            caller_agent: call.caller_agent.clone(),
-            agent: call.target_agent().to_owned(),
-            text: call.text.clone(),
-            queued_at_ms: now_ms,
-            turn: 0,
-        };
+    pub fn enqueue(
+        &mut self,
+        now_ms: u64,
+        call: &ToolCall,
+        requests: &mut Requests,
+    ) -> (RelayId, usize) {
+        let id = requests.allocate_relay_id();
         let session = self.sessions.entry(call.session_id.clone()).or_default();
         // The tool runs inside a turn, so the session is busy whatever the
         // events said last; the end of this turn is the edge that delivers.
@@ -36,8 +136,13 @@ impl RelayEngine {
         }
         session.busy = true;
         let relay = Relay {
+            id,
+            mode: call.mode,
+            caller_agent: call.caller_agent.clone(),
+            agent: call.target_agent().to_owned(),
+            text: call.text.clone(),
+            queued_at_ms: now_ms,
             turn: session.turn,
-            ..relay
         };
         let backlog = session.queue.len();
         session.queue.push_back(relay);
@@ -46,7 +151,7 @@ impl RelayEngine {
 
     /// A step of the session's turn finished; `stopped` when the turn cannot
     /// go on from it (tools not yet answered, or the step was interrupted).
-    pub(crate) fn step_finished(&mut self, session_id: &str, stopped: bool) {
+    pub fn step_finished(&mut self, session_id: &str, stopped: bool) {
         if let Some(session) = self.sessions.get_mut(session_id) {
             session.stopped_midway = stopped;
         }
@@ -54,14 +159,20 @@ impl RelayEngine {
 
     /// Starts the session's front relay now, outside any turn's end: for a
     /// relay queued while the session was idle.
-    pub(crate) fn deliver_when_idle(&mut self, now_ms: u64, session_id: &str) {
+    pub fn deliver_when_idle(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         if let Some(session) = self.sessions.get_mut(session_id) {
             session.busy = false;
         }
-        self.start_next_relay(now_ms, session_id);
+        self.start_next(now_ms, session_id, requests, out);
     }
 
-    pub(crate) fn session_busy(&mut self, session_id: &str) {
+    pub fn session_busy(&mut self, session_id: &str, requests: &mut Requests) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -70,105 +181,104 @@ impl RelayEngine {
             session.stopped_midway = false;
         }
         session.busy = true;
-        if let Some(ActiveRelay {
-            stage:
-                Stage::Summarizing {
-                    request,
-                    provider_id,
-                    model_id,
-                    ..
-                },
-            ..
-        }) = &session.active
-        {
-            let (request, provider_id, model_id) =
-                (*request, provider_id.clone(), model_id.clone());
-            if self.is_backing_off(request) {
-                // The summary never reached OpenCode, and it takes the session
-                // over: it waits for the end of the turn that started meanwhile.
-                self.forget_request(request);
-                let stage = Stage::ReadyToSummarize {
-                    provider_id,
-                    model_id,
-                };
-                self.set_stage(session_id, stage);
-            }
-            return;
-        }
-        let Some(session) = self.sessions.get(session_id) else {
+        let Some(active) = session.active.as_mut() else {
             return;
         };
-        let pending = match &session.active {
-            Some(ActiveRelay {
-                stage:
-                    Stage::Answering {
-                        pending: Some(id), ..
-                    },
+        match &mut active.stage {
+            Stage::Summarizing {
+                request,
+                provider_id,
+                model_id,
                 ..
-            }) => *id,
-            _ => return,
-        };
-        if self.is_backing_off(pending) {
-            // The prompt never reached OpenCode, so this turn is somebody
-            // else's: the relay goes out again on its end.
-            self.forget_request(pending);
-            if let Some(session) = self.sessions.get_mut(session_id) {
-                if let Some(active) = session.active.take() {
-                    session.queue.push_front(active.relay);
+            } => {
+                if requests.is_backing_off(*request) {
+                    // The summary never reached OpenCode, and it takes the session
+                    // over: it waits for the end of the turn that started meanwhile.
+                    requests.forget(*request);
+                    active.stage = Stage::ReadyToSummarize {
+                        provider_id: std::mem::take(provider_id),
+                        model_id: std::mem::take(model_id),
+                    };
                 }
             }
-            return;
+            Stage::Answering {
+                pending: pending @ Some(_),
+                ..
+            } => {
+                let Some(id) = *pending else {
+                    return;
+                };
+                if requests.is_backing_off(id) {
+                    // The prompt never reached OpenCode, so this turn is somebody
+                    // else's: the relay goes out again on its end.
+                    requests.forget(id);
+                    if let Some(active) = session.active.take() {
+                        session.queue.push_front(active.relay);
+                    }
+                    return;
+                }
+                // The answer started, so the prompt was accepted: stop waiting for it.
+                *pending = None;
+                requests.forget(id);
+            }
+            Stage::Answering { pending: None, .. }
+            | Stage::ReadingModel { .. }
+            | Stage::ReadyToSummarize { .. }
+            | Stage::Settling { .. } => {}
         }
-        // The answer started, so the prompt was accepted: stop waiting for it.
-        if let Some(ActiveRelay {
-            stage: Stage::Answering { pending, .. },
-            ..
-        }) = self
-            .sessions
-            .get_mut(session_id)
-            .and_then(|s| s.active.as_mut())
-        {
-            *pending = None;
-        }
-        self.forget_request(pending);
     }
 
-    pub(crate) fn session_idle(&mut self, now_ms: u64, session_id: &str) {
-        self.turn_ended_for_calls(session_id);
-        self.close_branch_groups(now_ms, session_id);
-        let Some(session) = self.sessions.get_mut(session_id) else {
-            return;
-        };
+    /// The first half of a busy→idle edge: `None` when the session has
+    /// nothing here or the edge repeats one already seen; else whether the
+    /// turn stopped midway, which counts as an interrupt.
+    pub fn idle_begins(&mut self, session_id: &str) -> Option<bool> {
+        let session = self.sessions.get_mut(session_id)?;
         if !session.busy {
             // A repeated idle (OpenCode sends `session.status` idle and
             // `session.idle` for the same edge): nothing new happened.
-            return;
+            return None;
         }
-        if std::mem::take(&mut session.stopped_midway) {
-            // Interrupted without a `session.error` (OpenCode sends none when
-            // the stop falls between or early in steps): the interrupt still wins.
-            self.session_interrupted(now_ms, session_id);
-        }
+        // Interrupted without a `session.error` (OpenCode sends none when
+        // the stop falls between or early in steps): the interrupt still wins.
+        Some(std::mem::take(&mut session.stopped_midway))
+    }
+
+    /// The rest of a busy→idle edge: the front relay moves on, or the next starts.
+    pub fn idle_ends(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
         session.busy = false;
         match session.active.as_mut().map(|active| &mut active.stage) {
-            Some(Stage::Answering { .. }) => self.relay_delivered(now_ms, session_id),
+            Some(Stage::Answering { .. }) => self.delivered(now_ms, session_id, requests, out),
             Some(Stage::Summarizing { turn_ended, .. }) => *turn_ended = true,
             Some(Stage::Settling {
                 compacted: true, ..
-            }) => self.send_after_compaction(now_ms, session_id),
+            }) => self.send_after_compaction(now_ms, session_id, requests, out),
             Some(Stage::Settling {
                 compacted: false, ..
-            }) => self.compaction_failed(now_ms, session_id),
-            Some(Stage::ReadyToSummarize { .. }) => self.summarize(now_ms, session_id),
+            }) => self.compaction_failed(now_ms, session_id, requests, out),
+            Some(Stage::ReadyToSummarize { .. }) => {
+                self.summarize(now_ms, session_id, requests, out)
+            }
             Some(Stage::ReadingModel { .. }) | None => {}
         }
-        self.start_next_relay(now_ms, session_id);
+        self.start_next(now_ms, session_id, requests, out);
     }
 
-    pub(crate) fn session_compacted(&mut self, now_ms: u64, session_id: &str) {
+    pub fn session_compacted(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -178,10 +288,15 @@ impl RelayEngine {
             Some(Stage::Settling { compacted, .. }) => {
                 *compacted = true;
                 if idle {
-                    self.send_after_compaction(now_ms, session_id);
+                    self.send_after_compaction(now_ms, session_id, requests, out);
                 }
             }
-            _ => {}
+            Some(
+                Stage::ReadingModel { .. }
+                | Stage::ReadyToSummarize { .. }
+                | Stage::Answering { .. },
+            )
+            | None => {}
         }
     }
 
@@ -189,55 +304,78 @@ impl RelayEngine {
     /// (an agent removed since the call, say) never starts a turn. Only an
     /// accepted prompt counts: OpenCode may send such an error twice, and the
     /// second must not fail the next relay, whose prompt is still in flight.
-    pub(crate) fn session_error(&mut self, now_ms: u64, session_id: &str, error: &str) {
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            // The turn ended in an error (the model failed after a step that
-            // called tools, say), not because a person stopped it: the
-            // hand-offs it queued stand and go out when it ends.
-            session.stopped_midway = false;
+    pub fn session_error(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        error: &SessionError,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return;
+        };
+        // The turn ended in an error (the model failed after a step that
+        // called tools, say), not because a person stopped it: the
+        // hand-offs it queued stand and go out when it ends.
+        session.stopped_midway = false;
+        let waiting_to_start = match session.active.as_ref().map(|a| &a.stage) {
             // An error while summarizing is why the compaction will not
             // finish: keep it for the report.
-            if matches!(
-                session.active.as_ref().map(|a| &a.stage),
-                Some(Stage::Summarizing { .. } | Stage::Settling { .. })
-            ) {
-                session.compaction_error = Some(error.to_owned());
+            Some(Stage::Summarizing { .. } | Stage::Settling { .. }) => {
+                session.compaction_error = Some(error.clone());
+                false
             }
-        }
-        let waiting_to_start = matches!(
-            self.sessions
-                .get(session_id)
-                .and_then(|s| s.active.as_ref()),
-            Some(ActiveRelay {
-                stage: Stage::Answering {
-                    pending: Some(_),
-                    accepted: true
-                },
-                ..
-            })
-        );
+            Some(Stage::Answering {
+                pending: Some(_),
+                accepted,
+            }) => *accepted,
+            Some(
+                Stage::Answering { pending: None, .. }
+                | Stage::ReadingModel { .. }
+                | Stage::ReadyToSummarize { .. },
+            )
+            | None => false,
+        };
         if waiting_to_start {
-            let reason = format!("OpenCode did not start the answer: {error}");
-            self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
+            let reason = RelayFailure::NotStarted {
+                error: error.clone(),
+            };
+            self.fail_active(
+                now_ms,
+                session_id,
+                reason,
+                Certainty::Definite,
+                requests,
+                out,
+            );
         }
     }
 
     /// A person interrupted the session's turn (`MessageAbortedError`): every
-    /// hand-off still waiting there is cancelled, so nothing the person did not
-    /// ask for happens after the interrupt. A relay whose prompt was already
-    /// sent has arrived and is left alone; branches already opening are
-    /// sessions of their own and run on.
-    pub(crate) fn session_interrupted(&mut self, now_ms: u64, session_id: &str) {
-        let mut lines = self.interrupt_calls(session_id);
-        let mut cancelled = Vec::new();
-        let mut stop_waiting = None;
+    /// hand-off still waiting there is cancelled, so nothing the person did
+    /// not ask for happens after the interrupt. A relay whose prompt was
+    /// already sent has arrived and is left alone. `calls` are the tool calls
+    /// the interrupt cancelled, told in the same notice.
+    pub fn interrupted(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        calls: Vec<Cancelled>,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let mut items = calls;
         if let Some(session) = self.sessions.get_mut(session_id) {
+            let mut cancelled = Vec::new();
             // A compact relay still before its prompt is cancelled with the rest.
             if let Some(active) = session
                 .active
                 .take_if(|a| !matches!(a.stage, Stage::Answering { .. }))
             {
-                stop_waiting = active.stage.waits_for();
+                if let Some(waiting) = active.stage.waits_for() {
+                    requests.forget(waiting);
+                }
                 cancelled.push(active.relay);
             }
             // Only what the interrupted turn queued; earlier turns' hand-offs wait on.
@@ -246,66 +384,60 @@ impl RelayEngine {
                 session.queue.drain(..).partition(|r| r.turn == turn);
             session.queue.extend(later);
             cancelled.extend(now);
+            items.extend(cancelled.into_iter().map(|relay| Cancelled::Relay {
+                relay: relay.id,
+                mode: relay.mode,
+                agent: relay.agent,
+                text: relay.text,
+            }));
         }
-        if let Some(waiting) = stop_waiting {
-            self.forget_request(waiting);
-        }
-        for relay in &cancelled {
-            lines.push(wording::cancelled_line(
-                &relay.id.to_string(),
-                &relay.agent,
-                &relay.text,
-            ));
-        }
-        if lines.is_empty() {
+        if items.is_empty() {
             return;
         }
-        let title = wording::interrupted_title(lines.len());
-        let message = lines.join("\n");
-        self.log(
-            LogLevel::Info,
-            format!("{title} in {session_id}: {message}"),
-        );
-        self.toast(ToastVariant::Warning, title, message);
-        self.start_next_relay(now_ms, session_id);
+        out.notice(Notice::HandOffsCancelled {
+            session_id: session_id.to_owned(),
+            items,
+        });
+        self.start_next(now_ms, session_id, requests, out);
     }
 
-    pub(crate) fn session_deleted(&mut self, session_id: &str) {
-        self.session_gone_for_calls(session_id);
-        self.hops.remove(session_id);
-        self.forget_branch_groups(session_id);
+    pub fn session_deleted(
+        &mut self,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let Some(session) = self.sessions.remove(session_id) else {
             return;
         };
         let SessionRelays { queue, active, .. } = session;
         if let Some(ActiveRelay { relay, stage }) = active {
             if let Some(waiting) = stage.waits_for() {
-                self.forget_request(waiting);
+                requests.forget(waiting);
             }
             if matches!(stage, Stage::Answering { pending: None, .. }) {
                 // Its answer had started: the text arrived before the session went.
-                self.log(
-                    LogLevel::Info,
-                    format!(
-                        "{} delivered in {session_id}: {} was answering when the session was deleted",
-                        relay.id, relay.agent
-                    ),
-                );
+                out.notice(delivered(session_id, relay, Delivery::AnsweringWhenDeleted));
             } else {
-                self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+                let reason = RelayFailure::SessionDeleted;
+                out.notice(failed(session_id, relay, reason, Certainty::Definite));
             }
         }
         for relay in queue {
-            self.report_failed(&relay, "the session was deleted", Certainty::Definite);
+            let reason = RelayFailure::SessionDeleted;
+            out.notice(failed(session_id, relay, reason, Certainty::Definite));
         }
     }
 
-    pub(crate) fn relay_outcome(
+    /// The answer to a request or timer of the session's front relay.
+    pub fn outcome(
         &mut self,
         now_ms: u64,
         session_id: &str,
         id: ActionId,
-        outcome: Outcome,
+        answer: Answer,
+        requests: &mut Requests,
+        out: &mut Outputs,
     ) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
@@ -317,25 +449,22 @@ impl RelayEngine {
         if active.stage.waits_for() != Some(id) {
             return;
         }
-        let doing = active.stage.describe();
-        match (&mut active.stage, outcome) {
+        let doing = active.stage.activity();
+        match (&mut active.stage, answer) {
             (
                 Stage::ReadingModel { .. },
-                Outcome::Model {
+                Answer::Outcome(Outcome::Model {
                     provider_id,
                     model_id,
-                },
+                }),
             ) => {
-                self.set_stage(
-                    session_id,
-                    Stage::ReadyToSummarize {
-                        provider_id,
-                        model_id,
-                    },
-                );
+                active.stage = Stage::ReadyToSummarize {
+                    provider_id,
+                    model_id,
+                };
                 // Summarizing takes the session over: not while a turn runs.
                 if idle {
-                    self.summarize(now_ms, session_id);
+                    self.summarize(now_ms, session_id, requests, out);
                 }
             }
             (
@@ -344,117 +473,135 @@ impl RelayEngine {
                     turn_ended,
                     ..
                 },
-                Outcome::Done,
+                Answer::Outcome(Outcome::Done),
             ) => match (*compacted, *turn_ended && idle) {
-                (true, _) if idle => self.send_after_compaction(now_ms, session_id),
-                (false, true) => self.compaction_failed(now_ms, session_id),
+                (true, _) if idle => self.send_after_compaction(now_ms, session_id, requests, out),
+                (false, true) => self.compaction_failed(now_ms, session_id, requests, out),
                 (compacted, _) => {
-                    let timer = self.arm_relay_timer(
-                        now_ms,
-                        session_id,
-                        "waiting for OpenCode to finish the compaction",
-                    );
-                    self.set_stage(session_id, Stage::Settling { timer, compacted });
+                    let activity = Activity::WaitingForOpenCodeToCompact;
+                    let timer = requests.timer(now_ms, owner(session_id), activity);
+                    active.stage = Stage::Settling { timer, compacted };
                 }
             },
-            (Stage::Answering { .. }, Outcome::Done) => {
-                let timer =
-                    self.arm_relay_timer(now_ms, session_id, "waiting for the answer to start");
-                self.set_stage(
-                    session_id,
-                    Stage::Answering {
-                        pending: Some(timer),
-                        accepted: true,
-                    },
-                );
+            (Stage::Answering { .. }, Answer::Outcome(Outcome::Done)) => {
+                let activity = Activity::WaitingForAnswerToStart;
+                let timer = requests.timer(now_ms, owner(session_id), activity);
+                active.stage = Stage::Answering {
+                    pending: Some(timer),
+                    accepted: true,
+                };
             }
-            (stage, Outcome::Failed { message, cause }) => {
+            (stage, Answer::Failed { message, cause }) => {
                 // A server error may hide a prompt that was taken after all.
                 let certainty = if cause == FailureCause::Unavailable && stage.sent_prompt() {
                     Certainty::Uncertain
                 } else {
                     Certainty::Definite
                 };
-                let reason = format!("{doing} failed: {message}");
-                self.fail_active(now_ms, session_id, &reason, certainty);
+                let reason = RelayFailure::RequestFailed {
+                    activity: doing,
+                    message,
+                };
+                self.fail_active(now_ms, session_id, reason, certainty, requests, out);
             }
-            (stage, Outcome::TimedOut { message }) => {
+            (stage, Answer::TimedOut(error)) => {
                 // Before its prompt, a relay's text certainly did not go out.
                 let certainty = if stage.sent_prompt() {
                     Certainty::Uncertain
                 } else {
                     Certainty::Definite
                 };
-                self.fail_active(now_ms, session_id, &message, certainty);
+                let reason = RelayFailure::TimedOut { error };
+                self.fail_active(now_ms, session_id, reason, certainty, requests, out);
             }
-            (_, outcome) => {
-                let reason = format!("internal error: unexpected answer {outcome:?} while {doing}");
-                self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
+            (_, Answer::Outcome(outcome)) => {
+                let reason = RelayFailure::Internal {
+                    answer: format!("{outcome:?}"),
+                    activity: doing,
+                };
+                self.fail_active(
+                    now_ms,
+                    session_id,
+                    reason,
+                    Certainty::Definite,
+                    requests,
+                    out,
+                );
             }
         }
     }
 
+    // ---- carrying a relay through its stages ----
+
+    fn active_mut(&mut self, session_id: &str) -> Option<&mut ActiveRelay> {
+        self.sessions.get_mut(session_id)?.active.as_mut()
+    }
+
     /// Sends the summarize request of a compact relay that has its model.
-    fn summarize(&mut self, now_ms: u64, session_id: &str) {
-        let Some(Stage::ReadyToSummarize {
+    fn summarize(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(active) = self.active_mut(session_id) else {
+            return;
+        };
+        let Stage::ReadyToSummarize {
             provider_id,
             model_id,
-        }) = self
-            .sessions
-            .get(session_id)
-            .and_then(|s| s.active.as_ref())
-            .map(|a| a.stage.clone())
+        } = active.stage.clone()
         else {
             return;
         };
-        let request = Request::Summarize {
+        let summarize = Request::Summarize {
             session_id: session_id.to_owned(),
             provider_id: provider_id.clone(),
             model_id: model_id.clone(),
         };
-        let request = self.issue_for_relay(now_ms, session_id, request);
-        self.set_stage(
-            session_id,
-            Stage::Summarizing {
-                request,
-                provider_id,
-                model_id,
-                compacted: false,
-                turn_ended: false,
-            },
-        );
+        let request = requests.issue(now_ms, owner(session_id), summarize, out);
+        active.stage = Stage::Summarizing {
+            request,
+            provider_id,
+            model_id,
+            compacted: false,
+            turn_ended: false,
+        };
     }
 
     /// The compaction's turn ended without `session.compacted`.
-    fn compaction_failed(&mut self, now_ms: u64, session_id: &str) {
+    fn compaction_failed(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let error = self
             .sessions
             .get_mut(session_id)
             .and_then(|s| s.compaction_error.take());
-        let reason = match error {
-            Some(error) => format!("{NO_SUMMARY}; OpenCode reported: {error}"),
-            None => NO_SUMMARY.to_owned(),
-        };
-        self.fail_active(now_ms, session_id, &reason, Certainty::Definite);
-    }
-
-    fn set_stage(&mut self, session_id: &str, stage: Stage) {
-        if let Some(active) = self
-            .sessions
-            .get_mut(session_id)
-            .and_then(|s| s.active.as_mut())
-        {
-            active.stage = stage;
-        }
-    }
-
-    fn take_active(&mut self, session_id: &str) -> Option<ActiveRelay> {
-        self.sessions.get_mut(session_id)?.active.take()
+        let reason = RelayFailure::NotCompacted { error };
+        self.fail_active(
+            now_ms,
+            session_id,
+            reason,
+            Certainty::Definite,
+            requests,
+            out,
+        );
     }
 
     /// Starts the front relay if the session is idle and nothing is in progress;
     /// forgets the session once it has nothing left.
-    fn start_next_relay(&mut self, now_ms: u64, session_id: &str) {
+    fn start_next(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -466,120 +613,152 @@ impl RelayEngine {
             self.sessions.remove(session_id);
             return;
         };
-        self.launch(now_ms, session_id, relay);
-    }
-
-    /// Sends the relay's first request and makes it the active one.
-    fn launch(&mut self, now_ms: u64, session_id: &str, relay: Relay) {
         let stage = match relay.mode {
             Mode::Compact => {
                 let request = Request::LastUserModel {
                     session_id: session_id.to_owned(),
                 };
-                let request = self.issue_for_relay(now_ms, session_id, request);
-                self.toast(
-                    ToastVariant::Info,
-                    "Compacting session".to_owned(),
-                    format!("{} will answer once the summary is written.", relay.agent),
-                );
+                let request = requests.issue(now_ms, owner(session_id), request, out);
                 Stage::ReadingModel { request }
             }
-            _ => {
-                let request = self.prompt(now_ms, session_id, &relay, vec![relay.text.clone()]);
+            // Only `message` and `compact` are queued (`Mode::is_queued`).
+            Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+                let parts = vec![relay.text.clone()];
+                let request = prompt(now_ms, session_id, &relay, parts, requests, out);
                 Stage::Answering {
                     pending: Some(request),
                     accepted: false,
                 }
             }
         };
-        self.log(
-            LogLevel::Info,
-            format!(
-                "{} starting in {session_id}: {} → {}",
-                relay.id, relay.mode, relay.agent
-            ),
-        );
-        if let Some(session) = self.sessions.get_mut(session_id) {
-            session.active = Some(ActiveRelay { relay, stage });
-        }
-    }
-
-    fn prompt(
-        &mut self,
-        now_ms: u64,
-        session_id: &str,
-        relay: &Relay,
-        parts: Vec<String>,
-    ) -> ActionId {
-        let request = Request::Prompt {
+        out.notice(Notice::RelayStarted {
+            relay: relay.id,
             session_id: session_id.to_owned(),
+            caller_agent: relay.caller_agent.clone(),
             agent: relay.agent.clone(),
-            parts,
-        };
-        self.issue_for_relay(now_ms, session_id, request)
+            mode: relay.mode,
+        });
+        session.active = Some(ActiveRelay { relay, stage });
     }
 
     /// Sends the compact relay's text, after a note that records the hand-off.
-    fn send_after_compaction(&mut self, now_ms: u64, session_id: &str) {
+    fn send_after_compaction(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(active) = self.active_mut(session_id) else {
+            return;
+        };
+        if let Some(waiting) = active.stage.waits_for() {
+            requests.forget(waiting);
+        }
+        let relay = &active.relay;
+        let note = render::compaction_note(&relay.caller_agent, &relay.agent);
+        let parts = vec![note, relay.text.clone()];
+        let request = prompt(now_ms, session_id, relay, parts, requests, out);
+        active.stage = Stage::Answering {
+            pending: Some(request),
+            accepted: false,
+        };
+    }
+
+    fn delivered(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
         let Some(active) = self
             .sessions
-            .get(session_id)
-            .and_then(|s| s.active.as_ref())
+            .get_mut(session_id)
+            .and_then(|s| s.active.take())
         else {
             return;
         };
-        let (relay, waiting) = (active.relay.clone(), active.stage.waits_for());
-        if let Some(waiting) = waiting {
-            self.forget_request(waiting);
+        if let Some(waiting) = active.stage.waits_for() {
+            requests.forget(waiting);
         }
-        let note = wording::compaction_note(&relay.caller_agent, &relay.agent);
-        let request = self.prompt(now_ms, session_id, &relay, vec![note, relay.text.clone()]);
-        self.set_stage(
-            session_id,
-            Stage::Answering {
-                pending: Some(request),
-                accepted: false,
-            },
-        );
+        let after_ms = now_ms.saturating_sub(active.relay.queued_at_ms);
+        let delivery = Delivery::Answered { after_ms };
+        out.notice(delivered(session_id, active.relay, delivery));
     }
 
-    fn relay_delivered(&mut self, now_ms: u64, session_id: &str) {
-        let Some(active) = self.take_active(session_id) else {
+    fn fail_active(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        reason: RelayFailure,
+        certainty: Certainty,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(active) = self
+            .sessions
+            .get_mut(session_id)
+            .and_then(|s| s.active.take())
+        else {
             return;
         };
         if let Some(waiting) = active.stage.waits_for() {
-            self.forget_request(waiting);
+            requests.forget(waiting);
         }
-        let relay = active.relay;
-        self.log(
-            LogLevel::Info,
-            format!(
-                "{} delivered in {session_id}: {} answered ({} ms after it was queued)",
-                relay.id,
-                relay.agent,
-                now_ms.saturating_sub(relay.queued_at_ms)
-            ),
-        );
+        out.notice(failed(session_id, active.relay, reason, certainty));
+        self.start_next(now_ms, session_id, requests, out);
     }
+}
 
-    fn fail_active(&mut self, now_ms: u64, session_id: &str, reason: &str, certainty: Certainty) {
-        let Some(active) = self.take_active(session_id) else {
-            return;
-        };
-        if let Some(waiting) = active.stage.waits_for() {
-            self.forget_request(waiting);
-        }
-        self.report_failed(&active.relay, reason, certainty);
-        self.start_next_relay(now_ms, session_id);
+fn prompt(
+    now_ms: u64,
+    session_id: &str,
+    relay: &Relay,
+    parts: Vec<String>,
+    requests: &mut Requests,
+    out: &mut Outputs,
+) -> ActionId {
+    let request = Request::Prompt {
+        session_id: session_id.to_owned(),
+        agent: relay.agent.clone(),
+        parts,
+    };
+    requests.issue(now_ms, owner(session_id), request, out)
+}
+
+/// Whether the relay's prompt may have reached OpenCode: sent, and not
+/// waiting to be tried again after it could not reach it.
+fn prompt_reached_opencode(stage: &Stage, requests: &Requests) -> bool {
+    match stage {
+        Stage::Answering {
+            pending: Some(id),
+            accepted: false,
+        } => !requests.is_backing_off(*id),
+        stage => stage.sent_prompt(),
     }
+}
 
-    fn report_failed(&mut self, relay: &Relay, reason: &str, certainty: Certainty) {
-        let message = wording::relay_failed(relay.id, reason, &relay.text, certainty);
-        self.log(LogLevel::Error, message.clone());
-        self.toast(
-            ToastVariant::Error,
-            wording::relay_failed_title(&relay.agent),
-            message,
-        );
+fn delivered(session_id: &str, relay: Relay, delivery: Delivery) -> Notice {
+    Notice::RelayDelivered {
+        relay: relay.id,
+        session_id: session_id.to_owned(),
+        caller_agent: relay.caller_agent,
+        agent: relay.agent,
+        mode: relay.mode,
+        delivery,
+    }
+}
+
+fn failed(session_id: &str, relay: Relay, reason: RelayFailure, certainty: Certainty) -> Notice {
+    Notice::RelayFailed {
+        relay: relay.id,
+        session_id: session_id.to_owned(),
+        caller_agent: relay.caller_agent,
+        agent: relay.agent,
+        mode: relay.mode,
+        text: relay.text,
+        reason,
+        certainty,
     }
 }

@@ -3,7 +3,7 @@
 
 mod sim;
 
-use opencode_sessions_engine::{Action, Outcome, Request, ToastVariant};
+use opencode_sessions_engine::{Action, Delivery, Notice, Outcome, Request, ToastVariant};
 use sim::*;
 
 #[test]
@@ -45,7 +45,10 @@ fn message_waits_for_the_turn_to_end_then_prompts_the_target_agent_once() {
     sim.idle("s1");
     let logs = sim.drain();
     assert!(
-        matches!(&logs[..], [Action::Log { message, .. }] if message.contains("delivered")),
+        matches!(&logs[..], [
+            Action::Notice { notice: Notice::RelayDelivered { agent, delivery: Delivery::Answered { .. }, .. } },
+            Action::Log { message, .. },
+        ] if agent == "plan" && message.contains("delivered")),
         "{logs:#?}"
     );
     assert!(sim.engine.is_quiet(), "nothing left once delivered");

@@ -46,21 +46,23 @@
 //!
 //! # Invariants
 //!
-//! 1. Every accepted relay (a `message`/`compact` call answered "Queued as
-//!    relay #N", and every prompt opening a branch) ends exactly once. A relay
-//!    ends by the engine's "delivered" log line, a "was not delivered" or
-//!    "may not have been delivered" error toast, or a line of an interrupt's
-//!    toast; a branch prompt by its call's reply. Ambiguous outcomes (a
-//!    time-out or a 5xx on a prompt, an accepted prompt whose turn does not
-//!    start in time) leave the engine unable to know, and it says "may not
-//!    have been delivered": that ending is right whether the host ran the
-//!    prompt or not, and a prompt whose 5xx reached the engine must end that
-//!    way (a branch's call is told OpenCode "did not confirm" it). "Delivered" (a branch's ok reply) requires that the host
-//!    ran (took) the prompt once; "was not delivered", a cancellation or a
-//!    branch's definite failure require that it never did. No prompt ever
-//!    runs twice. Once drained, every relay has its ending.
+//! 1. Every accepted relay (a `message`/`compact` call the engine answers
+//!    with [`Notice::RelayQueued`], and every prompt opening a branch) ends
+//!    exactly once. The checks read the engine's notices, never its wording:
+//!    a relay ends by [`Notice::RelayDelivered`], [`Notice::RelayFailed`]
+//!    (with a [`Certainty`]) or an item of [`Notice::HandOffsCancelled`]; a
+//!    branch prompt by its call's reply. Ambiguous outcomes (a time-out or a
+//!    5xx on a prompt, an accepted prompt whose turn does not start in time)
+//!    leave the engine unable to know, and it says so (uncertain): that
+//!    ending is right whether the host ran the prompt or not, and a prompt
+//!    whose 5xx reached the engine must end that way (a branch's call fails
+//!    with [`CallFailure::BranchNotAnswering`], uncertain). Delivered (a
+//!    branch's ok reply) requires that the host ran (took) the prompt once;
+//!    a certain failure, a cancellation or a branch's certain failure require
+//!    that it never did. No prompt ever runs twice. Once drained, every relay
+//!    has its ending.
 //! 2. Relays of one session run in the order they were accepted, but for a
-//!    prompt the engine gave up on ("may not have been delivered"), which
+//!    prompt the engine gave up on (an uncertain failure), which
 //!    OpenCode may still take late.
 //! 3. No relay prompt and no summarize request is sent while its session is
 //!    busy as the events the model emitted say.
@@ -80,8 +82,8 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, ActionId, BusEvent, EngineConfig, FailureCause, Mode, Outcome, RelayEngine, ReportMode,
-    Request, ToastVariant, ToolCall, ToolCallId,
+    Action, ActionId, BusEvent, CallFailure, Cancelled, Certainty, EngineConfig, FailureCause,
+    Mode, Notice, Outcome, RelayEngine, ReportMode, Request, ToastVariant, ToolCall, ToolCallId,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -376,6 +378,10 @@ struct CallRecord {
     text: String,
     replies: u32,
     reply: Option<(bool, String)>,
+    /// The engine said it queued a relay for this call.
+    queued: bool,
+    /// The engine said OpenCode did not confirm the prompt of the branch this call opened.
+    not_confirmed: bool,
 }
 
 #[derive(Debug)]
@@ -434,15 +440,6 @@ type Checked = Result<(), String>;
 
 fn violation(invariant: &str, detail: String) -> Checked {
     Err(format!("invariant {invariant} broke: {detail}"))
-}
-
-fn relay_number(text: &str) -> Option<u64> {
-    let digits: String = text
-        .strip_prefix("relay #")?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 impl World {
@@ -596,28 +593,13 @@ impl World {
                     );
                 }
                 record.reply = Some((ok, text.clone()));
-                if let (true, Some(rest)) = (ok, text.strip_prefix("Queued as ")) {
-                    let Some(relay) = relay_number(rest) else {
-                        return violation(
-                            "1 (relay accounting)",
-                            format!("unreadable relay id in {text}"),
-                        );
-                    };
-                    let session = self.calls[&call].session.clone();
-                    let accepted = self.accepted_in.entry(session.clone()).or_default();
-                    *accepted += 1;
-                    let record_text = self.calls[&call].text.clone();
-                    self.relay_by_text.insert(record_text.clone(), relay);
-                    self.relays.insert(
-                        relay,
-                        RelayRecord {
-                            session,
-                            text: record_text,
-                            accepted: *accepted,
-                            endings: Vec::new(),
-                            ran: 0,
-                            ambiguous: false,
-                        },
+                if record.queued && !ok {
+                    return violation(
+                        "1 (relay accounting)",
+                        format!(
+                            "call {} queued a relay but was answered with an error",
+                            call.0
+                        ),
                     );
                 }
             }
@@ -629,33 +611,88 @@ impl World {
                 self.note(format!("toast {variant:?} {title}: {message}"));
                 if variant == ToastVariant::Error {
                     self.error_toasts.push(message.clone());
-                    if let Some(relay) = relay_number(&message) {
-                        let ending = if message.contains(" may not have been delivered") {
-                            Ending::MayNotHaveBeenDelivered
-                        } else {
-                            Ending::NotDelivered
-                        };
-                        self.relay_ended(relay, ending)?;
-                    }
-                }
-                if title.starts_with("Interrupted") {
-                    for line in message.lines() {
-                        if let Some(relay) = relay_number(line) {
-                            self.relay_ended(relay, Ending::Cancelled)?;
-                        }
-                    }
                 }
             }
-            Action::Log { message, .. } => {
-                if let Some(relay) = relay_number(&message) {
-                    if message.contains(" delivered in ") {
-                        self.note(format!("log {message}"));
-                        self.relay_ended(relay, Ending::Delivered)?;
-                    }
-                }
+            Action::Log { .. } => {}
+            Action::Notice { notice } => {
+                self.note(format!("notice {notice:?}"));
+                self.notice(notice)?;
             }
         }
         Ok(())
+    }
+
+    /// What happened, as the engine says it: relays accepted and ended, and
+    /// how the calls that opened branches ended.
+    fn notice(&mut self, notice: Notice) -> Checked {
+        match notice {
+            Notice::RelayQueued { call, relay, .. } => {
+                let Some(record) = self.calls.get_mut(&call) else {
+                    return violation(
+                        "1 (relay accounting)",
+                        format!("relay #{} queued by unknown call {call:?}", relay.0),
+                    );
+                };
+                record.queued = true;
+                let session = record.session.clone();
+                let record_text = record.text.clone();
+                let accepted = self.accepted_in.entry(session.clone()).or_default();
+                *accepted += 1;
+                self.relay_by_text.insert(record_text.clone(), relay.0);
+                self.relays.insert(
+                    relay.0,
+                    RelayRecord {
+                        session,
+                        text: record_text,
+                        accepted: *accepted,
+                        endings: Vec::new(),
+                        ran: 0,
+                        ambiguous: false,
+                    },
+                );
+                Ok(())
+            }
+            Notice::RelayDelivered { relay, .. } => self.relay_ended(relay.0, Ending::Delivered),
+            Notice::RelayFailed {
+                relay, certainty, ..
+            } => {
+                let ending = match certainty {
+                    Certainty::Definite => Ending::NotDelivered,
+                    Certainty::Uncertain => Ending::MayNotHaveBeenDelivered,
+                };
+                self.relay_ended(relay.0, ending)
+            }
+            Notice::HandOffsCancelled { items, .. } => {
+                for item in items {
+                    match item {
+                        Cancelled::Relay { relay, .. } => {
+                            self.relay_ended(relay.0, Ending::Cancelled)?;
+                        }
+                        Cancelled::ToolCall { call, .. } => {
+                            if !self.calls.contains_key(&call) {
+                                return violation(
+                                    "4 (one reply per call)",
+                                    format!("an interrupt cancelled unknown call {call:?}"),
+                                );
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Notice::CallFailed {
+                call,
+                failure: CallFailure::BranchNotAnswering { .. },
+                certainty: Certainty::Uncertain,
+                ..
+            } => {
+                if let Some(record) = self.calls.get_mut(&call) {
+                    record.not_confirmed = true;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn relay_ended(&mut self, relay: u64, ending: Ending) -> Checked {
@@ -890,6 +927,8 @@ impl World {
                 text,
                 replies: 0,
                 reply: None,
+                queued: false,
+                not_confirmed: false,
             },
         );
         self.pump()
@@ -962,8 +1001,8 @@ impl World {
                 format!("relay #{relay} ran {} times", record.ran),
             );
         }
-        // A prompt the engine gave up on, saying it "may not have been
-        // delivered", can still be taken late, after the relays behind it:
+        // A prompt the engine gave up on, saying it may not have been
+        // delivered (an uncertain failure), can still be taken late, after the relays behind it:
         // the engine was told nothing it could order by.
         if record.endings == [Ending::MayNotHaveBeenDelivered] {
             return Ok(());
@@ -1437,13 +1476,14 @@ impl World {
             }
         }
         for (text, branch) in &self.branch_prompts {
-            let Some((ok, reply)) = &self.calls[&branch.call].reply else {
+            let call = &self.calls[&branch.call];
+            let Some((ok, reply)) = &call.reply else {
                 return violation(
                     "1 (each branch prompt ends exactly once)",
                     format!("the call that opened {} has no reply", branch.session),
                 );
             };
-            if branch.ambiguous && !reply.contains("did not confirm") {
+            if branch.ambiguous && !call.not_confirmed {
                 return violation(
                     "1 (ambiguous outcomes are reported as such)",
                     format!(
@@ -1454,7 +1494,7 @@ impl World {
             }
             let consistent = if *ok {
                 branch.taken == 1
-            } else if reply.contains("did not confirm") {
+            } else if call.not_confirmed {
                 branch.taken <= 1
             } else {
                 branch.taken == 0

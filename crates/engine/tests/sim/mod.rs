@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use opencode_sessions_engine::{
-    Action, ActionId, AgentInfo, BusEvent, EngineConfig, Outcome, RelayEngine, Request,
+    Action, ActionId, AgentInfo, BusEvent, EngineConfig, Notice, Outcome, RelayEngine, Request,
     ToastVariant, ToolCall, ToolCallId,
 };
 use serde_json::{json, Value};
@@ -270,6 +270,17 @@ pub fn reply_to(actions: &[Action], call: ToolCallId) -> (bool, String) {
         "expected one reply to {call:?} in {actions:#?}"
     );
     replies[0].clone()
+}
+
+/// The notices in `actions`: what happened, in order.
+pub fn notices(actions: &[Action]) -> Vec<Notice> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notice { notice } => Some(notice.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Toasts in `actions`: `(variant, title, message)`.

@@ -1,0 +1,908 @@
+//! Everything the engine says to people and models, in one place: the
+//! toasts, log lines and tool results made from each [`Notice`], the names of
+//! what the engine was doing ([`Activity`]), and the texts it sends into
+//! sessions (titles, notes, reports, the `status` answer). No other module
+//! holds a sentence; they emit notices or call the functions here.
+
+use crate::ids::{RelayId, ToolCallId};
+use crate::mode::Mode;
+use crate::notice::{
+    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
+    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+};
+use crate::shown;
+use crate::stats::EngineStats;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToastVariant {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One thing said about a notice, in the order it is said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Said {
+    Toast {
+        variant: ToastVariant,
+        title: String,
+        message: String,
+    },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
+    /// The result of the `session` tool call the notice ends.
+    Reply {
+        call: ToolCallId,
+        ok: bool,
+        text: String,
+    },
+}
+
+impl Said {
+    fn log(level: LogLevel, message: String) -> Self {
+        Said::Log { level, message }
+    }
+
+    fn toast(variant: ToastVariant, title: impl Into<String>, message: String) -> Self {
+        Said::Toast {
+            variant,
+            title: title.into(),
+            message,
+        }
+    }
+}
+
+/// The toasts, log lines and tool result that tell people and the model
+/// about `notice`, in the order they are shown.
+pub(crate) fn said(notice: &Notice) -> Vec<Said> {
+    match notice {
+        Notice::RelayQueued {
+            call,
+            relay,
+            session_id,
+            agent,
+            mode,
+            hop,
+            max_hops,
+            backlog,
+            ..
+        } => {
+            let text = match mode {
+                Mode::Compact => queued_compact(*relay, agent, *backlog),
+                Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+                    queued_message(*relay, agent, *backlog)
+                }
+            };
+            vec![
+                Said::log(
+                    LogLevel::Info,
+                    format!("{relay} queued in {session_id} (hop {hop} of {max_hops}): {mode} → {agent}"),
+                ),
+                ok_reply(*call, text),
+            ]
+        }
+        Notice::RelayStarted {
+            relay,
+            session_id,
+            agent,
+            mode,
+            ..
+        } => {
+            let log = Said::log(
+                LogLevel::Info,
+                format!("{relay} starting in {session_id}: {mode} → {agent}"),
+            );
+            match mode {
+                Mode::Compact => vec![
+                    Said::toast(
+                        ToastVariant::Info,
+                        "Compacting session",
+                        format!("{agent} will answer once the summary is written."),
+                    ),
+                    log,
+                ],
+                Mode::Message | Mode::New | Mode::Fork | Mode::Status => vec![log],
+            }
+        }
+        Notice::RelayDelivered {
+            relay,
+            session_id,
+            agent,
+            delivery,
+            ..
+        } => {
+            let how = match delivery {
+                Delivery::Answered { after_ms } => {
+                    format!("{agent} answered ({after_ms} ms after it was queued)")
+                }
+                Delivery::AnsweringWhenDeleted => {
+                    format!("{agent} was answering when the session was deleted")
+                }
+            };
+            vec![Said::log(
+                LogLevel::Info,
+                format!("{relay} delivered in {session_id}: {how}"),
+            )]
+        }
+        Notice::RelayFailed {
+            relay,
+            agent,
+            text,
+            reason,
+            certainty,
+            ..
+        } => {
+            let message = relay_failed(*relay, &relay_failure(reason), text, *certainty);
+            vec![
+                Said::log(LogLevel::Error, message.clone()),
+                Said::toast(
+                    ToastVariant::Error,
+                    format!("Hand-off to {agent} failed"),
+                    message,
+                ),
+            ]
+        }
+        Notice::HandOffsCancelled { session_id, items } => {
+            let title = interrupted_title(items.len());
+            let message = items
+                .iter()
+                .map(|item| match item {
+                    Cancelled::ToolCall {
+                        mode, agent, text, ..
+                    } => cancelled_line(mode.as_str(), agent, text),
+                    Cancelled::Relay {
+                        relay, agent, text, ..
+                    } => cancelled_line(&relay.to_string(), agent, text),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            vec![
+                Said::log(
+                    LogLevel::Info,
+                    format!("{title} in {session_id}: {message}"),
+                ),
+                Said::toast(ToastVariant::Warning, title, message),
+            ]
+        }
+        Notice::CallRefused {
+            call,
+            agent,
+            mode,
+            reason,
+            ..
+        } => {
+            let text = refusal(*mode, agent, reason);
+            let toast = match reason {
+                Refusal::HopLimit { .. } => Some("Hand-off refused: hop limit"),
+                Refusal::PermissionUnanswered { .. } => Some("Hand-off not made"),
+                Refusal::TurnOver => Some("Hand-off not queued"),
+                Refusal::ModeDisabled { .. }
+                | Refusal::AgentUnknown { .. }
+                | Refusal::AgentIsSubagent { .. }
+                | Refusal::AgentHidden { .. }
+                | Refusal::AgentNotAllowed { .. }
+                | Refusal::QueuedFromSubagent
+                | Refusal::PermissionRefused { .. }
+                | Refusal::Interrupted
+                | Refusal::SessionDeleted => None,
+            };
+            let mut said = Vec::with_capacity(3);
+            if let Some(title) = toast {
+                said.push(Said::toast(ToastVariant::Warning, title, text.clone()));
+            }
+            said.extend(failed_reply(*call, text));
+            said
+        }
+        Notice::CallFailed {
+            call,
+            agent,
+            mode,
+            failure,
+            certainty,
+            ..
+        } => {
+            let text = call_failure(*mode, agent, failure, *certainty);
+            let mut said = vec![Said::toast(
+                ToastVariant::Error,
+                "Hand-off failed",
+                text.clone(),
+            )];
+            said.extend(failed_reply(*call, text));
+            said
+        }
+        Notice::BranchStarted {
+            call,
+            session_id,
+            branch_session_id,
+            title,
+            agent,
+            mode,
+            shown,
+            hop,
+            max_hops,
+            ..
+        } => {
+            let text = match mode {
+                Mode::Fork => started_fork(agent, branch_session_id, title, *shown),
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status => {
+                    started_new(agent, branch_session_id, title, *shown)
+                }
+            };
+            vec![
+                Said::log(
+                    LogLevel::Info,
+                    format!("{mode} → {agent}: started {branch_session_id} \"{title}\" from {session_id} (hop {hop} of {max_hops})"),
+                ),
+                ok_reply(*call, text),
+            ]
+        }
+        Notice::StatusReported {
+            call,
+            branches,
+            stats,
+            ..
+        } => {
+            let text = format!("{}\n\n{}", branch_status(branches), engine_summary(stats));
+            vec![ok_reply(*call, text)]
+        }
+        Notice::BranchFinished {
+            session_id, title, ..
+        } => vec![Said::log(
+            LogLevel::Info,
+            format!("branch {session_id} \"{title}\" finished"),
+        )],
+        Notice::BranchFailed {
+            session_id,
+            title,
+            error,
+            ..
+        } => vec![Said::log(
+            LogLevel::Info,
+            format!(
+                "branch {session_id} \"{title}\" finished with an error: {}",
+                branch_error(error)
+            ),
+        )],
+        Notice::BranchesDone { .. } => Vec::new(),
+        Notice::ParentResumed {
+            relay, session_id, ..
+        } => vec![Said::log(
+            LogLevel::Info,
+            format!("{relay} resumes {session_id} once its branches are done"),
+        )],
+        Notice::ParentNotResumed { max_hops, .. } => {
+            let text = format!(
+                "The branches are done, but the parent session was not resumed: agents have handed work to each other {max_hops} times since a person last wrote there (maxHops = {max_hops}). The summary is in the session."
+            );
+            vec![
+                Said::log(LogLevel::Warn, text.clone()),
+                Said::toast(ToastVariant::Warning, "Parent not resumed", text),
+            ]
+        }
+        Notice::NoteLost { note, error, .. } => {
+            let (doing, title) = match note {
+                NoteKind::BranchReport => {
+                    (activity(Activity::ReportingToParent), "Branch report lost")
+                }
+                NoteKind::LostAtStop => (
+                    activity(Activity::TellingAboutLostHandOff),
+                    "Hand-off lost at restart",
+                ),
+            };
+            let text = format!("{doing} failed: {}", request_error(error));
+            vec![
+                Said::log(LogLevel::Error, text.clone()),
+                Said::toast(ToastVariant::Error, title, text),
+            ]
+        }
+        Notice::BackgroundRequestFailed {
+            activity: doing,
+            error,
+        } => vec![Said::log(
+            LogLevel::Warn,
+            format!("{} failed: {}", activity(*doing), request_error(error)),
+        )],
+        Notice::RetryScheduled {
+            activity: doing,
+            error,
+            attempt,
+            attempts,
+            delay_ms,
+        } => vec![Said::log(
+            LogLevel::Warn,
+            format!(
+                "{} failed ({}); attempt {attempt} of {attempts} in {delay_ms} ms",
+                activity(*doing),
+                request_error(error)
+            ),
+        )],
+        Notice::HandOffsRestored { items } => {
+            let title = lost_at_stop_title(items.len());
+            let message = items
+                .iter()
+                .map(|item| cancelled_line(&item.relay.to_string(), &item.agent, &item.text))
+                .collect::<Vec<_>>()
+                .join("\n");
+            vec![
+                Said::log(LogLevel::Warn, format!("{title}: {message}")),
+                Said::toast(ToastVariant::Warning, title, message),
+            ]
+        }
+    }
+}
+
+fn ok_reply(call: ToolCallId, text: String) -> Said {
+    Said::Reply {
+        call,
+        ok: true,
+        text,
+    }
+}
+
+/// A failed tool call is logged as well as answered.
+fn failed_reply(call: ToolCallId, text: String) -> [Said; 2] {
+    [
+        Said::log(LogLevel::Warn, format!("session tool call failed: {text}")),
+        Said::Reply {
+            call,
+            ok: false,
+            text,
+        },
+    ]
+}
+
+/// What the engine was doing, for logs and error messages.
+pub(crate) fn activity(activity: Activity) -> &'static str {
+    match activity {
+        Activity::ListingAgents => "listing agents",
+        Activity::CreatingSession => "creating a session",
+        Activity::ForkingSession => "forking the session",
+        Activity::SendingPrompt => "sending the prompt",
+        Activity::ReadingModel => "reading the session's model",
+        Activity::Summarizing => "summarizing the session",
+        Activity::AskingPermission => "asking for permission",
+        Activity::RenamingSession => "renaming the session",
+        Activity::ShowingSession => "showing the session in the TUI",
+        Activity::ReadingAnswer => "reading the branch's answer",
+        Activity::ReportingToParent => "reporting to the parent session",
+        Activity::TellingAboutLostHandOff => {
+            "telling the session about a hand-off lost when OpenCode stopped"
+        }
+        Activity::WaitingForTurnToEnd => "waiting for the session's turn to end",
+        Activity::WaitingForCompaction => "waiting for the compaction to finish",
+        Activity::WaitingForOpenCodeToCompact => "waiting for OpenCode to finish the compaction",
+        Activity::WaitingForAnswerToStart => "waiting for the answer to start",
+        Activity::WaitingForFailedTurnToClose => "waiting for OpenCode to close the failed turn",
+    }
+}
+
+/// Why a request did not succeed, in words.
+pub(crate) fn request_error(error: &RequestError) -> String {
+    match error {
+        RequestError::Failed { message } | RequestError::ReportedTimeOut { message } => {
+            message.clone()
+        }
+        RequestError::TimedOut {
+            seconds,
+            activity: doing,
+        } => format!("no answer after {seconds} s while {}", activity(*doing)),
+    }
+}
+
+/// A `session.error`: `name: message`, or whichever of them there is.
+pub(crate) fn session_error(error: &SessionError) -> String {
+    match (&error.name, &error.message) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text.clone(),
+        (None, None) => "unknown error".to_owned(),
+    }
+}
+
+/// Why a compaction is given up when its turn ended without a summary.
+const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no session.compacted, so the summary was interrupted or failed";
+
+fn relay_failure(reason: &RelayFailure) -> String {
+    match reason {
+        RelayFailure::SessionDeleted => "the session was deleted".to_owned(),
+        RelayFailure::NotStarted { error } => {
+            format!(
+                "OpenCode did not start the answer: {}",
+                session_error(error)
+            )
+        }
+        RelayFailure::RequestFailed {
+            activity: doing,
+            message,
+        } => format!("{} failed: {message}", activity(*doing)),
+        RelayFailure::TimedOut { error } => request_error(error),
+        RelayFailure::NotCompacted { error: Some(error) } => {
+            format!("{NO_SUMMARY}; OpenCode reported: {}", session_error(error))
+        }
+        RelayFailure::NotCompacted { error: None } => NO_SUMMARY.to_owned(),
+        RelayFailure::Internal {
+            answer,
+            activity: doing,
+        } => format!(
+            "internal error: unexpected answer {answer} while {}",
+            activity(*doing)
+        ),
+    }
+}
+
+fn refusal(mode: Mode, agent: &str, reason: &Refusal) -> String {
+    match reason {
+        Refusal::ModeDisabled { enabled } => mode_disabled(mode, enabled),
+        Refusal::AgentUnknown { reachable } => {
+            agent_refused(agent, "is not an agent of this project", reachable)
+        }
+        Refusal::AgentIsSubagent { reachable } => agent_refused(
+            agent,
+            "is a subagent: subagents run only inside a task, not as the agent of a session",
+            reachable,
+        ),
+        Refusal::AgentHidden { reachable } => {
+            agent_refused(agent, "is one of OpenCode's internal agents", reachable)
+        }
+        Refusal::AgentNotAllowed { allowed } => agent_not_allowed(agent, allowed),
+        Refusal::QueuedFromSubagent => queued_from_subagent(mode),
+        Refusal::HopLimit { max_hops } => hop_limit(*max_hops),
+        Refusal::PermissionRefused { message } => {
+            permission_denied(&permission_pattern(mode, agent), message)
+        }
+        Refusal::PermissionUnanswered { timeout_ms } => {
+            permission_unanswered(&permission_pattern(mode, agent), *timeout_ms)
+        }
+        Refusal::TurnOver => turn_ended_before_queueing(agent),
+        Refusal::Interrupted => {
+            "Cancelled: the turn was interrupted before the hand-off was made. Nothing was sent."
+                .to_owned()
+        }
+        Refusal::SessionDeleted => {
+            "The session was deleted before the hand-off was queued. Nothing was sent.".to_owned()
+        }
+    }
+}
+
+fn call_failure(mode: Mode, agent: &str, failure: &CallFailure, certainty: Certainty) -> String {
+    match failure {
+        CallFailure::AgentsUnavailable { error } => agents_unavailable(&request_error(error)),
+        CallFailure::BranchNotStarted { error } => {
+            let what = match mode {
+                Mode::Fork => "fork",
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status => "new session",
+            };
+            branch_failed(what, &request_error(error), certainty)
+        }
+        CallFailure::BranchNotAnswering {
+            branch_session_id,
+            error,
+        } => branch_not_answering(agent, branch_session_id, &request_error(error), certainty),
+        CallFailure::Internal { answer, stage } => format!(
+            "Internal error: unexpected answer {answer} while {stage}. Nothing more was done; please report this."
+        ),
+    }
+}
+
+/// Why a branch ended badly, in words.
+pub(crate) fn branch_error(error: &BranchError) -> String {
+    match error {
+        BranchError::Answer { error } => error.clone(),
+        BranchError::Session { error } => session_error(error),
+        BranchError::Interrupted => "interrupted by the user".to_owned(),
+        BranchError::Unreadable { error } => {
+            format!("its answer could not be read: {}", request_error(error))
+        }
+        BranchError::SessionDeleted => "the session was deleted".to_owned(),
+        BranchError::Internal { answer } => format!("internal error: unexpected answer {answer}"),
+    }
+}
+
+const TITLE_CHARS: usize = 60;
+const PREVIEW_CHARS: usize = 120;
+
+/// First line of `text`, whitespace folded, cut to `max` characters. It
+/// goes into titles and toasts, so control characters and bidi overrides
+/// count as spaces: they could garble a terminal or reorder the line.
+pub(crate) fn preview(text: &str, max: usize) -> String {
+    let folded = text
+        .lines()
+        .map(|line| {
+            line.split(|c: char| c.is_whitespace() || c.is_control() || is_bidi_control(c))
+                .filter(|word| !word.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    if folded.chars().count() <= max {
+        folded
+    } else {
+        let cut: String = folded.chars().take(max.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// Marks that change the direction of the text around them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `fork 2/3 · build · Implement using Redux`; a lone branch has no count.
+pub(crate) fn branch_title(mode: Mode, index: u32, total: u32, agent: &str, text: &str) -> String {
+    let count = if total > 1 {
+        format!(" {index}/{total}")
+    } else {
+        String::new()
+    };
+    format!("{mode}{count} · {agent} · {}", preview(text, TITLE_CHARS))
+}
+
+/// The permission pattern a hand-off is checked against, e.g. `fork → build`.
+pub(crate) fn permission_pattern(mode: Mode, agent: &str) -> String {
+    format!("{mode} → {agent}")
+}
+
+pub(crate) fn compaction_note(caller: &str, agent: &str) -> String {
+    if caller == agent {
+        format!("[Session compacted at {caller}'s request — {agent} continues]")
+    } else {
+        format!("[Session compacted — {caller} handed over to {agent}]")
+    }
+}
+
+fn queued_message(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay} for {agent}{}: when your turn ends, your text arrives in this session as a user message and {agent} answers it. End your turn now; the reply will not come back to you inside this turn.",
+        after(backlog)
+    )
+}
+
+fn queued_compact(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay}{}: when your turn ends, this session is summarized, then {agent} answers your text on the summary. End your turn now.",
+        after(backlog)
+    )
+}
+
+fn after(backlog: usize) -> String {
+    match backlog {
+        0 => String::new(),
+        1 => " (after 1 earlier hand-off)".to_owned(),
+        n => format!(" (after {n} earlier hand-offs)"),
+    }
+}
+
+fn started_new(agent: &str, session_id: &str, title: &str, shown: bool) -> String {
+    format!(
+        "Started a new session {session_id} \"{title}\" without this conversation's history; {agent} is answering there now. {} This session goes on here.",
+        follow(shown)
+    )
+}
+
+fn started_fork(agent: &str, session_id: &str, title: &str, shown: bool) -> String {
+    format!(
+        "Forked this session into {session_id} \"{title}\" with the full history; {agent} is answering there now. {} This session goes on here.",
+        follow(shown)
+    )
+}
+
+fn follow(shown: bool) -> &'static str {
+    if shown {
+        "The TUI switches to it; /sessions leads back here."
+    } else {
+        "It runs on its own: open it by title from /sessions to follow it."
+    }
+}
+
+fn mode_disabled(mode: Mode, enabled: &[Mode]) -> String {
+    let enabled: Vec<&str> = enabled.iter().map(|m| m.as_str()).collect();
+    format!(
+        "Mode \"{mode}\" is turned off in this project's opencode-sessions options. Modes you can use: {}. Nothing was sent.",
+        enabled.join(", ")
+    )
+}
+
+fn agent_not_allowed(agent: &str, allowed: &[String]) -> String {
+    format!(
+        "Agent \"{agent}\" is not among the agents this project's opencode-sessions options allow: {}. Nothing was sent.",
+        allowed.join(", ")
+    )
+}
+
+fn queued_from_subagent(mode: Mode) -> String {
+    format!(
+        "Mode \"{mode}\" is not available inside a subagent task: the task ends with your turn and nobody would read the answer. Return your result instead, or use new or fork. Nothing was sent."
+    )
+}
+
+fn hop_limit(max_hops: u32) -> String {
+    format!(
+        "Refused: agents have handed work to each other {max_hops} times since a person last wrote in this session (or the one it branched from) (limit maxHops = {max_hops}). Finish your turn and report where things stand; a person's message lets the agents go on. Nothing was sent."
+    )
+}
+
+fn permission_denied(pattern: &str, reason: &str) -> String {
+    format!("Permission \"session\" refused \"{pattern}\": {reason} Nothing was sent.")
+}
+
+fn permission_unanswered(pattern: &str, timeout_ms: u64) -> String {
+    format!(
+        "Nobody answered the permission prompt for \"{pattern}\" within {} min. Nothing was sent; ask again when someone is there.",
+        timeout_ms.div_ceil(60_000)
+    )
+}
+
+/// Toast after a person interrupted a turn that had hand-offs waiting.
+fn interrupted_title(count: usize) -> String {
+    match count {
+        1 => "Interrupted: 1 hand-off cancelled".to_owned(),
+        n => format!("Interrupted: {n} hand-offs cancelled"),
+    }
+}
+
+fn lost_at_stop_title(count: usize) -> String {
+    match count {
+        1 => "OpenCode stopped: 1 hand-off not delivered".to_owned(),
+        n => format!("OpenCode stopped: {n} hand-offs not delivered"),
+    }
+}
+
+/// One line of the interrupt toast: `relay #3 → plan: "Review the diff"`.
+fn cancelled_line(what: &str, agent: &str, text: &str) -> String {
+    format!("{what} → {agent}: \"{}\"", preview(text, PREVIEW_CHARS / 2))
+}
+
+fn agents_unavailable(reason: &str) -> String {
+    format!("Could not check the target agent ({reason}). Nothing was sent; try again.")
+}
+
+fn branch_failed(what: &str, reason: &str, certainty: Certainty) -> String {
+    match certainty {
+        Certainty::Definite => format!("Could not start the {what}: {reason}."),
+        Certainty::Uncertain => format!(
+            "Could not confirm the {what} ({reason}); it may still appear in the session list. Check there before trying again."
+        ),
+    }
+}
+
+fn branch_not_answering(
+    agent: &str,
+    session_id: &str,
+    reason: &str,
+    certainty: Certainty,
+) -> String {
+    match certainty {
+        Certainty::Definite => format!(
+            "Session {session_id} was created, but {agent} could not be started in it: {reason}. Open it and send the text yourself, or try again."
+        ),
+        Certainty::Uncertain => format!(
+            "Session {session_id} was created, but OpenCode did not confirm that {agent} started ({reason}). Open it to check."
+        ),
+    }
+}
+
+fn turn_ended_before_queueing(agent: &str) -> String {
+    format!(
+        "The hand-off to {agent} was not queued: the turn that asked for it ended first (was it interrupted?). Nothing was sent."
+    )
+}
+
+fn relay_failed(relay: RelayId, reason: &str, text: &str, certainty: Certainty) -> String {
+    let verdict = match certainty {
+        Certainty::Definite => "was not delivered",
+        Certainty::Uncertain => "may not have been delivered",
+    };
+    format!(
+        "{relay} {verdict}: {reason}. Its text: \"{}\"",
+        preview(text, PREVIEW_CHARS)
+    )
+}
+
+/// How much of a branch's final answer its report carries.
+const ANSWER_CHARS: usize = 1_500;
+/// How much of each answer the side-by-side summary carries.
+const SUMMARY_CHARS: usize = 300;
+
+/// A branch's answer cut to what a report carries, saying when it was cut.
+pub(crate) fn trimmed_answer(answer: &str) -> String {
+    let answer = answer.trim();
+    let total = answer.chars().count();
+    if total <= ANSWER_CHARS {
+        return answer.to_owned();
+    }
+    let cut: String = answer.chars().take(ANSWER_CHARS).collect();
+    format!("{}… [trimmed; {total} characters in all]", cut.trim_end())
+}
+
+/// Text cut to `max` characters, lines kept.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The footer of `status`: what the plugin holds across every session.
+fn engine_summary(stats: &EngineStats) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "Across all sessions: {} pending, {} running, {} remembered by the plugin.",
+        count(stats.relays_pending, "hand-off", "hand-offs"),
+        count(stats.branches_running, "branch", "branches"),
+        count(stats.sessions_remembered, "session", "sessions"),
+    )
+}
+
+fn agent_refused(agent: &str, reason: &str, reachable: &[String]) -> String {
+    let choices = if reachable.is_empty() {
+        "none are configured".to_owned()
+    } else {
+        reachable.join(", ")
+    };
+    let agent = shown::quoted(agent);
+    format!("Agent {agent} {reason}. Agents that can answer: {choices}. Nothing was sent.")
+}
+
+/// The note a session gets when OpenCode stopped before its turn ended,
+/// taking a queued hand-off with it.
+pub(crate) fn lost_at_stop(handoff: &Restored) -> String {
+    let Restored {
+        relay,
+        mode,
+        agent,
+        text,
+        ..
+    } = handoff;
+    format!(
+        "[Hand-off not delivered] OpenCode stopped before {relay} ({mode} → {agent}) was sent, and it is not sent again on its own. Its text:\n\n{text}\n\nAsk again if it is still wanted."
+    )
+}
+
+/// A finished branch, as its report to the parent tells it.
+pub(crate) struct BranchReport<'a> {
+    pub title: &'a str,
+    pub session_id: &'a str,
+    pub agent: &'a str,
+    /// Already trimmed ([`trimmed_answer`]).
+    pub answer: &'a str,
+    pub error: Option<&'a BranchError>,
+}
+
+/// The note a parent receives when one of its branches finished its turn.
+pub(crate) fn branch_report(report: &BranchReport) -> String {
+    let BranchReport {
+        title,
+        session_id,
+        agent,
+        answer,
+        error,
+    } = report;
+    let head = match error {
+        None => format!("[Branch finished] \"{title}\" ({session_id}, {agent})"),
+        Some(error) => format!(
+            "[Branch ended with an error] \"{title}\" ({session_id}, {agent}): {}",
+            branch_error(error)
+        ),
+    };
+    let body = if answer.is_empty() {
+        "(no answer)".to_owned()
+    } else {
+        (*answer).to_owned()
+    };
+    format!("{head}\n\n{body}\n\nThe whole conversation is in session {session_id} (open it from /sessions).")
+}
+
+/// The side-by-side summary once every branch of a turn with `mode` is done.
+pub(crate) fn branches_summary(mode: Mode, branches: &[BranchInfo]) -> String {
+    let mut text = match branches.len() {
+        1 => format!("[The {mode} branch of this turn is done]"),
+        n => format!("[All {n} {mode} branches of this turn are done]"),
+    };
+    for (n, branch) in branches.iter().enumerate() {
+        let outcome = match &branch.state {
+            BranchProgress::Failed { error } => {
+                format!("ended with an error: {}", branch_error(error))
+            }
+            BranchProgress::Finished { answer } if answer.is_empty() => "(no answer)".to_owned(),
+            BranchProgress::Finished { answer } => cut(answer, SUMMARY_CHARS),
+            // Not in a summary: it is made once every branch is done.
+            BranchProgress::Running => "running".to_owned(),
+        };
+        text.push_str(&format!(
+            "\n\n{}. \"{}\" ({})\n{outcome}",
+            n + 1,
+            branch.title,
+            branch.session_id
+        ));
+    }
+    text.push_str(
+        "\n\nCompare them and choose; each whole conversation is in its session (/sessions).",
+    );
+    text
+}
+
+/// What the parent's agent is asked once its branches are done: the summary, then the request.
+pub(crate) fn resume_text(summary: &str) -> String {
+    format!("{summary}\n\nYour branches are done (above). Compare their results and continue.")
+}
+
+/// The `status` answer's list of the branches a session opened, oldest first.
+fn branch_status(branches: &[BranchInfo]) -> String {
+    if branches.is_empty() {
+        return "This session has not opened any branches (new or fork) that are still remembered."
+            .to_owned();
+    }
+    let lines: Vec<String> = branches.iter().map(branch_status_line).collect();
+    format!(
+        "Branches opened from this session, oldest first ({}):\n{}\nOpen one from /sessions to read it all.",
+        lines.len(),
+        lines.join("\n")
+    )
+}
+
+fn branch_status_line(branch: &BranchInfo) -> String {
+    let state = match &branch.state {
+        BranchProgress::Running => "running".to_owned(),
+        BranchProgress::Finished { answer } if answer.is_empty() => {
+            "finished (no answer)".to_owned()
+        }
+        BranchProgress::Finished { answer } => {
+            format!(
+                "finished: {}",
+                cut(&answer.replace('\n', " "), SUMMARY_CHARS)
+            )
+        }
+        BranchProgress::Failed { error } => format!("ended with an error: {}", branch_error(error)),
+    };
+    format!(
+        "- \"{}\" ({}, {}) — {state}",
+        branch.title, branch.session_id, branch.agent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_takes_the_first_non_empty_line_and_cuts_on_characters() {
+        assert_eq!(
+            preview("\n  implement   using Redux \nmore", 60),
+            "implement using Redux"
+        );
+        assert_eq!(preview("ééééé", 3), "éé…");
+        assert_eq!(preview("", 5), "");
+        assert_eq!(
+            preview("\u{7}\u{1b}\n\u{1b}[31mred\u{202e}txt\0end", 60),
+            "[31mred txt end"
+        );
+    }
+
+    #[test]
+    fn titles_count_branches_only_when_there_are_several() {
+        assert_eq!(
+            branch_title(Mode::New, 1, 1, "plan", "Design the API"),
+            "new · plan · Design the API"
+        );
+        assert_eq!(
+            branch_title(Mode::Fork, 2, 3, "build", "Implement using Redux\nmore"),
+            "fork 2/3 · build · Implement using Redux"
+        );
+    }
+}
