@@ -89,6 +89,10 @@ export type JsAction =
   | { type: 'replyToTool'; call: number; ok: boolean; text: string }
   | { type: 'toast'; variant: JsToastVariant; title: string; message: string }
   | { type: 'log'; level: JsLogLevel; message: string }
+  | { type: 'notice'; notice: JsNotice }
+
+/** What the engine was doing or waiting for. */
+export type JsActivity = 'listingAgents' | 'creatingSession' | 'forkingSession' | 'sendingPrompt' | 'readingModel' | 'summarizing' | 'askingPermission' | 'renamingSession' | 'showingSession' | 'readingAnswer' | 'reportingToParent' | 'tellingAboutLostHandOff' | 'waitingForTurnToEnd' | 'waitingForCompaction' | 'waitingForOpenCodeToCompact' | 'waitingForAnswerToStart' | 'waitingForFailedTurnToClose'
 
 /** An agent as the host lists it (only the fields the engine reads). */
 export interface JsAgentSummary {
@@ -98,8 +102,50 @@ export interface JsAgentSummary {
   hidden?: boolean
 }
 
+/** Why a branch ended badly. */
+export type JsBranchError =
+  | { kind: 'answer'; error: string }
+  | { kind: 'session'; error: JsSessionError }
+  | { kind: 'interrupted' }
+  | { kind: 'unreadable'; error: JsRequestError }
+  | { kind: 'sessionDeleted' }
+  | { kind: 'internal'; answer: string }
+
+/** A branch as `status` lists it. */
+export interface JsBranchInfo {
+  sessionId: string
+  title: string
+  agent: string
+  state: JsBranchProgress
+}
+
 /** A mode that opens a branch session (the `switchTo` option chooses from these). */
 export type JsBranchMode = 'new' | 'fork'
+
+export type JsBranchProgress =
+  | { kind: 'running' }
+  | { kind: 'finished'; answer: string }
+  | { kind: 'failed'; error: JsBranchError }
+
+/** Why a tool call failed while it acted. */
+export type JsCallFailure =
+  | { kind: 'agentsUnavailable'; error: JsRequestError }
+  | { kind: 'branchNotStarted'; error: JsRequestError }
+  | { kind: 'branchNotAnswering'; branchSessionId: string; error: JsRequestError }
+  | { kind: 'internal'; answer: string; stage: string }
+
+/** One hand-off an interrupt cancelled. */
+export type JsCancelled =
+  | { kind: 'toolCall'; call: number; mode: JsToolMode; agent: string; text: string }
+  | { kind: 'relay'; relay: number; mode: JsToolMode; agent: string; text: string }
+
+/** Whether a failure is certain, or the engine only stopped waiting. */
+export type JsCertainty = 'definite' | 'uncertain'
+
+/** How a relay's text arrived. */
+export type JsDelivery =
+  | { kind: 'answered'; afterMs: number }
+  | { kind: 'answeringWhenDeleted' }
 
 /**
  * What an input left to do: returned by every input method of
@@ -141,6 +187,34 @@ export type JsFailureCause = 'unreachable' | 'unavailable' | 'refused'
 /** The level of a log line. */
 export type JsLogLevel = 'debug' | 'info' | 'warn' | 'error'
 
+/** Which note a person was meant to read. */
+export type JsNoteKind = 'branchReport' | 'lostAtStop'
+
+/**
+ * What happened, as data: the engine gives one for every ending, right
+ * before the toasts, log lines and tool results made from it. Match on the
+ * notice, never on the words.
+ */
+export type JsNotice =
+  | { kind: 'relayQueued'; call: number; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; hop: number; maxHops: number; backlog: number }
+  | { kind: 'relayStarted'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode }
+  | { kind: 'relayDelivered'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; delivery: JsDelivery }
+  | { kind: 'relayFailed'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; text: string; reason: JsRelayFailure; certainty: JsCertainty }
+  | { kind: 'handOffsCancelled'; sessionId: string; items: Array<JsCancelled> }
+  | { kind: 'callRefused'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; reason: JsRefusal }
+  | { kind: 'callFailed'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; failure: JsCallFailure; certainty: JsCertainty }
+  | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; hop: number; maxHops: number }
+  | { kind: 'statusReported'; call: number; sessionId: string; branches: Array<JsBranchInfo>; stats: JsEngineStats }
+  | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string }
+  | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError }
+  | { kind: 'branchesDone'; sessionId: string; mode: JsToolMode; branches: Array<string>; summarized: boolean }
+  | { kind: 'parentResumed'; relay: number; sessionId: string; agent: string }
+  | { kind: 'parentNotResumed'; sessionId: string; maxHops: number }
+  | { kind: 'noteLost'; sessionId: string; note: JsNoteKind; error: JsRequestError }
+  | { kind: 'backgroundRequestFailed'; activity: JsActivity; error: JsRequestError }
+  | { kind: 'retryScheduled'; activity: JsActivity; error: JsRequestError; attempt: number; attempts: number; delayMs: number }
+  | { kind: 'handOffsRestored'; items: Array<JsRestored> }
+
 /** What became of a request, as the host reports it. */
 export type JsOutcome =
   | { type: 'done' }
@@ -162,6 +236,30 @@ export interface JsPendingHandOff {
   text: string
 }
 
+/** Why a tool call was refused. */
+export type JsRefusal =
+  | { kind: 'modeDisabled'; enabled: Array<JsToolMode> }
+  | { kind: 'agentUnknown'; reachable: Array<string> }
+  | { kind: 'agentIsSubagent'; reachable: Array<string> }
+  | { kind: 'agentHidden'; reachable: Array<string> }
+  | { kind: 'agentNotAllowed'; allowed: Array<string> }
+  | { kind: 'queuedFromSubagent' }
+  | { kind: 'hopLimit'; maxHops: number }
+  | { kind: 'permissionRefused'; message: string }
+  | { kind: 'permissionUnanswered'; timeoutMs: number }
+  | { kind: 'turnOver' }
+  | { kind: 'interrupted' }
+  | { kind: 'sessionDeleted' }
+
+/** Why a relay failed. */
+export type JsRelayFailure =
+  | { kind: 'sessionDeleted' }
+  | { kind: 'notStarted'; error: JsSessionError }
+  | { kind: 'requestFailed'; activity: JsActivity; message: string }
+  | { kind: 'timedOut'; error: JsRequestError }
+  | { kind: 'notCompacted'; error?: JsSessionError }
+  | { kind: 'internal'; answer: string; activity: JsActivity }
+
 /** How branches report back to the session that opened them. */
 export type JsReportMode = 'each' | 'all' | 'off'
 
@@ -178,6 +276,29 @@ export type JsRequest =
   | { op: 'selectSession'; sessionId: string }
   | { op: 'lastAnswer'; sessionId: string }
   | { op: 'note'; sessionId: string; agent: string; text: string }
+
+/** Why a request did not succeed. */
+export type JsRequestError =
+  | { kind: 'failed'; message: string }
+  | { kind: 'timedOut'; seconds: number; activity: JsActivity }
+  | { kind: 'reportedTimeOut'; message: string }
+
+/** A hand-off a stopped process left pending, as restored. */
+export interface JsRestored {
+  sessionId: string
+  relay: number
+  /** As kept on disk: `message` or `compact`. */
+  mode: string
+  callerAgent: string
+  agent: string
+  text: string
+}
+
+/** A `session.error` as the host reported it. */
+export interface JsSessionError {
+  name?: string
+  message?: string
+}
 
 /** A hand-off mode of the `session` tool (the `modes` option chooses from these). */
 export type JsSessionMode = 'message' | 'new' | 'compact' | 'fork'

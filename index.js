@@ -773,12 +773,15 @@ if (
   }
 }
 
-const { RelayEngine, JsRelayEngine, JsBranchMode, JsFailureCause, JsLogLevel, JsReportMode, JsSessionMode, JsToastVariant, JsToolMode, modes, optionNames, relevantEventTypes } = nativeBinding
+const { RelayEngine, JsRelayEngine, JsActivity, JsBranchMode, JsCertainty, JsFailureCause, JsLogLevel, JsNoteKind, JsReportMode, JsSessionMode, JsToastVariant, JsToolMode, modes, optionNames, relevantEventTypes } = nativeBinding
 export { RelayEngine }
 export { JsRelayEngine }
+export { JsActivity }
 export { JsBranchMode }
+export { JsCertainty }
 export { JsFailureCause }
 export { JsLogLevel }
+export { JsNoteKind }
 export { JsReportMode }
 export { JsSessionMode }
 export { JsToastVariant }

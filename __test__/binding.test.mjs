@@ -132,7 +132,18 @@ test("an outcome that arrives after its time limit belongs to no attempt", () =>
     },
   } = engine.toolCall(0, call())
   const timedOut = engine.timeout(10)
-  const [warning] = timedOut.actions
+  const [notice, warning] = timedOut.actions
+  assert.deepEqual(notice, {
+    type: "notice",
+    notice: {
+      kind: "retryScheduled",
+      activity: "listingAgents",
+      error: { kind: "timedOut", seconds: 1, activity: "listingAgents" },
+      attempt: 2,
+      attempts: 3,
+      delayMs: 500,
+    },
+  })
   assert.equal(warning.level, "warn")
   assert.match(warning.message, /listing agents failed \(no answer after 1 s while listing agents\); attempt 2 of 3 in 500 ms/)
   assert.equal(timedOut.timeoutAt, 510, "the pause before the next attempt")

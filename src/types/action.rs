@@ -1,7 +1,7 @@
 use napi_derive::napi;
 use opencode_sessions_engine::{Action, LogLevel, ToastVariant};
 
-use super::JsRequest;
+use super::{JsNotice, JsRequest};
 
 /// How a toast looks.
 #[napi(string_enum = "lowercase")]
@@ -24,7 +24,11 @@ pub enum JsLogLevel {
 /// What the engine asks its host to do. Requests carry an id and a time
 /// limit; their outcome must come back through `outcome()`. Everything else
 /// is fire-and-forget.
-#[napi(discriminant = "type", discriminant_case = "camelCase")]
+#[napi(
+    discriminant = "type",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
 pub enum JsAction {
     /// Perform `request`; report its outcome under `id`. The engine gives up
     /// after `timeoutMs`, so the host should abort the call then too.
@@ -43,6 +47,9 @@ pub enum JsAction {
     },
     /// Write a line to the host's log under the plugin's service name.
     Log { level: JsLogLevel, message: String },
+    /// What happened, as data. The toasts, log lines and tool results made
+    /// from it follow right after it; a host may ignore it.
+    Notice { notice: JsNotice },
 }
 
 impl From<Action> for JsAction {
@@ -74,6 +81,9 @@ impl From<Action> for JsAction {
             Action::Log { level, message } => JsAction::Log {
                 level: level.into(),
                 message,
+            },
+            Action::Notice { notice } => JsAction::Notice {
+                notice: notice.into(),
             },
         }
     }

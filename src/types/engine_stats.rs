@@ -2,7 +2,7 @@ use napi_derive::napi;
 use opencode_sessions_engine::EngineStats;
 
 /// What the engine holds (`RelayEngine.stats()`).
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct JsEngineStats {
     /// Hand-offs not yet delivered or reported.
     pub relays_pending: u32,

@@ -2,7 +2,11 @@ use napi_derive::napi;
 use opencode_sessions_engine::Request;
 
 /// A request to the host; the comment on each says which outcome answers it.
-#[napi(discriminant = "op", discriminant_case = "camelCase")]
+#[napi(
+    discriminant = "op",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
 pub enum JsRequest {
     /// List the configured agents. Outcome: `agents`.
     ListAgents,

@@ -1,0 +1,844 @@
+use napi_derive::napi;
+use opencode_sessions_engine::{
+    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
+    Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+};
+
+use super::{JsEngineStats, JsToolMode};
+
+/// What happened, as data: the engine gives one for every ending, right
+/// before the toasts, log lines and tool results made from it. Match on the
+/// notice, never on the words.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsNotice {
+    /// A `message` or `compact` call was accepted: the relay waits for the
+    /// end of the calling turn, after `backlog` relays queued before it.
+    RelayQueued {
+        call: f64,
+        relay: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        hop: u32,
+        max_hops: u32,
+        backlog: u32,
+    },
+    /// The session's turn ended and the relay's first request went out.
+    RelayStarted {
+        relay: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+    },
+    /// The relay's text arrived and its agent answered (or was answering).
+    RelayDelivered {
+        relay: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        delivery: JsDelivery,
+    },
+    /// The relay ended without its agent answering; `certainty` says
+    /// whether its text may have arrived all the same.
+    RelayFailed {
+        relay: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        text: String,
+        reason: JsRelayFailure,
+        certainty: JsCertainty,
+    },
+    /// A person interrupted the session's turn: these hand-offs of it will not happen.
+    HandOffsCancelled {
+        session_id: String,
+        items: Vec<JsCancelled>,
+    },
+    /// A `session` tool call was answered with an error before anything was sent.
+    CallRefused {
+        call: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        reason: JsRefusal,
+    },
+    /// A `session` tool call failed while it acted.
+    CallFailed {
+        call: f64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        failure: JsCallFailure,
+        certainty: JsCertainty,
+    },
+    /// A `new` or `fork` call opened its branch and its agent is answering there.
+    BranchStarted {
+        call: f64,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        shown: bool,
+        hop: u32,
+        max_hops: u32,
+    },
+    /// A `status` call was answered.
+    StatusReported {
+        call: f64,
+        session_id: String,
+        branches: Vec<JsBranchInfo>,
+        stats: JsEngineStats,
+    },
+    /// A branch's turn ended and its answer was read.
+    BranchFinished {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        agent: String,
+        answer: String,
+    },
+    /// A branch's turn ended in an error, or the branch was lost.
+    BranchFailed {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        agent: String,
+        answer: String,
+        error: JsBranchError,
+    },
+    /// Every branch one turn opened with `mode` is done.
+    BranchesDone {
+        session_id: String,
+        mode: JsToolMode,
+        branches: Vec<String>,
+        summarized: bool,
+    },
+    /// `resumeParent`: the parent's agent takes a turn on the branches' summary.
+    ParentResumed {
+        relay: f64,
+        session_id: String,
+        agent: String,
+    },
+    /// `resumeParent`, but the hop limit is reached: the parent stays idle.
+    ParentNotResumed { session_id: String, max_hops: u32 },
+    /// A note a person was meant to read could not be added to its session.
+    NoteLost {
+        session_id: String,
+        note: JsNoteKind,
+        error: JsRequestError,
+    },
+    /// A request nobody waits for (a rename, showing a session) failed.
+    BackgroundRequestFailed {
+        activity: JsActivity,
+        error: JsRequestError,
+    },
+    /// A request failed for a passing reason and goes out again after `delayMs`.
+    RetryScheduled {
+        activity: JsActivity,
+        error: JsRequestError,
+        attempt: u32,
+        attempts: u32,
+        delay_ms: f64,
+    },
+    /// Hand-offs a stopped process left pending: each session was sent a note.
+    HandOffsRestored { items: Vec<JsRestored> },
+}
+
+/// How a relay's text arrived.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsDelivery {
+    /// Its agent's turn ended, `afterMs` after the relay was queued.
+    Answered { after_ms: f64 },
+    /// Its agent was answering when the session was deleted.
+    AnsweringWhenDeleted,
+}
+
+/// Whether a failure is certain, or the engine only stopped waiting.
+#[napi(string_enum = "camelCase")]
+pub enum JsCertainty {
+    Definite,
+    Uncertain,
+}
+
+/// Why a request did not succeed.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsRequestError {
+    Failed { message: String },
+    TimedOut { seconds: f64, activity: JsActivity },
+    ReportedTimeOut { message: String },
+}
+
+/// What the engine was doing or waiting for.
+#[napi(string_enum = "camelCase")]
+pub enum JsActivity {
+    ListingAgents,
+    CreatingSession,
+    ForkingSession,
+    SendingPrompt,
+    ReadingModel,
+    Summarizing,
+    AskingPermission,
+    RenamingSession,
+    ShowingSession,
+    ReadingAnswer,
+    ReportingToParent,
+    TellingAboutLostHandOff,
+    WaitingForTurnToEnd,
+    WaitingForCompaction,
+    WaitingForOpenCodeToCompact,
+    WaitingForAnswerToStart,
+    WaitingForFailedTurnToClose,
+}
+
+/// Why a relay failed.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsRelayFailure {
+    SessionDeleted,
+    NotStarted {
+        error: JsSessionError,
+    },
+    RequestFailed {
+        activity: JsActivity,
+        message: String,
+    },
+    TimedOut {
+        error: JsRequestError,
+    },
+    NotCompacted {
+        error: Option<JsSessionError>,
+    },
+    Internal {
+        answer: String,
+        activity: JsActivity,
+    },
+}
+
+/// A `session.error` as the host reported it.
+#[napi(object, object_from_js = false)]
+pub struct JsSessionError {
+    pub name: Option<String>,
+    pub message: Option<String>,
+}
+
+/// One hand-off an interrupt cancelled.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsCancelled {
+    ToolCall {
+        call: f64,
+        mode: JsToolMode,
+        agent: String,
+        text: String,
+    },
+    Relay {
+        relay: f64,
+        mode: JsToolMode,
+        agent: String,
+        text: String,
+    },
+}
+
+/// Why a tool call was refused.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsRefusal {
+    ModeDisabled { enabled: Vec<JsToolMode> },
+    AgentUnknown { reachable: Vec<String> },
+    AgentIsSubagent { reachable: Vec<String> },
+    AgentHidden { reachable: Vec<String> },
+    AgentNotAllowed { allowed: Vec<String> },
+    QueuedFromSubagent,
+    HopLimit { max_hops: u32 },
+    PermissionRefused { message: String },
+    PermissionUnanswered { timeout_ms: f64 },
+    TurnOver,
+    Interrupted,
+    SessionDeleted,
+}
+
+/// Why a tool call failed while it acted.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsCallFailure {
+    AgentsUnavailable {
+        error: JsRequestError,
+    },
+    BranchNotStarted {
+        error: JsRequestError,
+    },
+    BranchNotAnswering {
+        branch_session_id: String,
+        error: JsRequestError,
+    },
+    Internal {
+        answer: String,
+        stage: String,
+    },
+}
+
+/// Why a branch ended badly.
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsBranchError {
+    Answer { error: String },
+    Session { error: JsSessionError },
+    Interrupted,
+    Unreadable { error: JsRequestError },
+    SessionDeleted,
+    Internal { answer: String },
+}
+
+/// A branch as `status` lists it.
+#[napi(object, object_from_js = false)]
+pub struct JsBranchInfo {
+    pub session_id: String,
+    pub title: String,
+    pub agent: String,
+    pub state: JsBranchProgress,
+}
+
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsBranchProgress {
+    Running,
+    Finished { answer: String },
+    Failed { error: JsBranchError },
+}
+
+/// Which note a person was meant to read.
+#[napi(string_enum = "camelCase")]
+pub enum JsNoteKind {
+    BranchReport,
+    LostAtStop,
+}
+
+/// A hand-off a stopped process left pending, as restored.
+#[napi(object, object_from_js = false)]
+pub struct JsRestored {
+    pub session_id: String,
+    pub relay: f64,
+    /// As kept on disk: `message` or `compact`.
+    pub mode: String,
+    pub caller_agent: String,
+    pub agent: String,
+    pub text: String,
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn modes(modes: Vec<Mode>) -> Vec<JsToolMode> {
+    modes.into_iter().map(JsToolMode::from).collect()
+}
+
+impl From<Notice> for JsNotice {
+    fn from(notice: Notice) -> Self {
+        match notice {
+            Notice::RelayQueued {
+                call,
+                relay,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                hop,
+                max_hops,
+                backlog,
+            } => JsNotice::RelayQueued {
+                call: call.0 as f64,
+                relay: relay.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                hop,
+                max_hops,
+                backlog: count(backlog),
+            },
+            Notice::RelayStarted {
+                relay,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+            } => JsNotice::RelayStarted {
+                relay: relay.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+            },
+            Notice::RelayDelivered {
+                relay,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                delivery,
+            } => JsNotice::RelayDelivered {
+                relay: relay.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                delivery: delivery.into(),
+            },
+            Notice::RelayFailed {
+                relay,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                text,
+                reason,
+                certainty,
+            } => JsNotice::RelayFailed {
+                relay: relay.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                text,
+                reason: reason.into(),
+                certainty: certainty.into(),
+            },
+            Notice::HandOffsCancelled { session_id, items } => JsNotice::HandOffsCancelled {
+                session_id,
+                items: items.into_iter().map(JsCancelled::from).collect(),
+            },
+            Notice::CallRefused {
+                call,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                reason,
+            } => JsNotice::CallRefused {
+                call: call.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                reason: reason.into(),
+            },
+            Notice::CallFailed {
+                call,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                failure,
+                certainty,
+            } => JsNotice::CallFailed {
+                call: call.0 as f64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                failure: failure.into(),
+                certainty: certainty.into(),
+            },
+            Notice::BranchStarted {
+                call,
+                session_id,
+                branch_session_id,
+                title,
+                caller_agent,
+                agent,
+                mode,
+                shown,
+                hop,
+                max_hops,
+            } => JsNotice::BranchStarted {
+                call: call.0 as f64,
+                session_id,
+                branch_session_id,
+                title,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                shown,
+                hop,
+                max_hops,
+            },
+            Notice::StatusReported {
+                call,
+                session_id,
+                branches,
+                stats,
+            } => JsNotice::StatusReported {
+                call: call.0 as f64,
+                session_id,
+                branches: branches.into_iter().map(JsBranchInfo::from).collect(),
+                stats: stats.into(),
+            },
+            Notice::BranchFinished {
+                session_id,
+                parent_session_id,
+                title,
+                agent,
+                answer,
+            } => JsNotice::BranchFinished {
+                session_id,
+                parent_session_id,
+                title,
+                agent,
+                answer,
+            },
+            Notice::BranchFailed {
+                session_id,
+                parent_session_id,
+                title,
+                agent,
+                answer,
+                error,
+            } => JsNotice::BranchFailed {
+                session_id,
+                parent_session_id,
+                title,
+                agent,
+                answer,
+                error: error.into(),
+            },
+            Notice::BranchesDone {
+                session_id,
+                mode,
+                branches,
+                summarized,
+            } => JsNotice::BranchesDone {
+                session_id,
+                mode: mode.into(),
+                branches,
+                summarized,
+            },
+            Notice::ParentResumed {
+                relay,
+                session_id,
+                agent,
+            } => JsNotice::ParentResumed {
+                relay: relay.0 as f64,
+                session_id,
+                agent,
+            },
+            Notice::ParentNotResumed {
+                session_id,
+                max_hops,
+            } => JsNotice::ParentNotResumed {
+                session_id,
+                max_hops,
+            },
+            Notice::NoteLost {
+                session_id,
+                note,
+                error,
+            } => JsNotice::NoteLost {
+                session_id,
+                note: note.into(),
+                error: error.into(),
+            },
+            Notice::BackgroundRequestFailed { activity, error } => {
+                JsNotice::BackgroundRequestFailed {
+                    activity: activity.into(),
+                    error: error.into(),
+                }
+            }
+            Notice::RetryScheduled {
+                activity,
+                error,
+                attempt,
+                attempts,
+                delay_ms,
+            } => JsNotice::RetryScheduled {
+                activity: activity.into(),
+                error: error.into(),
+                attempt,
+                attempts,
+                delay_ms: delay_ms as f64,
+            },
+            Notice::HandOffsRestored { items } => JsNotice::HandOffsRestored {
+                items: items.into_iter().map(JsRestored::from).collect(),
+            },
+        }
+    }
+}
+
+impl From<Delivery> for JsDelivery {
+    fn from(delivery: Delivery) -> Self {
+        match delivery {
+            Delivery::Answered { after_ms } => JsDelivery::Answered {
+                after_ms: after_ms as f64,
+            },
+            Delivery::AnsweringWhenDeleted => JsDelivery::AnsweringWhenDeleted,
+        }
+    }
+}
+
+impl From<Certainty> for JsCertainty {
+    fn from(certainty: Certainty) -> Self {
+        match certainty {
+            Certainty::Definite => JsCertainty::Definite,
+            Certainty::Uncertain => JsCertainty::Uncertain,
+        }
+    }
+}
+
+impl From<RequestError> for JsRequestError {
+    fn from(error: RequestError) -> Self {
+        match error {
+            RequestError::Failed { message } => JsRequestError::Failed { message },
+            RequestError::TimedOut { seconds, activity } => JsRequestError::TimedOut {
+                seconds: seconds as f64,
+                activity: activity.into(),
+            },
+            RequestError::ReportedTimeOut { message } => {
+                JsRequestError::ReportedTimeOut { message }
+            }
+        }
+    }
+}
+
+impl From<Activity> for JsActivity {
+    fn from(activity: Activity) -> Self {
+        match activity {
+            Activity::ListingAgents => JsActivity::ListingAgents,
+            Activity::CreatingSession => JsActivity::CreatingSession,
+            Activity::ForkingSession => JsActivity::ForkingSession,
+            Activity::SendingPrompt => JsActivity::SendingPrompt,
+            Activity::ReadingModel => JsActivity::ReadingModel,
+            Activity::Summarizing => JsActivity::Summarizing,
+            Activity::AskingPermission => JsActivity::AskingPermission,
+            Activity::RenamingSession => JsActivity::RenamingSession,
+            Activity::ShowingSession => JsActivity::ShowingSession,
+            Activity::ReadingAnswer => JsActivity::ReadingAnswer,
+            Activity::ReportingToParent => JsActivity::ReportingToParent,
+            Activity::TellingAboutLostHandOff => JsActivity::TellingAboutLostHandOff,
+            Activity::WaitingForTurnToEnd => JsActivity::WaitingForTurnToEnd,
+            Activity::WaitingForCompaction => JsActivity::WaitingForCompaction,
+            Activity::WaitingForOpenCodeToCompact => JsActivity::WaitingForOpenCodeToCompact,
+            Activity::WaitingForAnswerToStart => JsActivity::WaitingForAnswerToStart,
+            Activity::WaitingForFailedTurnToClose => JsActivity::WaitingForFailedTurnToClose,
+        }
+    }
+}
+
+impl From<RelayFailure> for JsRelayFailure {
+    fn from(failure: RelayFailure) -> Self {
+        match failure {
+            RelayFailure::SessionDeleted => JsRelayFailure::SessionDeleted,
+            RelayFailure::NotStarted { error } => JsRelayFailure::NotStarted {
+                error: error.into(),
+            },
+            RelayFailure::RequestFailed { activity, message } => JsRelayFailure::RequestFailed {
+                activity: activity.into(),
+                message,
+            },
+            RelayFailure::TimedOut { error } => JsRelayFailure::TimedOut {
+                error: error.into(),
+            },
+            RelayFailure::NotCompacted { error } => JsRelayFailure::NotCompacted {
+                error: error.map(JsSessionError::from),
+            },
+            RelayFailure::Internal { answer, activity } => JsRelayFailure::Internal {
+                answer,
+                activity: activity.into(),
+            },
+        }
+    }
+}
+
+impl From<SessionError> for JsSessionError {
+    fn from(SessionError { name, message }: SessionError) -> Self {
+        JsSessionError { name, message }
+    }
+}
+
+impl From<Cancelled> for JsCancelled {
+    fn from(cancelled: Cancelled) -> Self {
+        match cancelled {
+            Cancelled::ToolCall {
+                call,
+                mode,
+                agent,
+                text,
+            } => JsCancelled::ToolCall {
+                call: call.0 as f64,
+                mode: mode.into(),
+                agent,
+                text,
+            },
+            Cancelled::Relay {
+                relay,
+                mode,
+                agent,
+                text,
+            } => JsCancelled::Relay {
+                relay: relay.0 as f64,
+                mode: mode.into(),
+                agent,
+                text,
+            },
+        }
+    }
+}
+
+impl From<Refusal> for JsRefusal {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::ModeDisabled { enabled } => JsRefusal::ModeDisabled {
+                enabled: modes(enabled),
+            },
+            Refusal::AgentUnknown { reachable } => JsRefusal::AgentUnknown { reachable },
+            Refusal::AgentIsSubagent { reachable } => JsRefusal::AgentIsSubagent { reachable },
+            Refusal::AgentHidden { reachable } => JsRefusal::AgentHidden { reachable },
+            Refusal::AgentNotAllowed { allowed } => JsRefusal::AgentNotAllowed { allowed },
+            Refusal::QueuedFromSubagent => JsRefusal::QueuedFromSubagent,
+            Refusal::HopLimit { max_hops } => JsRefusal::HopLimit { max_hops },
+            Refusal::PermissionRefused { message } => JsRefusal::PermissionRefused { message },
+            Refusal::PermissionUnanswered { timeout_ms } => JsRefusal::PermissionUnanswered {
+                timeout_ms: timeout_ms as f64,
+            },
+            Refusal::TurnOver => JsRefusal::TurnOver,
+            Refusal::Interrupted => JsRefusal::Interrupted,
+            Refusal::SessionDeleted => JsRefusal::SessionDeleted,
+        }
+    }
+}
+
+impl From<CallFailure> for JsCallFailure {
+    fn from(failure: CallFailure) -> Self {
+        match failure {
+            CallFailure::AgentsUnavailable { error } => JsCallFailure::AgentsUnavailable {
+                error: error.into(),
+            },
+            CallFailure::BranchNotStarted { error } => JsCallFailure::BranchNotStarted {
+                error: error.into(),
+            },
+            CallFailure::BranchNotAnswering {
+                branch_session_id,
+                error,
+            } => JsCallFailure::BranchNotAnswering {
+                branch_session_id,
+                error: error.into(),
+            },
+            CallFailure::Internal { answer, stage } => JsCallFailure::Internal { answer, stage },
+        }
+    }
+}
+
+impl From<BranchError> for JsBranchError {
+    fn from(error: BranchError) -> Self {
+        match error {
+            BranchError::Answer { error } => JsBranchError::Answer { error },
+            BranchError::Session { error } => JsBranchError::Session {
+                error: error.into(),
+            },
+            BranchError::Interrupted => JsBranchError::Interrupted,
+            BranchError::Unreadable { error } => JsBranchError::Unreadable {
+                error: error.into(),
+            },
+            BranchError::SessionDeleted => JsBranchError::SessionDeleted,
+            BranchError::Internal { answer } => JsBranchError::Internal { answer },
+        }
+    }
+}
+
+impl From<BranchInfo> for JsBranchInfo {
+    fn from(
+        BranchInfo {
+            session_id,
+            title,
+            agent,
+            state,
+        }: BranchInfo,
+    ) -> Self {
+        JsBranchInfo {
+            session_id,
+            title,
+            agent,
+            state: state.into(),
+        }
+    }
+}
+
+impl From<BranchProgress> for JsBranchProgress {
+    fn from(progress: BranchProgress) -> Self {
+        match progress {
+            BranchProgress::Running => JsBranchProgress::Running,
+            BranchProgress::Finished { answer } => JsBranchProgress::Finished { answer },
+            BranchProgress::Failed { error } => JsBranchProgress::Failed {
+                error: error.into(),
+            },
+        }
+    }
+}
+
+impl From<NoteKind> for JsNoteKind {
+    fn from(note: NoteKind) -> Self {
+        match note {
+            NoteKind::BranchReport => JsNoteKind::BranchReport,
+            NoteKind::LostAtStop => JsNoteKind::LostAtStop,
+        }
+    }
+}
+
+impl From<Restored> for JsRestored {
+    fn from(
+        Restored {
+            session_id,
+            relay,
+            mode,
+            caller_agent,
+            agent,
+            text,
+        }: Restored,
+    ) -> Self {
+        JsRestored {
+            session_id,
+            relay: relay.0 as f64,
+            mode,
+            caller_agent,
+            agent,
+            text,
+        }
+    }
+}
