@@ -11,8 +11,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The relay engine. Feed it with its input methods; each returns what to do
- * (the actions in order, when to call `timeout()` next, the pending list
- * for the disk) or null when nothing changed.
+ * as the JSON text of a `JsDrain` (the actions in order, when to call
+ * `timeout()` next, the pending list for the disk), or null when nothing
+ * changed. `toolCall` returns the JSON of a `JsToolCallStarted`.
  */
 export declare class RelayEngine {
   /**
@@ -25,47 +26,47 @@ export declare class RelayEngine {
   /** The options the engine runs with, defaults filled in. */
   get options(): JsSessionsOptions
   /** `session.status` of a session: `busy` is false for idle (`retry` is busy). */
-  status(nowMs: number, sessionId: string, busy: boolean): JsDrain | null
+  status(nowMs: number, sessionId: string, busy: boolean): string | null
   /** `session.idle`: the end of a turn, often right after `status` idle. */
-  idle(nowMs: number, sessionId: string): JsDrain | null
+  idle(nowMs: number, sessionId: string): string | null
   /** `session.compacted`: a summary now stands in for the history. */
-  compacted(nowMs: number, sessionId: string): JsDrain | null
+  compacted(nowMs: number, sessionId: string): string | null
   /** `session.deleted`. */
-  deleted(nowMs: number, sessionId: string): JsDrain | null
+  deleted(nowMs: number, sessionId: string): string | null
   /**
    * `session.error`: `name` is the error's class (`MessageAbortedError`
    * when a person interrupted), `message` its text; a null or empty
    * `sessionId` names no session.
    */
-  sessionError(nowMs: number, sessionId: string | null, name: string | null, message: string | null): JsDrain | null
+  sessionError(nowMs: number, sessionId: string | null, name: string | null, message: string | null): string | null
   /**
    * An assistant message completed: one step of a turn ended, for the
    * reason `finish` (`stop`, `tool-calls`, ...) or with the error named
    * `error` (`MessageAbortedError` when interrupted).
    */
-  stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): JsDrain | null
+  stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): string | null
   /**
    * A user message was added to a session; `fromPlugin` is true for the
    * messages this plugin sent. Any other resets the session's hop count.
    */
-  userMessage(sessionId: string, fromPlugin: boolean): JsDrain | null
+  userMessage(sessionId: string, fromPlugin: boolean): string | null
   /**
    * Starts a `session` tool call. Returns the id its `replyToTool` action
    * will carry, and what the call left to do.
    */
-  toolCall(nowMs: number, call: JsToolCallInput): JsToolCallStarted
+  toolCall(nowMs: number, call: JsToolCallInput): string
   /**
    * Reports what became of request `id`. Null when that changed nothing,
    * as for an outcome the engine no longer waits for (it timed out before).
    */
-  outcome(nowMs: number, id: number, outcome: JsOutcome): JsDrain | null
+  outcome(nowMs: number, id: number, outcome: JsOutcome): string | null
   /** Lets time pass: requests past their time limit fail. */
-  timeout(nowMs: number): JsDrain | null
+  timeout(nowMs: number): string | null
   /**
    * Hand-offs a stopped host process left on disk: each session is told
    * what was not delivered.
    */
-  restored(nowMs: number, handoffs: JsPendingHandOff[]): JsDrain | null
+  restored(nowMs: number, handoffs: JsPendingHandOff[]): string | null
   /** Relays of a session not yet delivered or reported. */
   pendingRelays(sessionId: string): number
   /** Agent-to-agent hand-offs since a person last wrote in the session. */

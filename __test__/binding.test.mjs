@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { modes, optionNames, RelayEngine, relevantEventTypes } from "../index.js"
-import { toolCallInput } from "./fake-client.mjs"
+import { parsing, toolCallInput } from "./fake-client.mjs"
 
 const call = toolCallInput
 
@@ -30,7 +30,7 @@ test("the modes and option names come from the engine, and the options type name
     "permissionTimeoutMs",
   ])
   // The effective options are built from the engine's settings field by field.
-  const engine = new RelayEngine({ agents: ["plan"], switchTo: ["fork"], requestTimeoutMs: 2000 })
+  const engine = parsing(new RelayEngine({ agents: ["plan"], switchTo: ["fork"], requestTimeoutMs: 2000 }))
   assert.deepEqual(Object.keys(engine.options), optionNames())
   assert.deepEqual(engine.options, {
     maxHops: 8,
@@ -46,7 +46,7 @@ test("the modes and option names come from the engine, and the options type name
 })
 
 test("a tool call asks for the agent list first, with its time limit", () => {
-  const engine = new RelayEngine({ requestTimeoutMs: 2000 })
+  const engine = parsing(new RelayEngine({ requestTimeoutMs: 2000 }))
   const started = engine.toolCall(100, call())
   assert.equal(typeof started.call, "number")
   assert.deepEqual(started.drain, {
@@ -58,7 +58,7 @@ test("a tool call asks for the agent list first, with its time limit", () => {
 })
 
 test("a message relay goes through the binding as plain JSON, once", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const { call: callId, drain: first } = engine.toolCall(0, call({ agent: "plan" }))
   const [list] = first.actions
   const asked = engine.outcome(1, list.id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
@@ -97,7 +97,7 @@ test("a message relay goes through the binding as plain JSON, once", () => {
 })
 
 test("an input that changes nothing returns null", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   assert.equal(engine.status(0, "ses_x", true), null)
   assert.equal(engine.status(1, "ses_x", false), null)
   assert.equal(engine.idle(2, "ses_x"), null)
@@ -112,7 +112,7 @@ test("an input that changes nothing returns null", () => {
 })
 
 test("bad input is refused with an error that says what is wrong", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   assert.throws(() => engine.toolCall(0, call({ mode: "teleport" })), /unknown mode "teleport": use one of message, new, compact, fork/)
   assert.throws(() => engine.toolCall(0, call({ text: "  " })), /`text` is empty/)
   assert.throws(() => engine.toolCall(0, call({ sessionId: 1 })), /`sessionId` must be a string, got the number 1/)
@@ -125,7 +125,7 @@ test("bad input is refused with an error that says what is wrong", () => {
 })
 
 test("an outcome that arrives after its time limit belongs to no attempt", () => {
-  const engine = new RelayEngine({ requestTimeoutMs: 10 })
+  const engine = parsing(new RelayEngine({ requestTimeoutMs: 10 }))
   const {
     drain: {
       actions: [list],
@@ -179,7 +179,7 @@ test("options are checked when the engine is made, naming what is wrong", () => 
 })
 
 test("the modes left on are listed in the tool's order, and hops reset when a person writes", () => {
-  const engine = new RelayEngine({ modes: ["fork", "message"] })
+  const engine = parsing(new RelayEngine({ modes: ["fork", "message"] }))
   assert.deepEqual(engine.enabledModes(), ["message", "fork", "status"])
   assert.deepEqual(new RelayEngine({ modes: ["compact"] }).enabledModes(), ["compact"], "status only comes with branches")
   assert.equal(engine.hops("ses_1"), 0)

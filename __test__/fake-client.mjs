@@ -96,3 +96,32 @@ export const toolCallInput = (overrides = {}) => ({
   text: "review this",
   ...overrides,
 })
+
+/** Input methods of the native engine, which return the JSON of a drain (or null). */
+const RETURNS_JSON = new Set([
+  "status",
+  "idle",
+  "compacted",
+  "deleted",
+  "sessionError",
+  "stepFinished",
+  "userMessage",
+  "toolCall",
+  "outcome",
+  "timeout",
+  "restored",
+])
+
+/** The engine as tests read it: what its input methods return, parsed. */
+export function parsing(engine) {
+  return new Proxy(engine, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target)
+      if (!RETURNS_JSON.has(key)) return typeof value === "function" ? value.bind(target) : value
+      return (...args) => {
+        const json = value.apply(target, args)
+        return json === null ? null : JSON.parse(json)
+      }
+    },
+  })
+}

@@ -8,7 +8,7 @@ import { test } from "node:test"
 import { RelayEngine } from "../index.js"
 import { createEventReader } from "../lib/hosts/opencode-v1.js"
 import { createPlugin } from "../lib/plugin.js"
-import { fakeClient, isolatedProject, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
+import { fakeClient, isolatedProject, parsing, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
 
 const PREFIX = "opencode-sessions: "
 const MODES = "use one of message, new, compact, fork, status"
@@ -128,7 +128,7 @@ const TIMED = {
 }
 
 test("engine: nowMs and ids that are not whole numbers from 0 to 2^53 - 1 are refused", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   for (const [value, kind] of NOT_A_NUMBER) {
     for (const [method, feed] of Object.entries(TIMED)) {
       refuses(() => feed(engine, value), `malformed nowMs: expected a whole number, got ${kind}`, `${method}(${label(value)})`)
@@ -147,7 +147,7 @@ test("engine: nowMs and ids that are not whole numbers from 0 to 2^53 - 1 are re
 })
 
 test("engine: string and boolean arguments of the wrong type are refused, naming the argument", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const events = {
     status: (id) => engine.status(0, id, true),
     idle: (id) => engine.idle(0, id),
@@ -191,7 +191,7 @@ test("engine: string and boolean arguments of the wrong type are refused, naming
 })
 
 test("engine: a tool call that is not an object is refused", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const expected = "malformed tool call: expected an object {sessionId, messageId, callerAgent, mode, text, agent?}, got"
   for (const [value, kind] of [
     [null, "null"],
@@ -213,7 +213,7 @@ test("engine: a tool call that is not an object is refused", () => {
 })
 
 test("engine: each field of a tool call of the wrong type is refused, naming the field and what it got", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const wrong = [
     [5, "the number 5"],
     [5n, "the number 5"],
@@ -250,7 +250,7 @@ test("engine: each field of a tool call of the wrong type is refused, naming the
 })
 
 test("engine: missing fields are refused with what to do; a missing agent or text for status is fine", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   for (const field of ["sessionId", "messageId", "callerAgent"]) {
     const message = `\`${field}\` is missing or empty: OpenCode passes it with every tool call, so the host must forward it`
     for (const value of [undefined, null, "", "  \n"]) refuses(() => engine.toolCall(0, call({ [field]: value })), message)
@@ -268,7 +268,7 @@ test("engine: missing fields are refused with what to do; a missing agent or tex
 })
 
 test("engine: unknown and oddly written modes are refused, quoted escaped, with a hint", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const cases = [
     ["FORK", '"FORK" (did you mean "fork"?)'],
     ["Message", '"Message" (did you mean "message"?)'],
@@ -286,7 +286,7 @@ test("engine: unknown and oddly written modes are refused, quoted escaped, with 
 })
 
 test("engine: text up to 1 MiB is taken, larger text is refused naming the limit", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const megabyte = "x".repeat(1_000_000)
   const id = engine.toolCall(0, call({ mode: "new", text: megabyte })).call
   assert.equal(typeof id, "number")
@@ -306,7 +306,7 @@ test("engine: text up to 1 MiB is taken, larger text is refused naming the limit
 })
 
 test("engine: agent names over 128 characters are refused; odd ones are checked against the agent list", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   refuses(
     () => engine.toolCall(0, call({ agent: "p".repeat(129) })),
     "`agent` is 129 characters long, longer than any agent name (at most 128): name a primary agent such as build or plan, or leave `agent` out to answer yourself",
@@ -319,7 +319,7 @@ test("engine: agent names over 128 characters are refused; odd ones are checked 
 })
 
 test("opencode-v1 events of unexpected shapes are refused naming the missing field, or ignored, and change nothing", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const refused = []
   const fed = []
   const read = createEventReader(
@@ -380,7 +380,7 @@ test("opencode-v1 events of unexpected shapes are refused naming the missing fie
 })
 
 test("engine: outcomes of unexpected shapes are refused, and the request still waits for a real one", () => {
-  const engine = new RelayEngine()
+  const engine = parsing(new RelayEngine())
   const [list] = engine.toolCall(0, call()).drain.actions
   const shapes = [
     [null, "invalid type: null, expected internally tagged enum Outcome"],

@@ -42,7 +42,10 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
   let timer
   let timerAt = Infinity
 
-  /** Does what an input left to do: its actions, the pending list, the timer. */
+  /**
+   * Does what an input left to do: its actions, the pending list, the timer.
+   * @param {Drain | null} drain null when the input changed nothing
+   */
   function apply(drain) {
     if (drain !== null) {
       for (const action of drain.actions) run(action)
@@ -103,14 +106,16 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
   /**
    * Runs one input into the engine and does what it left to do. An input the
    * engine refuses is logged.
-   * @param {(engine: RelayEngine, nowMs: number) => Drain | null} feed
+   * @param {(engine: RelayEngine, nowMs: number) => string | null} feed calls one input method of the engine
    * @returns {boolean} false when the engine refused the input
    */
   function input(feed) {
     let drain = null
     let accepted = true
     try {
-      drain = feed(engine, now())
+      // The engine returns its outputs as JSON text: cheaper to cross than objects.
+      const json = feed(engine, now())
+      if (json !== null) drain = JSON.parse(json)
     } catch (error) {
       accepted = false
       void host.log("error", error?.message ?? String(error))
@@ -152,7 +157,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
      * @returns {Promise<string>} the text for the model; rejects with the error text.
      */
     toolCall(call, hostCall) {
-      const started = engine.toolCall(now(), call)
+      /** @type {import("../index.js").JsToolCallStarted} */
+      const started = JSON.parse(engine.toolCall(now(), call))
       const reply = new Promise((resolve, reject) => replies.set(started.call, { resolve, reject, host: hostCall }))
       apply(started.drain)
       return reply

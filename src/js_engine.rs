@@ -1,8 +1,11 @@
 //! `RelayEngine` as JS sees it.
 //!
 //! One call per input: each input method feeds the engine and drains what the
-//! input left to do in the same call, returning it as a [`JsDrain`], or null
-//! when nothing changed (the common case, which allocates nothing in JS).
+//! input left to do in the same call, returning it as the JSON text of a
+//! [`JsDrain`], or null when nothing changed (the common case, which
+//! allocates nothing in JS). JSON because one string crosses far cheaper than
+//! objects built property by property through Node-API (measured: the idle
+//! edge that sends a prompt took about twice as long as typed objects).
 //! Inputs cross as the few primitive fields the engine needs; the host's
 //! adapter reads them from its own objects.
 
@@ -22,8 +25,9 @@ use crate::types::{
 };
 
 /// The relay engine. Feed it with its input methods; each returns what to do
-/// (the actions in order, when to call `timeout()` next, the pending list
-/// for the disk) or null when nothing changed.
+/// as the JSON text of a `JsDrain` (the actions in order, when to call
+/// `timeout()` next, the pending list for the disk), or null when nothing
+/// changed. `toolCall` returns the JSON of a `JsToolCallStarted`.
 #[napi(js_name = "RelayEngine")]
 pub struct JsRelayEngine {
     engine: RelayEngine,
@@ -77,7 +81,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         busy: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let busy = boolean("busy", busy).map_err(JsInputError)?;
@@ -86,11 +90,7 @@ impl JsRelayEngine {
 
     /// `session.idle`: the end of a turn, often right after `status` idle.
     #[napi(ts_args_type = "nowMs: number, sessionId: string")]
-    pub fn idle(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    pub fn idle(&mut self, now_ms: Unknown<'_>, session_id: Unknown<'_>) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Idle { session_id })
@@ -102,7 +102,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Compacted { session_id })
@@ -114,7 +114,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Deleted { session_id })
@@ -132,7 +132,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         name: Unknown<'_>,
         message: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = optional_string("sessionId", session_id)
             .map_err(JsInputError)?
@@ -161,7 +161,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         finish: Unknown<'_>,
         error: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let finish = optional_string("finish", finish).map_err(JsInputError)?;
@@ -183,7 +183,7 @@ impl JsRelayEngine {
         &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let session_id = string("sessionId", session_id).map_err(JsInputError)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError)?;
         self.engine.handle_user_message(&session_id, from_plugin);
@@ -193,19 +193,16 @@ impl JsRelayEngine {
     /// Starts a `session` tool call. Returns the id its `replyToTool` action
     /// will carry, and what the call left to do.
     #[napi(ts_args_type = "nowMs: number, call: JsToolCallInput")]
-    pub fn tool_call(
-        &mut self,
-        now_ms: Unknown<'_>,
-        call: Unknown<'_>,
-    ) -> Result<JsToolCallStarted> {
+    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<String> {
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError)?;
         let call = ToolCall::from_json(call).map_err(JsInputError)?;
         let id = self.engine.handle_tool_call(now, call);
-        Ok(JsToolCallStarted {
+        let drain = self.drain_typed();
+        Ok(to_json(&JsToolCallStarted {
             call: id.0 as f64,
-            drain: self.drain(),
-        })
+            drain,
+        }))
     }
 
     /// Reports what became of request `id`. Null when that changed nothing,
@@ -216,7 +213,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -237,7 +234,7 @@ impl JsRelayEngine {
 
     /// Lets time pass: requests past their time limit fail.
     #[napi(ts_args_type = "nowMs: number")]
-    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<JsDrain>> {
+    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<String>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
         Ok(self.drain())
@@ -250,7 +247,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
-    ) -> Result<Option<JsDrain>> {
+    ) -> Result<Option<String>> {
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
@@ -293,14 +290,19 @@ impl JsRelayEngine {
 }
 
 impl JsRelayEngine {
-    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<JsDrain>> {
+    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<String>> {
         self.engine.handle_event(now, event);
         Ok(self.drain())
     }
 
+    /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
+    fn drain(&mut self) -> Option<String> {
+        self.drain_typed().map(|drain| to_json(&drain))
+    }
+
     /// What the last input left to do; `None` when there are no actions,
     /// the pending list did not change and the timer stays as it was.
-    fn drain(&mut self) -> Option<JsDrain> {
+    fn drain_typed(&mut self) -> Option<JsDrain> {
         let first = self.engine.poll_action();
         let journal = self.engine.poll_journal();
         let timeout_at = self.engine.poll_timeout();
@@ -320,6 +322,22 @@ impl JsRelayEngine {
             journal: journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect()),
         })
     }
+}
+
+/// Outputs cross as JSON text, parsed in JS: one string instead of an object
+/// built property by property through Node-API, which costs several times
+/// more (see `bench/`). The shape is the napi type's, as `index.d.ts` gives it.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // These plain types always encode; should one ever not, the host logs
+    // the loss instead of losing every action.
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        serde_json::json!({
+            "actions": [{"type": "log", "level": "error", "message": format!("internal error, the engine's actions could not be encoded ({e})")}],
+            "timeoutAt": null,
+            "journal": null,
+        })
+        .to_string()
+    })
 }
 
 /// A session id from an event: a non-empty string.

@@ -2,7 +2,7 @@
 // must describe the plugin as users and OpenCode use it.
 import type { Hooks, Plugin, PluginModule } from "@opencode-ai/plugin"
 import plugin, { createPlugin, type SessionMode, type SessionsOptions, type SessionToolArgs, type ToolMode } from "opencode-sessions"
-import { type JsAction, type JsDrain, type JsOutcome, modes, RelayEngine } from "../../index.js"
+import { type JsAction, type JsDrain, type JsOutcome, type JsToolCallStarted, modes, RelayEngine } from "../../index.js"
 
 const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }
 const options: SessionsOptions = {
@@ -24,7 +24,9 @@ const asModule: PluginModule = plugin
 const wrong: SessionToolArgs = { text: "x", mode: "teleport" }
 
 const engine = new RelayEngine({ requestTimeoutMs: 1000 })
-const drain: JsDrain | null = engine.status(0, "ses_1", false)
+// Outputs cross as JSON text of the generated types.
+const json: string | null = engine.status(0, "ses_1", false)
+const drain: JsDrain | null = json === null ? null : JSON.parse(json)
 const actions: JsAction[] = drain?.actions ?? []
 for (const action of actions) {
   if (action.type === "request" && action.request.op === "prompt") {
@@ -32,7 +34,9 @@ for (const action of actions) {
     void parts
   }
 }
-const started = engine.toolCall(0, { sessionId: "s", messageId: "m", callerAgent: "build", mode: "fork", text: "x" })
+const started: JsToolCallStarted = JSON.parse(
+  engine.toolCall(0, { sessionId: "s", messageId: "m", callerAgent: "build", mode: "fork", text: "x" }),
+)
 const call: number = started.call
 const failed: JsOutcome = { type: "failed", message: "HTTP 500", cause: "unavailable" }
 // @ts-expect-error a failure cause is one of three words

@@ -4,6 +4,8 @@ use opencode_sessions_engine::{Action, LogLevel, ToastVariant};
 use super::{JsNotice, JsRequest};
 
 /// How a toast looks.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[napi(string_enum = "lowercase")]
 pub enum JsToastVariant {
     Info,
@@ -13,6 +15,8 @@ pub enum JsToastVariant {
 }
 
 /// The level of a log line.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[napi(string_enum = "lowercase")]
 pub enum JsLogLevel {
     Debug,
@@ -24,6 +28,12 @@ pub enum JsLogLevel {
 /// What the engine asks its host to do. Requests carry an id and a time
 /// limit; their outcome must come back through `outcome()`. Everything else
 /// is fire-and-forget.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "type",
     discriminant_case = "camelCase",

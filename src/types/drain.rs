@@ -4,6 +4,8 @@ use super::{JsAction, JsPendingHandOff};
 
 /// What an input left to do: returned by every input method of
 /// `RelayEngine` when anything changed, `null` when nothing did.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsDrain {
     /// Everything the engine wants done, in order.
@@ -17,6 +19,8 @@ pub struct JsDrain {
 
 /// What `RelayEngine.toolCall` returns: the id the call's `replyToTool`
 /// action will carry, and what the call left to do.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsToolCallStarted {
     pub call: f64,

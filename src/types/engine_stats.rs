@@ -2,6 +2,8 @@ use napi_derive::napi;
 use opencode_sessions_engine::EngineStats;
 
 /// What the engine holds (`RelayEngine.stats()`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false)]
 pub struct JsEngineStats {
     /// Hand-offs not yet delivered or reported.

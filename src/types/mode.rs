@@ -2,6 +2,8 @@ use napi_derive::napi;
 use opencode_sessions_engine::Mode;
 
 /// A mode of the `session` tool: the four hand-offs and `status`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[napi(string_enum = "lowercase")]
 pub enum JsToolMode {
     /// When the calling turn ends, the text arrives in the same session.

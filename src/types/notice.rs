@@ -9,6 +9,12 @@ use super::{JsEngineStats, JsToolMode};
 /// What happened, as data: the engine gives one for every ending, right
 /// before the toasts, log lines and tool results made from it. Match on the
 /// notice, never on the words.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -157,6 +163,12 @@ pub enum JsNotice {
 }
 
 /// How a relay's text arrived.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -170,6 +182,8 @@ pub enum JsDelivery {
 }
 
 /// Whether a failure is certain, or the engine only stopped waiting.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(string_enum = "camelCase")]
 pub enum JsCertainty {
     Definite,
@@ -177,6 +191,12 @@ pub enum JsCertainty {
 }
 
 /// Why a request did not succeed.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -189,6 +209,8 @@ pub enum JsRequestError {
 }
 
 /// What the engine was doing or waiting for.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(string_enum = "camelCase")]
 pub enum JsActivity {
     ListingAgents,
@@ -211,6 +233,12 @@ pub enum JsActivity {
 }
 
 /// Why a relay failed.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -238,6 +266,8 @@ pub enum JsRelayFailure {
 }
 
 /// A `session.error` as the host reported it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false)]
 pub struct JsSessionError {
     pub name: Option<String>,
@@ -245,6 +275,12 @@ pub struct JsSessionError {
 }
 
 /// One hand-off an interrupt cancelled.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -266,6 +302,12 @@ pub enum JsCancelled {
 }
 
 /// Why a tool call was refused.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -287,6 +329,12 @@ pub enum JsRefusal {
 }
 
 /// Why a tool call failed while it acted.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -310,6 +358,12 @@ pub enum JsCallFailure {
 }
 
 /// Why a branch ended badly.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -325,6 +379,8 @@ pub enum JsBranchError {
 }
 
 /// A branch as `status` lists it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false)]
 pub struct JsBranchInfo {
     pub session_id: String,
@@ -333,6 +389,12 @@ pub struct JsBranchInfo {
     pub state: JsBranchProgress,
 }
 
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
@@ -345,6 +407,8 @@ pub enum JsBranchProgress {
 }
 
 /// Which note a person was meant to read.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(string_enum = "camelCase")]
 pub enum JsNoteKind {
     BranchReport,
@@ -352,6 +416,8 @@ pub enum JsNoteKind {
 }
 
 /// A hand-off a stopped process left pending, as restored.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false)]
 pub struct JsRestored {
     pub session_id: String,

@@ -2,6 +2,8 @@ use napi_derive::napi;
 use opencode_sessions_engine::PendingHandOff;
 
 /// A hand-off not yet delivered, as the host keeps it on disk.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[napi(object)]
 pub struct JsPendingHandOff {
     pub session_id: String,

@@ -2,6 +2,8 @@ use napi_derive::napi;
 use opencode_sessions_engine::Request;
 
 /// A request to the host; the comment on each says which outcome answers it.
+#[derive(serde::Serialize)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[napi(
     discriminant = "op",
     discriminant_case = "camelCase",
