@@ -244,3 +244,11 @@ test("arguments of the wrong type are refused by the engine with a clear error",
   await assert.rejects(execute({ text: "x", mode: "teleport" }), /unknown mode "teleport"/)
   await assert.rejects(execute({ mode: "message" }), /`text` is empty/)
 })
+
+test("every mode the engine knows has its line in the tool's description", async () => {
+  const { modes } = await import("../index.js")
+  const { describeTool } = await import("../lib/hosts/opencode-v1/tool.js")
+  const lines = describeTool(modes()).split("\n")
+  for (const mode of modes()) assert.equal(lines.filter((line) => line.startsWith(`- ${mode}: `)).length, 1, mode)
+  assert.ok(!lines.includes("undefined"))
+})
