@@ -50,7 +50,10 @@ export function createHost(client) {
  */
 export function createHooks({ driver, modes, eventTypes, log }) {
   // Filtering here keeps the thousands of streaming events per turn in JS.
-  const relevant = new Set(eventTypes)
+  // Strings made by native code are not interned, so a hit would compare them
+  // character by character; property keys are interned, which makes a hit as
+  // cheap as a miss.
+  const relevant = new Set(Object.keys(Object.fromEntries(eventTypes.map((type) => [type, true]))))
   const readEvent = createEventReader(driver.input, (detail) => void log("error", `${PREFIX}malformed event: ${detail}`))
   const run = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
   return {
