@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
+use crate::json::AsciiJson;
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
     JsToolCallStarted, JsToolMode,
@@ -75,13 +76,16 @@ impl JsRelayEngine {
     }
 
     /// `session.status` of a session: `busy` is false for idle (`retry` is busy).
-    #[napi(ts_args_type = "nowMs: number, sessionId: string, busy: boolean")]
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, busy: boolean",
+        ts_return_type = "string | null"
+    )]
     pub fn status(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         busy: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let busy = boolean("busy", busy).map_err(JsInputError)?;
@@ -89,32 +93,45 @@ impl JsRelayEngine {
     }
 
     /// `session.idle`: the end of a turn, often right after `status` idle.
-    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
-    pub fn idle(&mut self, now_ms: Unknown<'_>, session_id: Unknown<'_>) -> Result<Option<String>> {
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn idle(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Idle { session_id })
     }
 
     /// `session.compacted`: a summary now stands in for the history.
-    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
     pub fn compacted(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Compacted { session_id })
     }
 
     /// `session.deleted`.
-    #[napi(ts_args_type = "nowMs: number, sessionId: string")]
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
     pub fn deleted(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, BusEvent::Deleted { session_id })
@@ -124,7 +141,8 @@ impl JsRelayEngine {
     /// when a person interrupted), `message` its text; a null or empty
     /// `sessionId` names no session.
     #[napi(
-        ts_args_type = "nowMs: number, sessionId: string | null, name: string | null, message: string | null"
+        ts_args_type = "nowMs: number, sessionId: string | null, name: string | null, message: string | null",
+        ts_return_type = "string | null"
     )]
     pub fn session_error(
         &mut self,
@@ -132,7 +150,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         name: Unknown<'_>,
         message: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = optional_string("sessionId", session_id)
             .map_err(JsInputError)?
@@ -153,7 +171,8 @@ impl JsRelayEngine {
     /// reason `finish` (`stop`, `tool-calls`, ...) or with the error named
     /// `error` (`MessageAbortedError` when interrupted).
     #[napi(
-        ts_args_type = "nowMs: number, sessionId: string, finish: string | null, error: string | null"
+        ts_args_type = "nowMs: number, sessionId: string, finish: string | null, error: string | null",
+        ts_return_type = "string | null"
     )]
     pub fn step_finished(
         &mut self,
@@ -161,7 +180,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         finish: Unknown<'_>,
         error: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let finish = optional_string("finish", finish).map_err(JsInputError)?;
@@ -178,12 +197,15 @@ impl JsRelayEngine {
 
     /// A user message was added to a session; `fromPlugin` is true for the
     /// messages this plugin sent. Any other resets the session's hop count.
-    #[napi(ts_args_type = "sessionId: string, fromPlugin: boolean")]
+    #[napi(
+        ts_args_type = "sessionId: string, fromPlugin: boolean",
+        ts_return_type = "string | null"
+    )]
     pub fn user_message(
         &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let session_id = string("sessionId", session_id).map_err(JsInputError)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError)?;
         self.engine.handle_user_message(&session_id, from_plugin);
@@ -192,28 +214,34 @@ impl JsRelayEngine {
 
     /// Starts a `session` tool call. Returns the id its `replyToTool` action
     /// will carry, and what the call left to do.
-    #[napi(ts_args_type = "nowMs: number, call: JsToolCallInput")]
-    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<String> {
+    #[napi(
+        ts_args_type = "nowMs: number, call: JsToolCallInput",
+        ts_return_type = "string"
+    )]
+    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<AsciiJson> {
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError)?;
         let call = ToolCall::from_json(call).map_err(JsInputError)?;
         let id = self.engine.handle_tool_call(now, call);
         let drain = self.drain_typed();
-        Ok(to_json(&JsToolCallStarted {
-            call: id.0 as f64,
+        Ok(AsciiJson::of(&JsToolCallStarted {
+            call: id.0 as i64,
             drain,
         }))
     }
 
     /// Reports what became of request `id`. Null when that changed nothing,
     /// as for an outcome the engine no longer waits for (it timed out before).
-    #[napi(ts_args_type = "nowMs: number, id: number, outcome: JsOutcome")]
+    #[napi(
+        ts_args_type = "nowMs: number, id: number, outcome: JsOutcome",
+        ts_return_type = "string | null"
+    )]
     pub fn outcome(
         &mut self,
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -233,8 +261,8 @@ impl JsRelayEngine {
     }
 
     /// Lets time pass: requests past their time limit fail.
-    #[napi(ts_args_type = "nowMs: number")]
-    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<String>> {
+    #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
+    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
         Ok(self.drain())
@@ -242,12 +270,15 @@ impl JsRelayEngine {
 
     /// Hand-offs a stopped host process left on disk: each session is told
     /// what was not delivered.
-    #[napi(ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]")]
+    #[napi(
+        ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]",
+        ts_return_type = "string | null"
+    )]
     pub fn restored(
         &mut self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
@@ -290,14 +321,14 @@ impl JsRelayEngine {
 }
 
 impl JsRelayEngine {
-    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<String>> {
+    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<AsciiJson>> {
         self.engine.handle_event(now, event);
         Ok(self.drain())
     }
 
     /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
-    fn drain(&mut self) -> Option<String> {
-        self.drain_typed().map(|drain| to_json(&drain))
+    fn drain(&mut self) -> Option<AsciiJson> {
+        self.drain_typed().map(|drain| AsciiJson::of(&drain))
     }
 
     /// What the last input left to do; `None` when there are no actions,
@@ -318,26 +349,10 @@ impl JsRelayEngine {
             .collect();
         Some(JsDrain {
             actions,
-            timeout_at: timeout_at.map(|ms| ms as f64),
+            timeout_at: timeout_at.map(|ms| ms as i64),
             journal: journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect()),
         })
     }
-}
-
-/// Outputs cross as JSON text, parsed in JS: one string instead of an object
-/// built property by property through Node-API, which costs several times
-/// more (see `bench/`). The shape is the napi type's, as `index.d.ts` gives it.
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // These plain types always encode; should one ever not, the host logs
-    // the loss instead of losing every action.
-    serde_json::to_string(value).unwrap_or_else(|e| {
-        serde_json::json!({
-            "actions": [{"type": "log", "level": "error", "message": format!("internal error, the engine's actions could not be encoded ({e})")}],
-            "timeoutAt": null,
-            "journal": null,
-        })
-        .to_string()
-    })
 }
 
 /// A session id from an event: a non-empty string.

@@ -7,6 +7,7 @@
 mod decode;
 mod error;
 mod js_engine;
+mod json;
 mod types;
 
 pub use js_engine::{modes, option_names, relevant_event_types, JsRelayEngine};

@@ -43,12 +43,12 @@ pub enum JsAction {
     /// Perform `request`; report its outcome under `id`. The engine gives up
     /// after `timeoutMs`, so the host should abort the call then too.
     Request {
-        id: f64,
-        timeout_ms: f64,
+        id: i64,
+        timeout_ms: i64,
         request: JsRequest,
     },
     /// Finish a `session` tool call: `ok` decides whether it is a result or an error.
-    ReplyToTool { call: f64, ok: bool, text: String },
+    ReplyToTool { call: i64, ok: bool, text: String },
     /// Show a toast in the TUI.
     Toast {
         variant: JsToastVariant,
@@ -70,12 +70,12 @@ impl From<Action> for JsAction {
                 timeout_ms,
                 request,
             } => JsAction::Request {
-                id: id.0 as f64,
-                timeout_ms: timeout_ms as f64,
+                id: id.0 as i64,
+                timeout_ms: timeout_ms as i64,
                 request: request.into(),
             },
             Action::ReplyToTool { call, ok, text } => JsAction::ReplyToTool {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 ok,
                 text,
             },

@@ -11,7 +11,7 @@ pub struct JsDrain {
     /// Everything the engine wants done, in order.
     pub actions: Vec<JsAction>,
     /// When `timeout()` must be called next (ms, the clock of `nowMs`), or null for never.
-    pub timeout_at: Option<f64>,
+    pub timeout_at: Option<i64>,
     /// The hand-offs pending now when they changed (the host keeps the
     /// latest list on disk), null when they did not.
     pub journal: Option<Vec<JsPendingHandOff>>,
@@ -23,7 +23,7 @@ pub struct JsDrain {
 #[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsToolCallStarted {
-    pub call: f64,
+    pub call: i64,
     /// Null when the call left nothing to do yet.
     pub drain: Option<JsDrain>,
 }

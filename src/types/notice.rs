@@ -24,8 +24,8 @@ pub enum JsNotice {
     /// A `message` or `compact` call was accepted: the relay waits for the
     /// end of the calling turn, after `backlog` relays queued before it.
     RelayQueued {
-        call: f64,
-        relay: f64,
+        call: i64,
+        relay: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -36,7 +36,7 @@ pub enum JsNotice {
     },
     /// The session's turn ended and the relay's first request went out.
     RelayStarted {
-        relay: f64,
+        relay: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -44,7 +44,7 @@ pub enum JsNotice {
     },
     /// The relay's text arrived and its agent answered (or was answering).
     RelayDelivered {
-        relay: f64,
+        relay: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -54,7 +54,7 @@ pub enum JsNotice {
     /// The relay ended without its agent answering; `certainty` says
     /// whether its text may have arrived all the same.
     RelayFailed {
-        relay: f64,
+        relay: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -70,7 +70,7 @@ pub enum JsNotice {
     },
     /// A `session` tool call was answered with an error before anything was sent.
     CallRefused {
-        call: f64,
+        call: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -79,7 +79,7 @@ pub enum JsNotice {
     },
     /// A `session` tool call failed while it acted.
     CallFailed {
-        call: f64,
+        call: i64,
         session_id: String,
         caller_agent: String,
         agent: String,
@@ -89,7 +89,7 @@ pub enum JsNotice {
     },
     /// A `new` or `fork` call opened its branch and its agent is answering there.
     BranchStarted {
-        call: f64,
+        call: i64,
         session_id: String,
         branch_session_id: String,
         title: String,
@@ -102,7 +102,7 @@ pub enum JsNotice {
     },
     /// A `status` call was answered.
     StatusReported {
-        call: f64,
+        call: i64,
         session_id: String,
         branches: Vec<JsBranchInfo>,
         stats: JsEngineStats,
@@ -133,7 +133,7 @@ pub enum JsNotice {
     },
     /// `resumeParent`: the parent's agent takes a turn on the branches' summary.
     ParentResumed {
-        relay: f64,
+        relay: i64,
         session_id: String,
         agent: String,
     },
@@ -156,7 +156,7 @@ pub enum JsNotice {
         error: JsRequestError,
         attempt: u32,
         attempts: u32,
-        delay_ms: f64,
+        delay_ms: i64,
     },
     /// Hand-offs a stopped process left pending: each session was sent a note.
     HandOffsRestored { items: Vec<JsRestored> },
@@ -176,7 +176,7 @@ pub enum JsNotice {
 )]
 pub enum JsDelivery {
     /// Its agent's turn ended, `afterMs` after the relay was queued.
-    Answered { after_ms: f64 },
+    Answered { after_ms: i64 },
     /// Its agent was answering when the session was deleted.
     AnsweringWhenDeleted,
 }
@@ -204,7 +204,7 @@ pub enum JsCertainty {
 )]
 pub enum JsRequestError {
     Failed { message: String },
-    TimedOut { seconds: f64, activity: JsActivity },
+    TimedOut { seconds: i64, activity: JsActivity },
     ReportedTimeOut { message: String },
 }
 
@@ -288,13 +288,13 @@ pub struct JsSessionError {
 )]
 pub enum JsCancelled {
     ToolCall {
-        call: f64,
+        call: i64,
         mode: JsToolMode,
         agent: String,
         text: String,
     },
     Relay {
-        relay: f64,
+        relay: i64,
         mode: JsToolMode,
         agent: String,
         text: String,
@@ -322,7 +322,7 @@ pub enum JsRefusal {
     QueuedFromSubagent,
     HopLimit { max_hops: u32 },
     PermissionRefused { message: String },
-    PermissionUnanswered { timeout_ms: f64 },
+    PermissionUnanswered { timeout_ms: i64 },
     TurnOver,
     Interrupted,
     SessionDeleted,
@@ -421,7 +421,7 @@ pub enum JsNoteKind {
 #[napi(object, object_from_js = false)]
 pub struct JsRestored {
     pub session_id: String,
-    pub relay: f64,
+    pub relay: i64,
     /// As kept on disk: `message` or `compact`.
     pub mode: String,
     pub caller_agent: String,
@@ -451,8 +451,8 @@ impl From<Notice> for JsNotice {
                 max_hops,
                 backlog,
             } => JsNotice::RelayQueued {
-                call: call.0 as f64,
-                relay: relay.0 as f64,
+                call: call.0 as i64,
+                relay: relay.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -468,7 +468,7 @@ impl From<Notice> for JsNotice {
                 agent,
                 mode,
             } => JsNotice::RelayStarted {
-                relay: relay.0 as f64,
+                relay: relay.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -482,7 +482,7 @@ impl From<Notice> for JsNotice {
                 mode,
                 delivery,
             } => JsNotice::RelayDelivered {
-                relay: relay.0 as f64,
+                relay: relay.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -499,7 +499,7 @@ impl From<Notice> for JsNotice {
                 reason,
                 certainty,
             } => JsNotice::RelayFailed {
-                relay: relay.0 as f64,
+                relay: relay.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -520,7 +520,7 @@ impl From<Notice> for JsNotice {
                 mode,
                 reason,
             } => JsNotice::CallRefused {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -536,7 +536,7 @@ impl From<Notice> for JsNotice {
                 failure,
                 certainty,
             } => JsNotice::CallFailed {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 session_id,
                 caller_agent,
                 agent,
@@ -556,7 +556,7 @@ impl From<Notice> for JsNotice {
                 hop,
                 max_hops,
             } => JsNotice::BranchStarted {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 session_id,
                 branch_session_id,
                 title,
@@ -573,7 +573,7 @@ impl From<Notice> for JsNotice {
                 branches,
                 stats,
             } => JsNotice::StatusReported {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 session_id,
                 branches: branches.into_iter().map(JsBranchInfo::from).collect(),
                 stats: stats.into(),
@@ -622,7 +622,7 @@ impl From<Notice> for JsNotice {
                 session_id,
                 agent,
             } => JsNotice::ParentResumed {
-                relay: relay.0 as f64,
+                relay: relay.0 as i64,
                 session_id,
                 agent,
             },
@@ -659,7 +659,7 @@ impl From<Notice> for JsNotice {
                 error: error.into(),
                 attempt,
                 attempts,
-                delay_ms: delay_ms as f64,
+                delay_ms: delay_ms as i64,
             },
             Notice::HandOffsRestored { items } => JsNotice::HandOffsRestored {
                 items: items.into_iter().map(JsRestored::from).collect(),
@@ -672,7 +672,7 @@ impl From<Delivery> for JsDelivery {
     fn from(delivery: Delivery) -> Self {
         match delivery {
             Delivery::Answered { after_ms } => JsDelivery::Answered {
-                after_ms: after_ms as f64,
+                after_ms: after_ms as i64,
             },
             Delivery::AnsweringWhenDeleted => JsDelivery::AnsweringWhenDeleted,
         }
@@ -693,7 +693,7 @@ impl From<RequestError> for JsRequestError {
         match error {
             RequestError::Failed { message } => JsRequestError::Failed { message },
             RequestError::TimedOut { seconds, activity } => JsRequestError::TimedOut {
-                seconds: seconds as f64,
+                seconds: seconds as i64,
                 activity: activity.into(),
             },
             RequestError::ReportedTimeOut { message } => {
@@ -767,7 +767,7 @@ impl From<Cancelled> for JsCancelled {
                 agent,
                 text,
             } => JsCancelled::ToolCall {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 mode: mode.into(),
                 agent,
                 text,
@@ -778,7 +778,7 @@ impl From<Cancelled> for JsCancelled {
                 agent,
                 text,
             } => JsCancelled::Relay {
-                relay: relay.0 as f64,
+                relay: relay.0 as i64,
                 mode: mode.into(),
                 agent,
                 text,
@@ -801,7 +801,7 @@ impl From<Refusal> for JsRefusal {
             Refusal::HopLimit { max_hops } => JsRefusal::HopLimit { max_hops },
             Refusal::PermissionRefused { message } => JsRefusal::PermissionRefused { message },
             Refusal::PermissionUnanswered { timeout_ms } => JsRefusal::PermissionUnanswered {
-                timeout_ms: timeout_ms as f64,
+                timeout_ms: timeout_ms as i64,
             },
             Refusal::TurnOver => JsRefusal::TurnOver,
             Refusal::Interrupted => JsRefusal::Interrupted,
@@ -900,7 +900,7 @@ impl From<Restored> for JsRestored {
     ) -> Self {
         JsRestored {
             session_id,
-            relay: relay.0 as f64,
+            relay: relay.0 as i64,
             mode,
             caller_agent,
             agent,

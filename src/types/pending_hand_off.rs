@@ -8,7 +8,7 @@ use opencode_sessions_engine::PendingHandOff;
 pub struct JsPendingHandOff {
     pub session_id: String,
     /// Its number in the tool's result ("relay #4").
-    pub relay: f64,
+    pub relay: i64,
     /// `message` or `compact`.
     pub mode: String,
     pub caller_agent: String,
@@ -28,7 +28,7 @@ impl From<PendingHandOff> for JsPendingHandOff {
         } = handoff;
         JsPendingHandOff {
             session_id,
-            relay: relay as f64,
+            relay: relay as i64,
             mode,
             caller_agent,
             agent,

@@ -37,7 +37,7 @@ pub enum JsRequest {
     /// Ask the host's permission system (the calling tool's own check) whether
     /// `pattern` of permission `session` may run; a person may be asked.
     /// Outcome: `done` when allowed, `failed` when refused.
-    AskPermission { call: f64, pattern: String },
+    AskPermission { call: i64, pattern: String },
     /// Give a session a new title. Outcome: `done`.
     RenameSession { session_id: String, title: String },
     /// Show the session in the TUI. Outcome: `done`.
@@ -85,7 +85,7 @@ impl From<Request> for JsRequest {
                 model_id,
             },
             Request::AskPermission { call, pattern } => JsRequest::AskPermission {
-                call: call.0 as f64,
+                call: call.0 as i64,
                 pattern,
             },
             Request::RenameSession { session_id, title } => {
