@@ -211,7 +211,10 @@ impl Drive {
                 {
                     return Err("a toast or log line without a message".to_owned());
                 }
-                _ => {}
+                Action::ReplyToTool { .. }
+                | Action::Toast { .. }
+                | Action::Log { .. }
+                | Action::Notice { .. } => {}
             }
         }
         Ok(())
@@ -250,7 +253,12 @@ impl Drive {
                 text: "done".to_owned(),
                 error: None,
             },
-            _ => Outcome::Done,
+            Request::Prompt { .. }
+            | Request::Summarize { .. }
+            | Request::AskPermission { .. }
+            | Request::RenameSession { .. }
+            | Request::SelectSession { .. }
+            | Request::Note { .. } => Outcome::Done,
         }
     }
 

@@ -7,6 +7,9 @@
 //! Everything the engine does can therefore be replayed in a test, with time
 //! as a plain number.
 
+// Every match on an enum names its variants, so a new mode, stage or
+// outcome makes the compiler list each place that must decide about it.
+#![warn(clippy::wildcard_enum_match_arm)]
 // A panic in a Node addon takes the host (OpenCode) down with it.
 #![cfg_attr(
     not(test),
@@ -29,6 +32,7 @@ mod groups;
 mod hops;
 mod ids;
 mod journal;
+mod limits;
 mod mode;
 mod notice;
 mod options;
