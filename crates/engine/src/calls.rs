@@ -414,8 +414,8 @@ impl Calls {
             // Answered by the engine before any check; never tracked here.
             Mode::Status => {
                 let failure = CallFailure::Internal {
-                    answer: "a status call".to_owned(),
-                    stage: "confirming a hand-off".to_owned(),
+                    answer: format!("{:?}", call.mode),
+                    stage: format!("{:?}", CallStage::AskingPermission),
                 };
                 sib.out
                     .notice(failed(id, &call, failure, Certainty::Definite));
