@@ -116,19 +116,36 @@ impl Request {
     /// Whether doing the request twice does no harm: only such requests are
     /// tried again after a time-out or a server error, which may have taken effect.
     pub fn is_idempotent(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Request::ListAgents
-                | Request::LastUserModel { .. }
-                | Request::RenameSession { .. }
-                | Request::SelectSession { .. }
-                | Request::LastAnswer { .. }
-        )
+            | Request::LastUserModel { .. }
+            | Request::RenameSession { .. }
+            | Request::SelectSession { .. }
+            | Request::LastAnswer { .. } => true,
+            Request::CreateSession { .. }
+            | Request::ForkSession { .. }
+            | Request::Prompt { .. }
+            | Request::Summarize { .. }
+            | Request::AskPermission { .. }
+            | Request::Note { .. } => false,
+        }
     }
 
     /// Whether the request may be tried again at all: a person's answer to a
     /// permission prompt is never asked for twice.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Request::AskPermission { .. })
+        match self {
+            Request::AskPermission { .. } => false,
+            Request::ListAgents
+            | Request::CreateSession { .. }
+            | Request::ForkSession { .. }
+            | Request::Prompt { .. }
+            | Request::LastUserModel { .. }
+            | Request::Summarize { .. }
+            | Request::RenameSession { .. }
+            | Request::SelectSession { .. }
+            | Request::LastAnswer { .. }
+            | Request::Note { .. } => true,
+        }
     }
 }

@@ -85,7 +85,10 @@ struct Parent {
 
 impl Branch {
     fn is_finished(&self) -> bool {
-        matches!(self.state, BranchState::Finished { .. })
+        match self.state {
+            BranchState::Finished { .. } => true,
+            BranchState::Running { .. } | BranchState::Reading { .. } => false,
+        }
     }
 
     fn info(&self, session_id: &str) -> BranchInfo {
@@ -196,6 +199,7 @@ impl Branches {
 
     /// The slot's branch session exists with `current_title`; returns the
     /// title it carries (renamed if need be).
+    #[allow(clippy::too_many_arguments)] // what a rename needs, and the two sinks
     pub fn opened(
         &mut self,
         now_ms: u64,

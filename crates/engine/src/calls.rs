@@ -391,36 +391,52 @@ impl Calls {
                     backlog,
                 });
             }
-            Mode::New | Mode::Fork => {
+            Mode::New => {
                 let slot = sib
                     .branches
                     .join_group(now_ms, &call, sib.requests, sib.out);
-                let request = if call.mode == Mode::New {
-                    Request::CreateSession {
-                        title: sib.branches.title(&slot, &call),
-                    }
-                } else {
-                    // Forking at the in-flight message leaves this tool call out of the copy.
-                    Request::ForkSession {
-                        session_id: call.session_id.clone(),
-                        message_id: call.message_id.clone(),
-                    }
+                let request = Request::CreateSession {
+                    title: sib.branches.title(&slot, &call),
                 };
-                let request = sib
-                    .requests
-                    .issue(now_ms, Owner::Call(id), request, sib.out);
-                self.track(id, call, CallStage::OpeningBranch { slot }, request);
+                self.open_branch(now_ms, id, call, slot, request, sib);
+            }
+            Mode::Fork => {
+                let slot = sib
+                    .branches
+                    .join_group(now_ms, &call, sib.requests, sib.out);
+                // Forking at the in-flight message leaves this tool call out of the copy.
+                let request = Request::ForkSession {
+                    session_id: call.session_id.clone(),
+                    message_id: call.message_id.clone(),
+                };
+                self.open_branch(now_ms, id, call, slot, request, sib);
             }
             // Answered by the engine before any check; never tracked here.
             Mode::Status => {
                 let failure = CallFailure::Internal {
-                    answer: "a status call".to_owned(),
-                    stage: "confirming a hand-off".to_owned(),
+                    answer: format!("{:?}", call.mode),
+                    stage: format!("{:?}", CallStage::AskingPermission),
                 };
                 sib.out
                     .notice(failed(id, &call, failure, Certainty::Definite));
             }
         }
+    }
+
+    /// Asks for the session a `new` or `fork` call opens.
+    fn open_branch(
+        &mut self,
+        now_ms: u64,
+        id: ToolCallId,
+        call: ToolCall,
+        slot: BranchSlot,
+        request: Request,
+        sib: &mut CallSiblings,
+    ) {
+        let request = sib
+            .requests
+            .issue(now_ms, Owner::Call(id), request, sib.out);
+        self.track(id, call, CallStage::OpeningBranch { slot }, request);
     }
 
     /// The branch's agent is answering: the branch inherits the hop count,

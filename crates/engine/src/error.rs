@@ -2,9 +2,9 @@
 //! (an HTTP error, a deleted session) are not errors here: they are reported
 //! to the user through actions.
 
+use crate::limits::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
 use crate::mode::Mode;
 use crate::shown;
-use crate::tool_call::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

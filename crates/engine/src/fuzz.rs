@@ -15,7 +15,8 @@ const DRIVE_ROUNDS: usize = 24;
 /// Runs fuzz bytes: the first byte selects the decoder (see [`decode_value`]),
 /// the rest is JSON text. Bytes that are not JSON are skipped. Returns an
 /// error naming the broken invariant: a decoding error with an empty message,
-/// or an action the binding could not encode.
+/// an action the binding could not encode, an empty text, or a toast, log
+/// line or tool result not preceded by a [`crate::Notice`].
 pub fn decode_inputs(data: &[u8]) -> Result<(), String> {
     let Some((&selector, text)) = data.split_first() else {
         return Ok(());
@@ -198,9 +199,19 @@ impl Drive {
 
     /// Takes every action out of the engine, checking the binding can encode it.
     fn drain(&mut self) -> Result<(), String> {
+        // Words for people are made from a notice, which comes first.
+        let mut noticed = false;
         while let Some(action) = self.engine.poll_action() {
             serde_json::to_value(&action)
                 .map_err(|e| format!("an action could not be encoded ({e}): {action:?}"))?;
+            let words = match &action {
+                Action::ReplyToTool { .. } | Action::Toast { .. } | Action::Log { .. } => true,
+                Action::Request { .. } | Action::Notice { .. } => false,
+            };
+            if words && !noticed {
+                return Err(format!("{action:?} without the notice it tells of"));
+            }
+            noticed |= matches!(action, Action::Notice { .. });
             match action {
                 Action::Request { id, request, .. } => self.pending.push((id, request)),
                 Action::ReplyToTool { text, .. } if text.trim().is_empty() => {
@@ -211,7 +222,10 @@ impl Drive {
                 {
                     return Err("a toast or log line without a message".to_owned());
                 }
-                _ => {}
+                Action::ReplyToTool { .. }
+                | Action::Toast { .. }
+                | Action::Log { .. }
+                | Action::Notice { .. } => {}
             }
         }
         Ok(())
@@ -250,7 +264,12 @@ impl Drive {
                 text: "done".to_owned(),
                 error: None,
             },
-            _ => Outcome::Done,
+            Request::Prompt { .. }
+            | Request::Summarize { .. }
+            | Request::AskPermission { .. }
+            | Request::RenameSession { .. }
+            | Request::SelectSession { .. }
+            | Request::Note { .. } => Outcome::Done,
         }
     }
 

@@ -1,8 +1,8 @@
 //! Hand-offs outlive the process that queued them only on disk. The engine
-//! says what is pending whenever that changes ([`RelayEngine::poll_journal`]);
+//! says what is pending whenever that changes ([`crate::RelayEngine::poll_journal`]);
 //! the host keeps the latest list in a file. When OpenCode starts again, the
 //! host hands the list a stopped process left behind to
-//! [`RelayEngine::handle_restored`], which tells each session what was not
+//! [`crate::RelayEngine::handle_restored`], which tells each session what was not
 //! delivered. Relays are not sent again: a stop ends the turn that queued
 //! them, as an interrupt does, and an interrupt cancels what its turn queued.
 //!

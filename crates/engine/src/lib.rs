@@ -1,12 +1,30 @@
 //! The relay engine behind the `opencode-sessions` plugin.
 //!
 //! Sans-IO: the engine never performs I/O and never reads a clock. The host
-//! (the plugin's JS shell) feeds it inputs through the `handle_*` methods of
-//! [`RelayEngine`] and performs the [`Action`]s it drains from
-//! [`RelayEngine::poll_action`], reporting each request's [`Outcome`] back.
+//! (the plugin's JS shell) drives a [`RelayEngine`] in this order:
+//!
+//! 1. feed it one input through a `handle_*` method: a `session` tool call
+//!    ([`RelayEngine::handle_tool_call`]), a user message, a bus event, the
+//!    [`Outcome`] of a request it made ([`RelayEngine::handle_outcome`]), the
+//!    passing of time ([`RelayEngine::handle_timeout`]), or the hand-offs a
+//!    stopped process left ([`RelayEngine::handle_restored`]);
+//! 2. drain [`RelayEngine::poll_action`] until it returns `None`, performing
+//!    each [`Action`] in order and reporting each request's outcome back;
+//! 3. re-arm its timer from [`RelayEngine::poll_timeout`], and save the list
+//!    [`RelayEngine::poll_journal`] returns when it returns one.
+//!
+//! What happened (a relay delivered, a call refused, ...) comes out as a
+//! typed [`Notice`], followed by the toasts, log lines and tool results made
+//! from it; a host or a test matches on the notice, never on the words.
 //! Everything the engine does can therefore be replayed in a test, with time
 //! as a plain number.
+//!
+//! Inside, [`RelayEngine`] routes each input to components that own their
+//! state (see `engine.rs`); no module of the crate imports one that imports it.
 
+// Every match on an enum names its variants, so a new mode, stage or
+// outcome makes the compiler list each place that must decide about it.
+#![warn(clippy::wildcard_enum_match_arm)]
 // A panic in a Node addon takes the host (OpenCode) down with it.
 #![cfg_attr(
     not(test),
@@ -29,6 +47,7 @@ mod groups;
 mod hops;
 mod ids;
 mod journal;
+mod limits;
 mod mode;
 mod notice;
 mod options;

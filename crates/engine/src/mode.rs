@@ -1,10 +1,9 @@
 //! The four ways the `session` tool hands work to an agent, and `status`,
-//! which asks about the branches a session opened.
+//! which asks about the branches a session opened. Reading a mode the model
+//! wrote is `tool_call.rs`'s.
 
-use crate::error::InputError;
 use serde::Serialize;
 use std::fmt;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,24 +36,15 @@ impl Mode {
 
     /// Whether this mode waits in the session's queue until the calling turn ends.
     pub fn is_queued(self) -> bool {
-        matches!(self, Mode::Message | Mode::Compact)
+        match self {
+            Mode::Message | Mode::Compact => true,
+            Mode::New | Mode::Fork | Mode::Status => false,
+        }
     }
 }
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = InputError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .chain([Mode::Status])
-            .find(|mode| mode.as_str() == s)
-            .ok_or_else(|| InputError::UnknownMode(s.to_owned()))
     }
 }

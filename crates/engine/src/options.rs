@@ -33,7 +33,7 @@ impl EngineConfig {
         let fields = match options {
             Value::Null => return Ok(config),
             Value::Object(fields) => fields,
-            other => {
+            other @ (Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Array(_)) => {
                 return Err(InputError::InvalidOptions(format!(
                     "expected an object like {{ \"maxHops\": 8 }}, got {}",
                     shown::kind(other)

@@ -68,7 +68,13 @@ impl Stage {
     /// Whether the relay's prompt went out: before that, its text was
     /// certainly not delivered.
     pub fn sent_prompt(&self) -> bool {
-        matches!(self, Stage::Answering { .. })
+        match self {
+            Stage::Answering { .. } => true,
+            Stage::ReadingModel { .. }
+            | Stage::ReadyToSummarize { .. }
+            | Stage::Summarizing { .. }
+            | Stage::Settling { .. } => false,
+        }
     }
 
     /// What the relay is doing, for failure reports.

@@ -735,7 +735,11 @@ fn prompt_reached_opencode(stage: &Stage, requests: &Requests) -> bool {
             pending: Some(id),
             accepted: false,
         } => !requests.is_backing_off(*id),
-        stage => stage.sent_prompt(),
+        stage @ (Stage::Answering { .. }
+        | Stage::ReadingModel { .. }
+        | Stage::ReadyToSummarize { .. }
+        | Stage::Summarizing { .. }
+        | Stage::Settling { .. }) => stage.sent_prompt(),
     }
 }
 

@@ -895,6 +895,82 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_relay_is_logged_then_shown_saying_how_sure_the_engine_is() {
+        let notice = Notice::RelayFailed {
+            relay: RelayId(4),
+            session_id: "s1".into(),
+            caller_agent: "build".into(),
+            agent: "plan".into(),
+            mode: Mode::Message,
+            text: "Review the diff\nplease".into(),
+            reason: RelayFailure::TimedOut {
+                error: RequestError::TimedOut {
+                    seconds: 15,
+                    activity: Activity::SendingPrompt,
+                },
+            },
+            certainty: Certainty::Uncertain,
+        };
+        let text = "relay #4 may not have been delivered: no answer after 15 s while sending the prompt. Its text: \"Review the diff\"";
+        assert_eq!(
+            said(&notice),
+            [
+                Said::log(LogLevel::Error, text.to_owned()),
+                Said::toast(
+                    ToastVariant::Error,
+                    "Hand-off to plan failed",
+                    text.to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refusal_a_person_should_see_is_shown_logged_and_answered() {
+        let notice = Notice::CallRefused {
+            call: ToolCallId(3),
+            session_id: "s1".into(),
+            caller_agent: "build".into(),
+            agent: "plan".into(),
+            mode: Mode::Message,
+            reason: Refusal::HopLimit { max_hops: 2 },
+        };
+        let said = said(&notice);
+        assert!(matches!(
+            &said[..],
+            [
+                Said::Toast { variant: ToastVariant::Warning, title, message },
+                Said::Log { level: LogLevel::Warn, message: logged },
+                Said::Reply { call: ToolCallId(3), ok: false, text },
+            ] if title == "Hand-off refused: hop limit"
+                && message == text
+                && *logged == format!("session tool call failed: {text}")
+                && text.contains("(limit maxHops = 2)")
+        ));
+    }
+
+    #[test]
+    fn status_without_branches_says_so_and_sums_up_the_engine() {
+        let notice = Notice::StatusReported {
+            call: ToolCallId(1),
+            session_id: "s1".into(),
+            branches: Vec::new(),
+            stats: EngineStats {
+                relays_pending: 1,
+                ..EngineStats::default()
+            },
+        };
+        assert_eq!(
+            said(&notice),
+            [Said::Reply {
+                call: ToolCallId(1),
+                ok: true,
+                text: "This session has not opened any branches (new or fork) that are still remembered.\n\nAcross all sessions: 1 hand-off pending, 0 branches running, 0 sessions remembered by the plugin.".to_owned(),
+            }]
+        );
+    }
+
+    #[test]
     fn titles_count_branches_only_when_there_are_several() {
         assert_eq!(
             branch_title(Mode::New, 1, 1, "plan", "Design the API"),

@@ -31,7 +31,7 @@ pub(crate) fn described(value: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => format!("the number {n}"),
         Value::String(text) => format!("the string {}", quoted(text)),
-        other => format!("{} {}", kind(other), json(other)),
+        other @ (Value::Array(_) | Value::Object(_)) => format!("{} {}", kind(other), json(other)),
     }
 }
 

@@ -2,16 +2,10 @@
 //! the context OpenCode gives the tool.
 
 use crate::error::InputError;
+pub use crate::limits::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
 use crate::mode::Mode;
 use serde_json::{Map, Value};
-
-/// The longest `text` a call may hand over, in bytes of UTF-8. A model's
-/// whole answer is far shorter; OpenCode itself stops answering a prompt of
-/// about 4 MiB.
-pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
-
-/// The longest `agent` name a call may give, in characters.
-pub const MAX_AGENT_CHARS: usize = 128;
+use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
@@ -84,6 +78,19 @@ impl ToolCall {
     /// The agent that will answer.
     pub fn target_agent(&self) -> &str {
         self.agent.as_deref().unwrap_or(&self.caller_agent)
+    }
+}
+
+/// A mode as the model writes it, e.g. `fork`.
+impl FromStr for Mode {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .chain([Mode::Status])
+            .find(|mode| mode.as_str() == s)
+            .ok_or_else(|| InputError::UnknownMode(s.to_owned()))
     }
 }
 

@@ -4,7 +4,8 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, EngineConfig, EngineStats, FailureCause, LogLevel, Mode, Outcome, Request, ToastVariant,
+    Action, Cancelled, EngineConfig, EngineStats, FailureCause, LogLevel, Mode, Notice, Outcome,
+    Refusal, Request, ToastVariant,
 };
 use sim::*;
 
@@ -175,6 +176,19 @@ fn an_interrupt_cancels_every_waiting_hand_off_and_says_which() {
     let actions = sim.drain();
     let (ok, text) = reply_to(&actions, undecided);
     assert!(!ok && text.contains("interrupted"), "{text}");
+    let said = notices(&actions);
+    assert!(
+        matches!(&said[..], [
+            Notice::CallRefused { call, reason: Refusal::Interrupted, .. },
+            Notice::HandOffsCancelled { session_id, items },
+        ] if *call == undecided && session_id == "s1" && matches!(&items[..], [
+            Cancelled::ToolCall { call: c, mode: Mode::Message, agent: a1, .. },
+            Cancelled::Relay { mode: Mode::Message, agent: a2, text: t2, .. },
+            Cancelled::Relay { mode: Mode::Compact, agent: a3, text: t3, .. },
+        ] if *c == undecided && a1 == "plan" && a2 == "plan" && t2 == "Review the diff"
+            && a3 == "build" && t3 == "Write the tests")),
+        "{said:#?}"
+    );
     let toasts = toasts(&actions);
     assert_eq!(toasts.len(), 1, "{toasts:#?}");
     let (variant, title, message) = &toasts[0];
@@ -209,6 +223,9 @@ fn an_interrupted_answer_keeps_its_relay_but_drops_what_it_queued() {
     sim.idle("s1");
     let actions = sim.drain();
     assert!(requests(&actions).is_empty());
+    assert!(notices(&actions)
+        .iter()
+        .any(|n| matches!(n, Notice::RelayDelivered { agent, .. } if agent == "plan")));
     assert!(actions
         .iter()
         .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered"))));

@@ -3,7 +3,10 @@
 
 mod sim;
 
-use opencode_sessions_engine::{Action, LogLevel, Outcome, Request, ToastVariant};
+use opencode_sessions_engine::{
+    Action, Activity, Certainty, LogLevel, Notice, Outcome, RelayFailure, Request, RequestError,
+    ToastVariant,
+};
 use sim::*;
 
 fn error_toasts(actions: &[Action]) -> Vec<String> {
@@ -44,6 +47,21 @@ fn a_failed_prompt_is_reported_and_the_next_relay_still_goes() {
     let sent = requests(&sim.drain_quiet());
     sim.outcome(sent[0].0, Outcome::failed("HTTP 500"));
     let actions = sim.drain();
+    assert!(matches!(
+        &notices(&actions)[..],
+        [
+            Notice::RelayFailed {
+                text,
+                reason: RelayFailure::RequestFailed {
+                    activity: Activity::SendingPrompt,
+                    message
+                },
+                certainty: Certainty::Definite,
+                ..
+            },
+            Notice::RelayStarted { .. },
+        ] if text == "first" && message == "HTTP 500"
+    ));
     let toasts = error_toasts(&actions);
     assert_eq!(toasts.len(), 1);
     assert!(
@@ -68,7 +86,21 @@ fn a_request_without_answer_times_out_and_its_late_answer_is_ignored() {
     sim.advance(14_999);
     assert!(sim.drain().is_empty());
     sim.advance(1);
-    let toasts = error_toasts(&sim.drain());
+    let actions = sim.drain();
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayFailed {
+            reason: RelayFailure::TimedOut {
+                error: RequestError::TimedOut {
+                    seconds: 15,
+                    activity: Activity::SendingPrompt
+                }
+            },
+            certainty: Certainty::Uncertain,
+            ..
+        }]
+    ));
+    let toasts = error_toasts(&actions);
     assert_eq!(toasts.len(), 1);
     assert!(
         toasts[0].contains("no answer after 15 s while sending the prompt"),
@@ -110,7 +142,22 @@ fn deleting_a_session_reports_every_pending_relay_and_forgets_it() {
     sim.idle("s1");
     sim.drain();
     sim.deleted("s1");
-    let toasts = error_toasts(&sim.drain());
+    let actions = sim.drain();
+    let deleted = notices(&actions)
+        .into_iter()
+        .filter(|n| {
+            matches!(
+                n,
+                Notice::RelayFailed {
+                    reason: RelayFailure::SessionDeleted,
+                    certainty: Certainty::Definite,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(deleted, 2);
+    let toasts = error_toasts(&actions);
     assert_eq!(toasts.len(), 2);
     assert!(toasts.iter().all(|t| t.contains("the session was deleted")));
     assert!(sim.engine.is_quiet());

@@ -4,7 +4,8 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, EngineConfig, FailureCause, Outcome, Request, ToastVariant,
+    Action, Activity, CallFailure, Certainty, Delivery, EngineConfig, FailureCause, Notice,
+    Outcome, RelayFailure, Request, RequestError, ToastVariant,
 };
 use sim::*;
 
@@ -55,10 +56,15 @@ fn a_relay_prompt_waiting_to_be_retried_is_not_lost_when_a_person_starts_a_turn(
     let resent = requests(&actions)
         .iter()
         .any(|(_, r)| matches!(r, Request::Prompt { .. }));
-    let reported = toasts(&actions).iter().any(|t| t.0 == ToastVariant::Error);
-    let logged_delivered = actions
+    let said = notices(&actions);
+    let reported = said.iter().any(|n| matches!(n, Notice::RelayFailed { .. }));
+    assert_eq!(
+        reported,
+        toasts(&actions).iter().any(|t| t.0 == ToastVariant::Error)
+    );
+    let logged_delivered = said
         .iter()
-        .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1")));
+        .any(|n| matches!(n, Notice::RelayDelivered { session_id, .. } if session_id == "s1"));
     assert!(
         resent || reported,
         "relay neither re-sent nor reported; logged as delivered: {logged_delivered}; {actions:#?}"
@@ -149,7 +155,19 @@ fn a_server_error_on_a_fork_does_not_claim_the_fork_was_not_made() {
         requests(&actions)[0].0,
         Outcome::failed_with(FailureCause::Unavailable, "HTTP 502"),
     );
-    let (_, text) = reply_to(&sim.drain_quiet(), call);
+    let actions = sim.drain_quiet();
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::CallFailed {
+            call: c,
+            failure: CallFailure::BranchNotStarted {
+                error: RequestError::Failed { message }
+            },
+            certainty: Certainty::Uncertain,
+            ..
+        }] if *c == call && message == "HTTP 502"
+    ));
+    let (_, text) = reply_to(&actions, call);
     assert!(text.contains("may"), "{text}");
 }
 
@@ -187,7 +205,24 @@ fn a_timeout_before_the_prompt_says_the_relay_was_not_delivered() {
     sim.outcome(model, session_model());
     sim.drain();
     sim.advance(60_000);
-    let t = toasts(&sim.drain());
+    let actions = sim.drain();
+    assert!(
+        matches!(
+            &notices(&actions)[..],
+            [Notice::RelayFailed {
+                reason: RelayFailure::TimedOut {
+                    error: RequestError::TimedOut {
+                        seconds: 60,
+                        activity: Activity::Summarizing
+                    }
+                },
+                certainty: Certainty::Definite,
+                ..
+            }]
+        ),
+        "{actions:#?}"
+    );
+    let t = toasts(&actions);
     assert!(
         t.iter()
             .all(|(_, _, m)| !m.contains("may not have been delivered")),
@@ -255,6 +290,15 @@ fn deleting_a_session_while_a_relay_is_answered_does_not_call_it_undelivered() {
     sim.deleted("s1");
     let actions = sim.drain();
     assert!(toasts(&actions).is_empty(), "{:#?}", toasts(&actions));
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayDelivered {
+            session_id,
+            agent,
+            delivery: Delivery::AnsweringWhenDeleted,
+            ..
+        }] if session_id == "s1" && agent == "plan"
+    ));
     assert!(actions
         .iter()
         .any(|a| matches!(a, Action::Log { message, .. } if message.contains("delivered in s1"))));

@@ -4,7 +4,7 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, ActionId, EngineConfig, Outcome, ReportMode, Request, ToolCallId,
+    Action, ActionId, EngineConfig, NoteKind, Notice, Outcome, ReportMode, Request, ToolCallId,
 };
 use sim::*;
 
@@ -339,6 +339,10 @@ fn a_report_that_cannot_be_added_to_the_parent_is_shown_and_logged() {
     let note = single_request(&sim.drain(), |r| matches!(r, Request::Note { .. }));
     sim.outcome(note, Outcome::failed("HTTP 404: session not found"));
     let actions = sim.drain();
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::NoteLost { session_id, note: NoteKind::BranchReport, .. }] if session_id == "p"
+    ));
     let shown = toasts(&actions);
     assert_eq!(shown.len(), 1, "{actions:#?}");
     assert_eq!(shown[0].1, "Branch report lost");

@@ -3,7 +3,10 @@
 
 mod sim;
 
-use opencode_sessions_engine::{FailureCause, Outcome, PendingHandOff, Request, ToastVariant};
+use opencode_sessions_engine::{
+    FailureCause, NoteKind, Notice, Outcome, PendingHandOff, RelayId, Request, RequestError,
+    ToastVariant,
+};
 use sim::*;
 
 fn handoff(session: &str, relay: u64, agent: &str, text: &str) -> PendingHandOff {
@@ -87,6 +90,11 @@ fn after_a_restart_each_session_is_told_what_was_not_delivered_and_nothing_is_se
             "{text}"
         );
     }
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::HandOffsRestored { items }]
+            if items.iter().map(|i| (i.session_id.as_str(), i.relay)).eq([("s1", RelayId(4)), ("s2", RelayId(9))])
+    ));
     let shown = toasts(&actions);
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].0, ToastVariant::Warning);
@@ -103,6 +111,14 @@ fn after_a_restart_each_session_is_told_what_was_not_delivered_and_nothing_is_se
         },
     );
     let actions = sim.drain_quiet();
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::NoteLost {
+            session_id,
+            note: NoteKind::LostAtStop,
+            error: RequestError::Failed { message },
+        }] if session_id == "s2" && message == "Session not found"
+    ));
     let shown = toasts(&actions);
     assert_eq!(shown.len(), 1, "{actions:#?}");
     assert_eq!(
