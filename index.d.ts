@@ -149,8 +149,8 @@ export type JsDelivery =
   | { kind: 'answeringWhenDeleted' }
 
 /**
- * What an input left to do: returned by every input method of
- * `RelayEngine` when anything changed, `null` when nothing did.
+ * What an input left to do: every input method of `RelayEngine` returns
+ * its JSON text when anything changed, `null` when nothing did.
  */
 export interface JsDrain {
   /** Everything the engine wants done, in order. */
@@ -258,7 +258,7 @@ export type JsRelayFailure =
   | { kind: 'notStarted'; error: JsSessionError }
   | { kind: 'requestFailed'; activity: JsActivity; message: string }
   | { kind: 'timedOut'; error: JsRequestError }
-  | { kind: 'notCompacted'; error?: JsSessionError }
+  | { kind: 'notCompacted'; error: JsSessionError | null }
   | { kind: 'internal'; answer: string; activity: JsActivity }
 
 /** How branches report back to the session that opened them. */
@@ -297,8 +297,8 @@ export interface JsRestored {
 
 /** A `session.error` as the host reported it. */
 export interface JsSessionError {
-  name?: string
-  message?: string
+  name: string | null
+  message: string | null
 }
 
 /** A hand-off mode of the `session` tool (the `modes` option chooses from these). */

@@ -2,8 +2,8 @@ use napi_derive::napi;
 
 use super::{JsAction, JsPendingHandOff};
 
-/// What an input left to do: returned by every input method of
-/// `RelayEngine` when anything changed, `null` when nothing did.
+/// What an input left to do: every input method of `RelayEngine` returns
+/// its JSON text when anything changed, `null` when nothing did.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 #[napi(object, object_from_js = false, use_nullable = true)]

@@ -4,7 +4,10 @@
 //! napi-rs resolves a renamed type only where its definition was expanded
 //! first, which depends on module order. One type (and the small enums only it uses) per file;
 //! each converts from or to its engine type with an exhaustive match, so a
-//! new engine variant fails the build here.
+//! new engine variant fails the build here. Outputs also derive their serde
+//! shape, the same camelCase names and tags: they cross as JSON text (see
+//! `json.rs`), and an `Option` is `null` there, which `use_nullable` says in
+//! the TypeScript.
 
 mod action;
 mod drain;

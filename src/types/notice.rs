@@ -242,7 +242,8 @@ pub enum JsActivity {
 #[napi(
     discriminant = "kind",
     discriminant_case = "camelCase",
-    object_from_js = false
+    object_from_js = false,
+    use_nullable = true
 )]
 pub enum JsRelayFailure {
     SessionDeleted,
@@ -268,7 +269,7 @@ pub enum JsRelayFailure {
 /// A `session.error` as the host reported it.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsSessionError {
     pub name: Option<String>,
     pub message: Option<String>,
