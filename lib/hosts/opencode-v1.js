@@ -9,6 +9,9 @@ import { sentByPlugin } from "./opencode-v1/marker.js"
 import { askPermission, createRequester } from "./opencode-v1/requests.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
 
+/** What the event hook returns: OpenCode does not wait for it. */
+const SETTLED = Promise.resolve()
+
 /** What the engine's refusals start with; a malformed event is logged the same way. */
 const PREFIX = "opencode-sessions: "
 
@@ -58,9 +61,17 @@ export function createHooks({ driver, modes, eventTypes, log }) {
   const run = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
   return {
     tool: { session: createSessionTool(run, modes) },
-    async event(input) {
-      const event = input?.event
-      if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) readEvent(event)
+    // Not async: the event hook is called for every event OpenCode sends, so
+    // it returns one settled promise rather than making a new one each time.
+    event(input) {
+      try {
+        const event = input?.event
+        if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) readEvent(event)
+      } catch (error) {
+        // As an async hook would: a throw becomes a rejected promise.
+        return Promise.reject(error)
+      }
+      return SETTLED
     },
     async "tool.definition"(input, output) {
       refineDefinition(input, output)
