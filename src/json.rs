@@ -56,6 +56,10 @@ impl serde_json::ser::Formatter for Ascii {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Ids, names and most text are ASCII already: written as they are.
+        if fragment.is_ascii() {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut plain = 0;
         for (at, c) in fragment.char_indices() {
             if c.is_ascii() {
