@@ -1,5 +1,6 @@
 //! [`RelayEngine`]: the public face of the engine, and the router between its
-//! components. It owns one of each and holds no state of its own:
+//! components. It owns one of each and, but for the configuration it was
+//! given, holds no state of its own:
 //! - [`Requests`] (`requests.rs`): requests and timers in flight, ids, retries;
 //! - [`Calls`] (`calls.rs`): `session` tool calls in progress;
 //! - [`Relays`] (`relays.rs`): every session's queue of relays and their stages;
@@ -384,10 +385,22 @@ impl RelayEngine {
     /// list once its prompt went out: its text has arrived (or its failure
     /// is reported).
     pub fn poll_journal(&mut self) -> Option<Vec<PendingHandOff>> {
-        let list = self.relays.not_yet_sent(&self.requests);
-        self.out
-            .journal(list.iter().map(|handoff| RelayId(handoff.relay)))
-            .then_some(list)
+        let pending = self.relays.not_yet_sent(&self.requests);
+        if !self.out.journal(pending.iter().map(|(_, relay)| relay.id)) {
+            return None;
+        }
+        let list = pending
+            .into_iter()
+            .map(|(session_id, relay)| PendingHandOff {
+                session_id: session_id.to_owned(),
+                relay: relay.id.0,
+                mode: relay.mode.as_str().to_owned(),
+                caller_agent: relay.caller_agent.clone(),
+                agent: relay.agent.clone(),
+                text: relay.text.clone(),
+            })
+            .collect();
+        Some(list)
     }
 
     // ---- getters ----

@@ -1,7 +1,7 @@
 //! Requests in flight and timers: the ids they go out under, their time
 //! limits, and trying again those that failed for a passing reason. This is
-//! the only place that sends an [`Action::Request`] and the only clock
-//! [`crate::RelayEngine::poll_timeout`] reads. What comes back (an outcome, or
+//! the only place that sends an [`Action::Request`], and it holds every
+//! deadline [`crate::RelayEngine::poll_timeout`] reports. What comes back (an outcome, or
 //! the end of a time limit) is handed to the request's [`Owner`] as an
 //! [`Answer`]; a request nobody waits for ends here, with a notice when it fails.
 
