@@ -350,20 +350,15 @@ impl Branches {
             return;
         }
         let seen_error = branch.error.take();
-        let (text, error) = match answer {
-            Answer::Outcome(Outcome::Answer { text, error }) => (
+        let (text, error) = match answer.into_result() {
+            Ok(Outcome::Answer { text, error }) => (
                 text,
                 error
                     .map(|error| BranchError::Answer { error })
                     .or(seen_error),
             ),
-            Answer::Failed { .. } | Answer::TimedOut(_) => {
-                let error = answer
-                    .error()
-                    .map(|error| BranchError::Unreadable { error });
-                (String::new(), error)
-            }
-            Answer::Outcome(other) => (
+            Err(error) => (String::new(), Some(BranchError::Unreadable { error })),
+            Ok(other) => (
                 String::new(),
                 Some(BranchError::Internal {
                     answer: format!("{other:?}"),
@@ -547,12 +542,8 @@ impl Branches {
             return;
         };
         for text in entry.notes.drain(..) {
-            let request = Request::Note {
-                session_id: parent.to_owned(),
-                agent: entry.agent.clone(),
-                text,
-            };
-            requests.issue_note(now_ms, NoteKind::BranchReport, request, out);
+            let kind = NoteKind::BranchReport;
+            requests.note(now_ms, kind, parent, &entry.agent, text, out);
         }
     }
 

@@ -13,7 +13,7 @@ use crate::hops::Hops;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{CallFailure, Cancelled, Certainty, Notice, Refusal, RequestError};
-use crate::outcome::{FailureCause, Outcome};
+use crate::outcome::Outcome;
 use crate::outputs::Outputs;
 use crate::relays::Relays;
 use crate::render;
@@ -189,21 +189,13 @@ impl Calls {
             ..
         } = pending;
         // A time-out or a server error may hide a session that was made after all.
-        let certainty = match &answer {
-            Answer::TimedOut(_)
-            | Answer::Failed {
-                cause: FailureCause::Unavailable,
-                ..
-            } => Certainty::Uncertain,
-            Answer::Failed {
-                cause: FailureCause::Unreachable | FailureCause::Refused,
-                ..
-            }
-            | Answer::Outcome(_) => Certainty::Definite,
+        let certainty = if answer.may_have_taken_effect() {
+            Certainty::Uncertain
+        } else {
+            Certainty::Definite
         };
-        let error = answer.error();
-        match (stage, answer) {
-            (CallStage::CheckingAgent, Answer::Outcome(Outcome::Agents { agents })) => {
+        match (stage, answer.into_result()) {
+            (CallStage::CheckingAgent, Ok(Outcome::Agents { agents })) => {
                 let refusal = self
                     .agent_refusal(&call, &agents)
                     .or_else(|| hop_refusal(&call, sib.hops))
@@ -221,13 +213,11 @@ impl Calls {
                     }
                 }
             }
-            (CallStage::CheckingAgent, Answer::Failed { .. } | Answer::TimedOut(_)) => {
-                let failure = CallFailure::AgentsUnavailable {
-                    error: error.unwrap_or_else(no_error),
-                };
+            (CallStage::CheckingAgent, Err(error)) => {
+                let failure = CallFailure::AgentsUnavailable { error };
                 sib.out.notice(failed(id, &call, failure, certainty));
             }
-            (CallStage::AskingPermission, Answer::Outcome(Outcome::Done)) => {
+            (CallStage::AskingPermission, Ok(Outcome::Done)) => {
                 // Time passed while a person was asked: check the limits again.
                 let refusal =
                     hop_refusal(&call, sib.hops).or_else(|| turn_over_refusal(&call, turn_ended));
@@ -236,11 +226,14 @@ impl Calls {
                     None => self.confirmed(now_ms, id, call, sib),
                 }
             }
-            (CallStage::AskingPermission, Answer::Failed { message, .. }) => {
+            (CallStage::AskingPermission, Err(RequestError::Failed { message })) => {
                 let reason = Refusal::PermissionRefused { message };
                 sib.out.notice(refused(id, &call, reason));
             }
-            (CallStage::AskingPermission, Answer::TimedOut(_)) => {
+            (
+                CallStage::AskingPermission,
+                Err(RequestError::TimedOut { .. } | RequestError::ReportedTimeOut { .. }),
+            ) => {
                 let reason = Refusal::PermissionUnanswered {
                     timeout_ms: self.permission_timeout_ms,
                 };
@@ -248,7 +241,7 @@ impl Calls {
             }
             (
                 CallStage::OpeningBranch { slot },
-                Answer::Outcome(Outcome::Session {
+                Ok(Outcome::Session {
                     id: session_id,
                     title,
                 }),
@@ -280,12 +273,10 @@ impl Calls {
                     pending.parent_gone = parent_gone;
                 }
             }
-            (CallStage::OpeningBranch { slot }, Answer::Failed { .. } | Answer::TimedOut(_)) => {
+            (CallStage::OpeningBranch { slot }, Err(error)) => {
                 let (branches, mut siblings) = sib.for_branches();
                 branches.abandoned(now_ms, &slot, &mut siblings);
-                let failure = CallFailure::BranchNotStarted {
-                    error: error.unwrap_or_else(no_error),
-                };
+                let failure = CallFailure::BranchNotStarted { error };
                 sib.out.notice(failed(id, &call, failure, certainty));
             }
             (
@@ -294,7 +285,7 @@ impl Calls {
                     title,
                     slot,
                 },
-                Answer::Outcome(Outcome::Done),
+                Ok(Outcome::Done),
             ) => {
                 if !parent_gone && !branch_gone {
                     sib.branches.track(&call, &slot, &session_id, &title);
@@ -305,17 +296,17 @@ impl Calls {
                 CallStage::PromptingBranch {
                     session_id, slot, ..
                 },
-                Answer::Failed { .. } | Answer::TimedOut(_),
+                Err(error),
             ) => {
                 let (branches, mut siblings) = sib.for_branches();
                 branches.abandoned(now_ms, &slot, &mut siblings);
                 let failure = CallFailure::BranchNotAnswering {
                     branch_session_id: session_id,
-                    error: error.unwrap_or_else(no_error),
+                    error,
                 };
                 sib.out.notice(failed(id, &call, failure, certainty));
             }
-            (stage, Answer::Outcome(outcome)) => {
+            (stage, Ok(outcome)) => {
                 let failure = CallFailure::Internal {
                     answer: format!("{outcome:?}"),
                     stage: format!("{stage:?}"),
@@ -550,13 +541,6 @@ impl Calls {
                 out.notice(refused(id, &pending.call, Refusal::SessionDeleted));
             }
         }
-    }
-}
-
-/// A failure always says why; this stands in should it not.
-fn no_error() -> RequestError {
-    RequestError::Failed {
-        message: String::new(),
     }
 }
 

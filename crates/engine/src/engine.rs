@@ -1,5 +1,6 @@
 //! [`RelayEngine`]: the public face of the engine, and the router between its
-//! components. It owns one of each and holds no state of its own:
+//! components. It owns one of each and, but for the configuration it was
+//! given, holds no state of its own:
 //! - [`Requests`] (`requests.rs`): requests and timers in flight, ids, retries;
 //! - [`Calls`] (`calls.rs`): `session` tool calls in progress;
 //! - [`Relays`] (`relays.rs`): every session's queue of relays and their stages;
@@ -86,7 +87,7 @@ impl RelayEngine {
     }
 
     /// The siblings a branch may need to finish its group.
-    fn siblings(&mut self) -> (&mut Branches, Siblings<'_>) {
+    fn branch_siblings(&mut self) -> (&mut Branches, Siblings<'_>) {
         (
             &mut self.branches,
             Siblings {
@@ -199,7 +200,7 @@ impl RelayEngine {
                 self.branches.forget_groups(&session_id);
                 self.relays
                     .session_deleted(&session_id, &mut self.requests, &mut self.out);
-                let (branches, mut sib) = self.siblings();
+                let (branches, mut sib) = self.branch_siblings();
                 branches.session_deleted(now_ms, &session_id, &mut sib);
             }
             BusEvent::Error {
@@ -207,7 +208,7 @@ impl RelayEngine {
                 name: Some(name),
                 ..
             } if name == ABORTED => {
-                let (branches, mut sib) = self.siblings();
+                let (branches, mut sib) = self.branch_siblings();
                 branches.session_error(now_ms, &session_id, BranchError::Interrupted, &mut sib);
                 self.session_interrupted(now_ms, &session_id);
             }
@@ -219,7 +220,7 @@ impl RelayEngine {
                 let error = SessionError { name, message };
                 let in_a_turn = self.in_a_turn(&session_id);
                 self.failed_turns.turn_failed(&session_id, in_a_turn);
-                let (branches, mut sib) = self.siblings();
+                let (branches, mut sib) = self.branch_siblings();
                 let branch_error = BranchError::Session {
                     error: error.clone(),
                 };
@@ -242,7 +243,7 @@ impl RelayEngine {
     /// The end of a session's turn (a busy→idle edge, or a repeat of one).
     fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
         self.calls.turn_ended(session_id);
-        let (branches, mut sib) = self.siblings();
+        let (branches, mut sib) = self.branch_siblings();
         branches.close_groups(now_ms, session_id, &mut sib);
         if let Some(stopped_midway) = self.relays.idle_begins(session_id) {
             if stopped_midway {
@@ -329,13 +330,10 @@ impl RelayEngine {
             })
             .collect();
         for item in &items {
-            let request = Request::Note {
-                session_id: item.session_id.clone(),
-                agent: item.caller_agent.clone(),
-                text: render::lost_at_stop(item),
-            };
+            let (kind, text) = (NoteKind::LostAtStop, render::lost_at_stop(item));
+            let (session_id, agent) = (&item.session_id, &item.caller_agent);
             self.requests
-                .issue_note(now_ms, NoteKind::LostAtStop, request, &mut self.out);
+                .note(now_ms, kind, session_id, agent, text, &mut self.out);
         }
         self.out.notice(Notice::HandOffsRestored { items });
     }
@@ -357,7 +355,7 @@ impl RelayEngine {
                 &mut self.out,
             ),
             Owner::Branch { session_id } => {
-                let (branches, mut sib) = self.siblings();
+                let (branches, mut sib) = self.branch_siblings();
                 branches.outcome(now_ms, &session_id, id, answer, &mut sib);
             }
             Owner::FailedTurn { session_id } => {
@@ -387,10 +385,22 @@ impl RelayEngine {
     /// list once its prompt went out: its text has arrived (or its failure
     /// is reported).
     pub fn poll_journal(&mut self) -> Option<Vec<PendingHandOff>> {
-        let list = self.relays.not_yet_sent(&self.requests);
-        self.out
-            .journal(list.iter().map(|handoff| RelayId(handoff.relay)))
-            .then_some(list)
+        let pending = self.relays.not_yet_sent(&self.requests);
+        if !self.out.journal(pending.iter().map(|(_, relay)| relay.id)) {
+            return None;
+        }
+        let list = pending
+            .into_iter()
+            .map(|(session_id, relay)| PendingHandOff {
+                session_id: session_id.to_owned(),
+                relay: relay.id.0,
+                mode: relay.mode.as_str().to_owned(),
+                caller_agent: relay.caller_agent.clone(),
+                agent: relay.agent.clone(),
+                text: relay.text.clone(),
+            })
+            .collect();
+        Some(list)
     }
 
     // ---- getters ----

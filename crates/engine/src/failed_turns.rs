@@ -61,7 +61,7 @@ impl FailedTurns {
                 session_id: session_id.to_owned(),
             };
             let activity = Activity::WaitingForFailedTurnToClose;
-            turn.timer = Some(requests.timer_of(now_ms, owner, CLOSING_MS, activity));
+            turn.timer = Some(requests.timer_lasting(now_ms, owner, CLOSING_MS, activity));
         }
         true
     }

@@ -49,12 +49,11 @@ impl Outputs {
 
     /// Records `relays` as the pending list the host keeps; `false` when it
     /// is the list recorded last, so the host need not be told again.
-    pub fn journal(&mut self, relays: impl Iterator<Item = RelayId>) -> bool {
-        let relays: Vec<RelayId> = relays.collect();
-        if relays == self.journaled {
+    pub fn journal(&mut self, relays: impl Iterator<Item = RelayId> + Clone) -> bool {
+        if relays.clone().eq(self.journaled.iter().copied()) {
             return false;
         }
-        self.journaled = relays;
+        self.journaled = relays.collect();
         true
     }
 }

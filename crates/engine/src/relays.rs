@@ -6,7 +6,6 @@
 
 use crate::action::Request;
 use crate::ids::{ActionId, RelayId};
-use crate::journal::PendingHandOff;
 use crate::mode::Mode;
 use crate::notice::{Activity, Cancelled, Certainty, Delivery, Notice, RelayFailure, SessionError};
 use crate::outcome::{FailureCause, Outcome};
@@ -34,7 +33,7 @@ struct SessionRelays {
     queue: VecDeque<Relay>,
     active: Option<ActiveRelay>,
     /// The `session.error` seen while the active relay's compaction ran.
-    compaction_error: Option<SessionError>,
+    compaction_error: Option<Box<SessionError>>,
     /// The turn's last finished step called tools or was aborted: a turn
     /// that ends there was interrupted.
     stopped_midway: bool,
@@ -86,9 +85,9 @@ impl Relays {
         self.sessions.get(session_id).is_some_and(|s| s.busy)
     }
 
-    /// The hand-offs not yet sent, oldest first: a relay leaves the list once
-    /// its prompt may have reached OpenCode.
-    pub fn not_yet_sent(&self, requests: &Requests) -> Vec<PendingHandOff> {
+    /// The relays not yet sent, oldest first, with their sessions: a relay
+    /// leaves the list once its prompt may have reached OpenCode.
+    pub fn not_yet_sent<'a>(&'a self, requests: &Requests) -> Vec<(&'a str, &'a Relay)> {
         let mut pending: Vec<(&str, &Relay)> = self
             .sessions
             .iter()
@@ -104,16 +103,6 @@ impl Relays {
             .collect();
         pending.sort_unstable_by_key(|(_, relay)| relay.id);
         pending
-            .into_iter()
-            .map(|(session_id, relay)| PendingHandOff {
-                session_id: session_id.to_owned(),
-                relay: relay.id.0,
-                mode: relay.mode.as_str().to_owned(),
-                caller_agent: relay.caller_agent.clone(),
-                agent: relay.agent.clone(),
-                text: relay.text.clone(),
-            })
-            .collect()
     }
 
     // ---- inputs ----
@@ -323,7 +312,7 @@ impl Relays {
             // An error while summarizing is why the compaction will not
             // finish: keep it for the report.
             Some(Stage::Summarizing { .. } | Stage::Settling { .. }) => {
-                session.compaction_error = Some(error.clone());
+                session.compaction_error = Some(Box::new(error.clone()));
                 false
             }
             Some(Stage::Answering {
@@ -582,7 +571,9 @@ impl Relays {
             .sessions
             .get_mut(session_id)
             .and_then(|s| s.compaction_error.take());
-        let reason = RelayFailure::NotCompacted { error };
+        let reason = RelayFailure::NotCompacted {
+            error: error.map(|error| *error),
+        };
         self.fail_active(
             now_ms,
             session_id,

@@ -1,7 +1,7 @@
 //! Requests in flight and timers: the ids they go out under, their time
 //! limits, and trying again those that failed for a passing reason. This is
-//! the only place that sends an [`Action::Request`] and the only clock
-//! [`crate::RelayEngine::poll_timeout`] reads. What comes back (an outcome, or
+//! the only place that sends an [`Action::Request`], and it holds every
+//! deadline [`crate::RelayEngine::poll_timeout`] reports. What comes back (an outcome, or
 //! the end of a time limit) is handed to the request's [`Owner`] as an
 //! [`Answer`]; a request nobody waits for ends here, with a notice when it fails.
 
@@ -95,8 +95,34 @@ impl Answer {
         }
     }
 
+    /// The outcome, or why there is none.
+    pub fn into_result(self) -> Result<Outcome, RequestError> {
+        match self {
+            Answer::Outcome(outcome) => Ok(outcome),
+            Answer::Failed { message, .. } => Err(RequestError::Failed { message }),
+            Answer::TimedOut(error) => Err(error),
+        }
+    }
+
+    /// Whether what was asked may have happened though no success came
+    /// back: after a time-out, or a server error.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            Answer::TimedOut(_)
+            | Answer::Failed {
+                cause: FailureCause::Unavailable,
+                ..
+            } => true,
+            Answer::Failed {
+                cause: FailureCause::Unreachable | FailureCause::Refused,
+                ..
+            }
+            | Answer::Outcome(_) => false,
+        }
+    }
+
     /// Why it did not succeed, if it did not.
-    pub fn error(&self) -> Option<RequestError> {
+    fn error(&self) -> Option<RequestError> {
         match self {
             Answer::Outcome(_) => None,
             Answer::Failed { message, .. } => Some(RequestError::Failed {
@@ -183,23 +209,24 @@ impl Requests {
         self.issue(now_ms, Owner::Background { note: None }, request, out);
     }
 
-    /// Sends a note a person must read; should it fail, a [`Notice::NoteLost`] says so.
-    pub fn issue_note(&mut self, now_ms: u64, kind: NoteKind, request: Request, out: &mut Outputs) {
-        let session_id = match &request {
-            Request::Note { session_id, .. } => session_id.clone(),
-            Request::ListAgents
-            | Request::CreateSession { .. }
-            | Request::ForkSession { .. }
-            | Request::Prompt { .. }
-            | Request::LastUserModel { .. }
-            | Request::Summarize { .. }
-            | Request::AskPermission { .. }
-            | Request::RenameSession { .. }
-            | Request::SelectSession { .. }
-            | Request::LastAnswer { .. } => String::new(),
-        };
+    /// Adds a note a person must read to the session, recorded under
+    /// `agent`; should it fail, a [`Notice::NoteLost`] says so.
+    pub fn note(
+        &mut self,
+        now_ms: u64,
+        kind: NoteKind,
+        session_id: &str,
+        agent: &str,
+        text: String,
+        out: &mut Outputs,
+    ) {
         let owner = Owner::Background {
-            note: Some((kind, session_id)),
+            note: Some((kind, session_id.to_owned())),
+        };
+        let request = Request::Note {
+            session_id: session_id.to_owned(),
+            agent: agent.to_owned(),
+            text,
         };
         self.issue(now_ms, owner, request, out);
     }
@@ -213,7 +240,7 @@ impl Requests {
     }
 
     /// A timer of its own length.
-    pub fn timer_of(
+    pub fn timer_lasting(
         &mut self,
         now_ms: u64,
         owner: Owner,
@@ -297,8 +324,11 @@ impl Requests {
             Some(_) => {}
         }
         let answer = Answer::from_outcome(outcome);
-        if let Answer::Failed { cause, .. } = &answer {
-            if self.retry_later(now_ms, id, *cause, &answer, out) {
+        if let Answer::Failed { cause, message } = &answer {
+            let error = RequestError::Failed {
+                message: message.clone(),
+            };
+            if self.retry_later(now_ms, id, *cause, error, out) {
                 return Some(None);
             }
         }
@@ -327,15 +357,16 @@ impl Requests {
             let Some(waiting) = self.waiting.get(&id) else {
                 continue;
             };
-            let timed_out = Answer::TimedOut(RequestError::TimedOut {
+            let timed_out = RequestError::TimedOut {
                 seconds: waiting.timeout_ms.div_ceil(1000),
                 activity: waiting.activity,
-            });
+            };
             // A time-out leaves open whether the request took effect.
-            if self.retry_later(now_ms, id, FailureCause::Unavailable, &timed_out, out) {
+            let cause = FailureCause::Unavailable;
+            if self.retry_later(now_ms, id, cause, timed_out.clone(), out) {
                 continue;
             }
-            if let Some(due) = self.answered(id, timed_out, out) {
+            if let Some(due) = self.answered(id, Answer::TimedOut(timed_out), out) {
                 return Some(due);
             }
         }
@@ -378,7 +409,7 @@ impl Requests {
         now_ms: u64,
         id: ActionId,
         cause: FailureCause,
-        failure: &Answer,
+        error: RequestError,
         out: &mut Outputs,
     ) -> bool {
         let Some(waiting) = self.waiting.get_mut(&id) else {
@@ -396,9 +427,6 @@ impl Requests {
         let Some(delay_ms) = self.retry.delay_before(next).filter(|_| safe) else {
             return false;
         };
-        let error = failure.error().unwrap_or(RequestError::Failed {
-            message: String::new(),
-        });
         self.deadlines.remove(&(waiting.deadline_ms, id));
         waiting.backing_off = true;
         waiting.deadline_ms = now_ms.saturating_add(delay_ms);
