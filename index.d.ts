@@ -23,6 +23,8 @@ export declare class RelayEngine {
   constructor(options?: JsSessionsOptions | null)
   /** The modes the tool offers, in the order it lists them. */
   enabledModes(): Array<JsToolMode>
+  /** What the model reads about the `session` tool, for the modes on offer. */
+  toolText(): JsToolText
   /** The options the engine runs with, defaults filled in. */
   get options(): JsSessionsOptions
   /** `session.status` of a session: `busy` is false for idle (`retry` is busy). */
@@ -390,6 +392,20 @@ export interface JsToolCallStarted {
 /** A mode of the `session` tool: the four hand-offs and `status`. */
 export type JsToolMode = 'message' | 'new' | 'compact' | 'fork' | 'status'
 
+/**
+ * What the model reads about the `session` tool (`RelayEngine.toolText()`):
+ * its description and each argument's, for the modes on offer.
+ */
+export interface JsToolText {
+  description: string
+  /** What `text` means. */
+  text: string
+  /** What `mode` means: the offered modes, `a | b | c`. */
+  mode: string
+  /** What `agent` means. */
+  agent: string
+}
+
 /** Every mode of the `session` tool, in the order it lists them. */
 export declare function modes(): Array<JsToolMode>
 
@@ -399,5 +415,9 @@ export declare function optionNames(): Array<string>
 /**
  * Event types that can matter to the engine; skip every other event before
  * calling into native code.
+ * The toast title when the plugin's options are refused (the message is the
+ * error `new RelayEngine(options)` throws).
  */
+export declare function optionsRefusedTitle(): string
+
 export declare function relevantEventTypes(): Array<string>

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { RelayEngine, JsRelayEngine, JsActivity, JsBranchMode, JsCertainty, JsFailureCause, JsLogLevel, JsNoteKind, JsReportMode, JsSessionMode, JsToastVariant, JsToolMode, modes, optionNames, relevantEventTypes } = nativeBinding
+const { RelayEngine, JsRelayEngine, JsActivity, JsBranchMode, JsCertainty, JsFailureCause, JsLogLevel, JsNoteKind, JsReportMode, JsSessionMode, JsToastVariant, JsToolMode, modes, optionNames, optionsRefusedTitle, relevantEventTypes } = nativeBinding
 export { RelayEngine }
 export { JsRelayEngine }
 export { JsActivity }
@@ -788,5 +788,6 @@ export { JsToastVariant }
 export { JsToolMode }
 export { modes }
 export { optionNames }
+export { optionsRefusedTitle }
 export { relevantEventTypes }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -88,6 +88,10 @@ const BAD_NUMBERS = [
   [1e300, "1e300"],
 ]
 
+/** Options the plugin cannot load with: the message also says where to fix them. */
+const FIX_OPTIONS = '. Fix it under "opencode-sessions" in the "plugin" list of opencode.json; the session tool stays off until then.'
+const refusesOptions = (run, message) => refuses(run, message + FIX_OPTIONS, message)
+
 test("engine: options of the wrong type are refused, naming what was expected", () => {
   for (const [options, kind] of [
     [5, "a number"],
@@ -96,16 +100,16 @@ test("engine: options of the wrong type are refused, naming what was expected", 
     [true, "a boolean"],
     [5n, "a number"],
   ]) {
-    refuses(() => new RelayEngine(options), `invalid options: expected an object like { "maxHops": 8 }, got ${kind}`)
+    refusesOptions(() => new RelayEngine(options), `invalid options: expected an object like { "maxHops": 8 }, got ${kind}`)
   }
-  refuses(() => new RelayEngine(Symbol("o")), "malformed options: JS symbols cannot be represented as a serde_json::Value")
-  refuses(() => new RelayEngine({ maxHops: () => 1 }), "malformed options: JS functions cannot be represented as a serde_json::Value")
-  refuses(() => new RelayEngine({ maxHops: NaN }), "malformed options: holds a number that is NaN or infinite, which JSON cannot represent")
-  refuses(
+  refusesOptions(() => new RelayEngine(Symbol("o")), "malformed options: JS symbols cannot be represented as a serde_json::Value")
+  refusesOptions(() => new RelayEngine({ maxHops: () => 1 }), "malformed options: JS functions cannot be represented as a serde_json::Value")
+  refusesOptions(() => new RelayEngine({ maxHops: NaN }), "malformed options: holds a number that is NaN or infinite, which JSON cannot represent")
+  refusesOptions(
     () => new RelayEngine({ maxHops: 2 ** 53 }),
     'invalid option "maxHops": must be a whole number from 1 to 1000, got 9007199254740992.0',
   )
-  refuses(
+  refusesOptions(
     () => new RelayEngine({ agents: ["../../etc/passwd", 5] }),
     'invalid option "agents": must be a non-empty list of names, got ["../../etc/passwd",5]',
   )

@@ -247,8 +247,8 @@ test("arguments of the wrong type are refused by the engine with a clear error",
 
 test("every mode the engine knows has its line in the tool's description", async () => {
   const { modes } = await import("../index.js")
-  const { describeTool } = await import("../lib/hosts/opencode-v1/tool.js")
-  const lines = describeTool(modes()).split("\n")
+  const { hooks } = await setup()
+  const lines = hooks.tool.session.description.split("\n")
   for (const mode of modes()) assert.equal(lines.filter((line) => line.startsWith(`- ${mode}: `)).length, 1, mode)
   assert.ok(!lines.includes("undefined"))
 })

@@ -9,26 +9,33 @@ import { loadNative } from "./native.js"
 
 /** @type {import("./plugin.d.ts").createPlugin} */
 export async function createPlugin(input, options) {
-  const { RelayEngine, relevantEventTypes } = await loadNative()
+  const { RelayEngine, relevantEventTypes, optionsRefusedTitle } = await loadNative()
   const host = createHost(input.client)
-  const engine = await startEngine(RelayEngine, options, host)
+  const engine = await startEngine(RelayEngine, options, host, optionsRefusedTitle())
   const journal = createJournal({ directory: input.directory, log: host.log })
   const driver = createDriver({ engine, host, journal })
   // After loading, not during it: the notes go through OpenCode's own API.
   setTimeout(() => void reportLeftovers(journal, driver, host.log), 0)
-  return createHooks({ driver, modes: engine.enabledModes(), eventTypes: relevantEventTypes(), log: host.log })
+  return createHooks({
+    driver,
+    modes: engine.enabledModes(),
+    toolText: engine.toolText(),
+    eventTypes: relevantEventTypes(),
+    log: host.log,
+  })
 }
 
 /**
  * Validates the options by building the engine. A wrong option keeps the
  * plugin from loading: OpenCode logs the error, and a toast says what to fix.
  */
-async function startEngine(RelayEngine, options, host) {
+async function startEngine(RelayEngine, options, host, title) {
   try {
     return new RelayEngine(options ?? null)
   } catch (error) {
-    const message = `${error?.message ?? error}. Fix it under "opencode-sessions" in the "plugin" list of opencode.json; the session tool stays off until then.`
-    await host.toast({ variant: "error", title: "opencode-sessions not loaded", message })
+    // The engine's message names the option and says where to fix it.
+    const message = String(error?.message ?? error)
+    await host.toast({ variant: "error", title, message })
     await host.log("error", message)
     throw new Error(message, { cause: error })
   }

@@ -12,8 +12,8 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff, RelayEngine, ToolCall,
-    OPTION_NAMES, RELEVANT_EVENT_TYPES,
+    tool_text, ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff, RelayEngine,
+    ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES, RELEVANT_EVENT_TYPES,
 };
 use serde_json::Value;
 
@@ -22,7 +22,7 @@ use crate::error::JsInputError;
 use crate::json::AsciiJson;
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
-    JsToolCallStarted, JsToolMode,
+    JsToolCallStarted, JsToolMode, JsToolText,
 };
 
 /// The relay engine. Feed it with its input methods; each returns what to do
@@ -38,7 +38,7 @@ pub struct JsRelayEngine {
 
 /// Reads a whole number argument, refusing anything else by name.
 fn now(now_ms: Unknown<'_>) -> Result<u64> {
-    Ok(whole_number("nowMs", now_ms).map_err(JsInputError)?)
+    Ok(whole_number("nowMs", now_ms).map_err(JsInputError::Argument)?)
 }
 
 #[napi]
@@ -48,10 +48,10 @@ impl JsRelayEngine {
     #[napi(constructor, ts_args_type = "options?: JsSessionsOptions | null")]
     pub fn new(options: Option<Unknown<'_>>) -> Result<Self> {
         let options = match options {
-            Some(options) => json("options", options).map_err(JsInputError)?,
+            Some(options) => json("options", options).map_err(JsInputError::Options)?,
             None => Value::Null,
         };
-        let config = EngineConfig::from_options(&options).map_err(JsInputError)?;
+        let config = EngineConfig::from_options(&options).map_err(JsInputError::Options)?;
         Ok(JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
@@ -67,6 +67,12 @@ impl JsRelayEngine {
             .into_iter()
             .map(JsToolMode::from)
             .collect()
+    }
+
+    /// What the model reads about the `session` tool, for the modes on offer.
+    #[napi]
+    pub fn tool_text(&self) -> JsToolText {
+        tool_text(&self.engine.config().offered_modes()).into()
     }
 
     /// The options the engine runs with, defaults filled in.
@@ -88,7 +94,7 @@ impl JsRelayEngine {
     ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
-        let busy = boolean("busy", busy).map_err(JsInputError)?;
+        let busy = boolean("busy", busy).map_err(JsInputError::Argument)?;
         self.event(now, BusEvent::Status { session_id, busy })
     }
 
@@ -153,10 +159,10 @@ impl JsRelayEngine {
     ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = optional_string("sessionId", session_id)
-            .map_err(JsInputError)?
+            .map_err(JsInputError::Argument)?
             .filter(|id| !id.is_empty());
-        let name = optional_string("name", name).map_err(JsInputError)?;
-        let message = optional_string("message", message).map_err(JsInputError)?;
+        let name = optional_string("name", name).map_err(JsInputError::Argument)?;
+        let message = optional_string("message", message).map_err(JsInputError::Argument)?;
         self.event(
             now,
             BusEvent::Error {
@@ -183,8 +189,8 @@ impl JsRelayEngine {
     ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
-        let finish = optional_string("finish", finish).map_err(JsInputError)?;
-        let error = optional_string("error", error).map_err(JsInputError)?;
+        let finish = optional_string("finish", finish).map_err(JsInputError::Argument)?;
+        let error = optional_string("error", error).map_err(JsInputError::Argument)?;
         self.event(
             now,
             BusEvent::StepFinished {
@@ -206,8 +212,8 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
-        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
-        let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError)?;
+        let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
+        let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError::Argument)?;
         self.engine.handle_user_message(&session_id, from_plugin);
         Ok(self.drain())
     }
@@ -220,8 +226,8 @@ impl JsRelayEngine {
     )]
     pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<AsciiJson> {
         let now = now(now_ms)?;
-        let call = json("tool call", call).map_err(JsInputError)?;
-        let call = ToolCall::from_json(call).map_err(JsInputError)?;
+        let call = json("tool call", call).map_err(JsInputError::Argument)?;
+        let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
         let id = self.engine.handle_tool_call(now, call);
         let drain = self.drain_typed();
         Ok(AsciiJson::of(&JsToolCallStarted {
@@ -243,7 +249,7 @@ impl JsRelayEngine {
         outcome: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
-        let id = ActionId(whole_number("action id", id).map_err(JsInputError)?);
+        let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
         let typed = match outcome.get_type() {
             Ok(ValueType::Object) => JsOutcome::from_unknown(outcome).ok(),
@@ -252,8 +258,8 @@ impl JsRelayEngine {
         let outcome = match typed {
             Some(typed) => Outcome::from(typed),
             None => {
-                let value = json("outcome", outcome).map_err(JsInputError)?;
-                Outcome::from_json(value).map_err(JsInputError)?
+                let value = json("outcome", outcome).map_err(JsInputError::Argument)?;
+                Outcome::from_json(value).map_err(JsInputError::Argument)?
             }
         };
         self.engine.handle_outcome(now, id, outcome);
@@ -280,8 +286,8 @@ impl JsRelayEngine {
         handoffs: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
         let now = now(now_ms)?;
-        let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError)?;
-        let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError)?;
+        let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
+        let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
         self.engine.handle_restored(now, handoffs);
         Ok(self.drain())
     }
@@ -289,7 +295,7 @@ impl JsRelayEngine {
     /// Relays of a session not yet delivered or reported.
     #[napi(ts_args_type = "sessionId: string")]
     pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
-        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
+        let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let pending = self.engine.pending_relays(&session_id);
         Ok(u32::try_from(pending).unwrap_or(u32::MAX))
     }
@@ -297,7 +303,7 @@ impl JsRelayEngine {
     /// Agent-to-agent hand-offs since a person last wrote in the session.
     #[napi(ts_args_type = "sessionId: string")]
     pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
-        let session_id = string("sessionId", session_id).map_err(JsInputError)?;
+        let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         Ok(self.engine.hops(&session_id))
     }
 
@@ -357,11 +363,18 @@ impl JsRelayEngine {
 
 /// A session id from an event: a non-empty string.
 fn session(value: Unknown<'_>) -> Result<String> {
-    Ok(non_empty_string("sessionId", value).map_err(JsInputError)?)
+    Ok(non_empty_string("sessionId", value).map_err(JsInputError::Argument)?)
 }
 
 /// Event types that can matter to the engine; skip every other event before
 /// calling into native code.
+/// The toast title when the plugin's options are refused (the message is the
+/// error `new RelayEngine(options)` throws).
+#[napi]
+pub fn options_refused_title() -> &'static str {
+    OPTIONS_REFUSED_TITLE
+}
+
 #[napi]
 pub fn relevant_event_types() -> Vec<&'static str> {
     RELEVANT_EVENT_TYPES.to_vec()
@@ -370,11 +383,7 @@ pub fn relevant_event_types() -> Vec<&'static str> {
 /// Every mode of the `session` tool, in the order it lists them.
 #[napi]
 pub fn modes() -> Vec<JsToolMode> {
-    Mode::ALL
-        .into_iter()
-        .chain([Mode::Status])
-        .map(JsToolMode::from)
-        .collect()
+    Mode::EVERY.into_iter().map(JsToolMode::from).collect()
 }
 
 /// Every option the plugin reads, in the order the README documents them.

@@ -47,11 +47,12 @@ export function createHost(client) {
  * @param {object} deps
  * @param {ReturnType<typeof import("../driver.js").createDriver>} deps.driver
  * @param {import("../../index.js").JsToolMode[]} deps.modes the modes the tool offers
+ * @param {import("../../index.js").JsToolText} deps.toolText what the model reads about the tool
  * @param {string[]} deps.eventTypes the event types that can matter to the engine
  * @param {import("../driver.js").Host["log"]} deps.log
  * @returns {import("@opencode-ai/plugin").Hooks}
  */
-export function createHooks({ driver, modes, eventTypes, log }) {
+export function createHooks({ driver, modes, toolText, eventTypes, log }) {
   // Filtering here keeps the thousands of streaming events per turn in JS.
   // Strings made by native code are not interned, so a hit would compare them
   // character by character; property keys are interned, which makes a hit as
@@ -60,7 +61,7 @@ export function createHooks({ driver, modes, eventTypes, log }) {
   const readEvent = createEventReader(driver.input, (detail) => void log("error", `${PREFIX}malformed event: ${detail}`))
   const run = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
   return {
-    tool: { session: createSessionTool(run, modes) },
+    tool: { session: createSessionTool(run, modes, toolText) },
     // Not async: the event hook is called for every event OpenCode sends, so
     // it returns one settled promise rather than making a new one each time.
     event(input) {

@@ -20,6 +20,7 @@ mod pending_hand_off;
 mod request;
 // Type only (`index.d.ts`): nothing in Rust names them.
 mod tool_call;
+mod tool_text;
 
 pub use action::JsAction;
 pub use drain::{JsDrain, JsToolCallStarted};
@@ -30,3 +31,4 @@ pub use options::JsSessionsOptions;
 pub use outcome::JsOutcome;
 pub use pending_hand_off::JsPendingHandOff;
 pub use request::JsRequest;
+pub use tool_text::JsToolText;

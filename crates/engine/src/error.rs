@@ -21,10 +21,10 @@ pub enum InputError {
     )]
     TextTooLong { bytes: usize },
 
-    #[error("unknown mode {}{}: use one of message, new, compact, fork, status", shown::quoted(.0), mode_hint(.0))]
+    #[error("unknown mode {}{}: use one of {}", shown::quoted(.0), mode_hint(.0), every_mode())]
     UnknownMode(String),
 
-    #[error("`mode` is missing: use one of message, new, compact, fork, status")]
+    #[error("`mode` is missing: use one of {}", every_mode())]
     MissingMode,
 
     #[error(
@@ -85,10 +85,14 @@ impl InputError {
 /// characters in it.
 fn mode_hint(written: &str) -> String {
     let bare: String = written.chars().filter(char::is_ascii_alphabetic).collect();
-    Mode::ALL
+    Mode::EVERY
         .into_iter()
-        .chain([Mode::Status])
         .find(|mode| mode.as_str().eq_ignore_ascii_case(&bare))
         .map(|mode| format!(" (did you mean \"{mode}\"?)"))
         .unwrap_or_default()
+}
+
+/// `message, new, compact, fork, status`.
+fn every_mode() -> String {
+    Mode::EVERY.map(Mode::as_str).join(", ")
 }

@@ -76,6 +76,8 @@ pub use notice::{
 };
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
-pub use render::{LogLevel, ToastVariant};
+pub use render::{
+    options_refused, tool_text, LogLevel, ToastVariant, ToolText, OPTIONS_REFUSED_TITLE,
+};
 pub use stats::EngineStats;
 pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};

@@ -24,6 +24,15 @@ impl Mode {
     /// The modes that hand work off, which the `modes` option chooses from.
     pub const ALL: [Mode; 4] = [Mode::Message, Mode::New, Mode::Compact, Mode::Fork];
 
+    /// Every mode of the tool, `status` included, in the order it lists them.
+    pub const EVERY: [Mode; 5] = [
+        Mode::Message,
+        Mode::New,
+        Mode::Compact,
+        Mode::Fork,
+        Mode::Status,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Message => "message",

@@ -4,6 +4,7 @@
 //! sessions (titles, notes, reports, the `status` answer). No other module
 //! holds a sentence; they emit notices or call the functions here.
 
+use crate::error::InputError;
 use crate::ids::{RelayId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{
@@ -874,6 +875,59 @@ fn branch_status_line(branch: &BranchInfo) -> String {
         "- \"{}\" ({}, {}) — {state}",
         branch.title, branch.session_id, branch.agent
     )
+}
+
+/// What the model reads about the `session` tool: its description and what
+/// each argument means, for the modes on offer only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolText {
+    pub description: String,
+    pub text: &'static str,
+    /// The offered modes, `a | b | c`.
+    pub mode: String,
+    pub agent: &'static str,
+}
+
+/// The tool's text for `modes` (in the order they are offered).
+pub fn tool_text(modes: &[Mode]) -> ToolText {
+    let mut lines = vec![
+        "Hand work to an agent (yourself or another primary agent such as build or plan)."
+            .to_owned(),
+        "Modes:".to_owned(),
+    ];
+    lines.extend(modes.iter().map(|&mode| mode_line(mode).to_owned()));
+    if modes.iter().any(|mode| mode.is_queued()) {
+        lines
+            .push("After message or compact, end your turn: the answer comes after it.".to_owned());
+    }
+    ToolText {
+        description: lines.join("\n"),
+        text: "What the receiving agent should do, written as a user message",
+        mode: modes
+            .iter()
+            .map(|mode| mode.as_str())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        agent: "Primary agent that answers; default: you",
+    }
+}
+
+fn mode_line(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Message => "- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).",
+        Mode::New => "- new: agent answers text in a fresh session without this history. Use for a clean next phase. Returns at once.",
+        Mode::Compact => "- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.",
+        Mode::Fork => "- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.",
+        Mode::Status => "- status: list the branches (new, fork) you opened, their state and last answer. No text needed.",
+    }
+}
+
+/// The toast title when the plugin's options are refused and it does not load.
+pub const OPTIONS_REFUSED_TITLE: &str = "opencode-sessions not loaded";
+
+/// What the plugin says when its options are refused and it does not load.
+pub fn options_refused(error: &InputError) -> String {
+    format!("opencode-sessions: {error}. Fix it under \"opencode-sessions\" in the \"plugin\" list of opencode.json; the session tool stays off until then.")
 }
 
 #[cfg(test)]

@@ -86,9 +86,8 @@ impl FromStr for Mode {
     type Err = InputError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
+        Mode::EVERY
             .into_iter()
-            .chain([Mode::Status])
             .find(|mode| mode.as_str() == s)
             .ok_or_else(|| InputError::UnknownMode(s.to_owned()))
     }
