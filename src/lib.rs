@@ -10,4 +10,6 @@ mod js_engine;
 mod json;
 mod types;
 
-pub use js_engine::{modes, option_names, relevant_event_types, JsRelayEngine};
+pub use js_engine::{
+    modes, option_names, options_refused_title, relevant_event_types, JsRelayEngine,
+};
