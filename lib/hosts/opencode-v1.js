@@ -31,14 +31,18 @@ export function createHost(client) {
      * error it throws on a refusal is kept: the tool fails with it, so OpenCode
      * stops the turn when a person rejected, as it does for its own tools.
      */
-    async perform(req, timeoutMs, call) {
-      if (req.op !== "askPermission") return request(req, timeoutMs)
-      if (!call?.host?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
-      const { outcome, error } = await askPermission(call.host.ask, req.pattern)
-      if (error) call.refusal = error
-      return outcome
+    perform(req, timeoutMs, call) {
+      // Not async itself: a prompt goes straight to the requester, one promise fewer.
+      return req.op === "askPermission" ? ask(req, call) : request(req, timeoutMs)
     },
   }
+}
+
+async function ask(req, call) {
+  if (!call?.host?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+  const { outcome, error } = await askPermission(call.host.ask, req.pattern)
+  if (error) call.refusal = error
+  return outcome
 }
 
 /**

@@ -2,6 +2,7 @@
 // here resolves to an Outcome and never rejects: failures become
 // `{ type: "failed", message, cause }` for the engine to retry or report.
 
+import { createDeadlines } from "./deadlines.js"
 import { PLUGIN_MARK } from "./marker.js"
 
 /**
@@ -81,23 +82,14 @@ export function createRequester(client) {
     },
   }
 
+  const deadline = createDeadlines()
   return async function perform(request, timeoutMs) {
     const operation = operations[request.op]
     if (!operation) return { type: "failed", message: `unknown request "${request.op}"` }
-    const controller = new AbortController()
-    let timer
     try {
-      // The call goes out first; its time limit is armed right behind it
-      // (AbortSignal.timeout would cost more than the rest of the dispatch).
-      const pending = operation(request, controller.signal)
-      timer = setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), timeoutMs + ABORT_GRACE_MS)
-      // A pending time limit must not keep the host process alive.
-      timer.unref?.()
-      return await pending
+      return await operation(request, deadline(timeoutMs + ABORT_GRACE_MS))
     } catch (error) {
       return failure(error)
-    } finally {
-      clearTimeout(timer)
     }
   }
 }
