@@ -96,6 +96,24 @@ test("a message relay goes through the binding as plain JSON, once", () => {
   assert.equal(engine.isEmpty, true)
 })
 
+test("an input's drain has one action per line, so the driver can run each before reading the next", () => {
+  const engine = new RelayEngine()
+  const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan" })))
+  const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
+  engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
+  // The idle edge sends the prompt, then says so (a notice, a log line).
+  const text = engine.status(2, "ses_1", false)
+  const lines = text.split("\n")
+  const whole = JSON.parse(text)
+  assert.ok(whole.actions.length >= 2)
+  assert.equal(lines[0], '{"actions":[')
+  assert.deepEqual(
+    lines.slice(1, -1).map((line, at) => JSON.parse(at === 0 ? line : line.replace(/^,/, ""))),
+    whole.actions,
+  )
+  assert.deepEqual(JSON.parse(`{${lines.at(-1).slice(2)}`), { timeoutAt: whole.timeoutAt, journal: whole.journal })
+})
+
 test("an input that changes nothing returns null", () => {
   const engine = parsing(new RelayEngine())
   assert.equal(engine.status(0, "ses_x", true), null)

@@ -8,6 +8,7 @@
 
 /** The longest delay setTimeout honours; longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+const COMMA = 44
 
 /**
  * @typedef {import("../index.js").RelayEngine} RelayEngine
@@ -49,9 +50,32 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
   function apply(drain) {
     if (drain !== null) {
       for (const action of drain.actions) run(action)
-      if (journal && drain.journal !== null) journal.save(drain.journal)
-      deadline = drain.timeoutAt
+      finish(drain)
     }
+    arm()
+  }
+
+  /** The pending list and the time of the next `timeout()`, once the actions ran. */
+  function finish({ journal: handoffs, timeoutAt }) {
+    if (journal && handoffs !== null) journal.save(handoffs)
+    deadline = timeoutAt
+  }
+
+  /**
+   * `apply` for the JSON text of a drain as the input methods return it, one
+   * action per line (see `AsciiJson::drain` in src/json.rs): each action runs
+   * as soon as it is parsed, so a prompt leaves before the rest is read.
+   * @param {string} text
+   */
+  function applyText(text) {
+    // Line 0 is `{"actions":[`; the next ones are actions, all but the first
+    // led by a comma; the last is `],"timeoutAt":…,"journal":…}`.
+    let start = text.indexOf("\n") + 1
+    for (let end = text.indexOf("\n", start); end !== -1; end = text.indexOf("\n", start)) {
+      run(JSON.parse(text.slice(text.charCodeAt(start) === COMMA ? start + 1 : start, end)))
+      start = end + 1
+    }
+    finish(JSON.parse(`{${text.slice(start + 2)}`))
     arm()
   }
 
@@ -110,17 +134,17 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
    * @returns {boolean} false when the engine refused the input
    */
   function input(feed) {
-    let drain = null
+    let text = null
     let accepted = true
     try {
       // The engine returns its outputs as JSON text: cheaper to cross than objects.
-      const json = feed(engine, now())
-      if (json !== null) drain = JSON.parse(json)
+      text = feed(engine, now())
     } catch (error) {
       accepted = false
       void host.log("error", error?.message ?? String(error))
     }
-    apply(drain)
+    if (text === null) arm()
+    else applyText(text)
     return accepted
   }
 

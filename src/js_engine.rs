@@ -334,7 +334,7 @@ impl JsRelayEngine {
 
     /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
     fn drain(&mut self) -> Option<AsciiJson> {
-        self.drain_typed().map(|drain| AsciiJson::of(&drain))
+        self.drain_typed().map(|drain| AsciiJson::drain(&drain))
     }
 
     /// What the last input left to do; `None` when there are no actions,
