@@ -21,6 +21,14 @@ export declare class RelayEngine {
    * a wrong or unknown option throws, naming it.
    */
   constructor(options?: JsSessionsOptions | null)
+  /**
+   * Whether drains carry `notice` actions (they do unless told otherwise).
+   * A host that does not listen to notices turns them off: the toasts,
+   * log lines and tool results made from them come all the same, and
+   * nothing is encoded that nobody reads (a notice is a third of the JSON
+   * of an idle edge that sends a prompt).
+   */
+  wantNotices(want: boolean): void
   /** The modes the tool offers, in the order it lists them. */
   enabledModes(): Array<JsToolMode>
   /** What the model reads about the `session` tool, for the modes on offer. */

@@ -114,6 +114,20 @@ test("an input's drain has one action per line, so the driver can run each befor
   assert.deepEqual(JSON.parse(`{${lines.at(-1).slice(2)}`), { timeoutAt: whole.timeoutAt, journal: whole.journal })
 })
 
+test("an engine told that nobody listens to notices leaves them out, and nothing else", () => {
+  const idleEdge = (want) => {
+    const engine = new RelayEngine()
+    engine.wantNotices(want)
+    const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan" })))
+    const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
+    engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
+    return JSON.parse(engine.status(2, "ses_1", false))
+  }
+  const all = idleEdge(true)
+  assert.ok(all.actions.some((a) => a.type === "notice"))
+  assert.deepEqual(idleEdge(false), { ...all, actions: all.actions.filter((a) => a.type !== "notice") })
+})
+
 test("an input that changes nothing returns null", () => {
   const engine = parsing(new RelayEngine())
   assert.equal(engine.status(0, "ses_x", true), null)

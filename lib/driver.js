@@ -36,6 +36,8 @@ const COMMA = 44
  * @param {() => number} [deps.now]
  */
 export function createDriver({ engine, host, journal, onNotice, now = Date.now }) {
+  // Notices nobody listens to are not encoded at all.
+  engine.wantNotices(onNotice !== undefined)
   /** @type {Map<number, PendingCall>} tool calls waiting for their reply, by engine call id */
   const replies = new Map()
   /** When the engine wants `timeout()` next, as its last drain said; null for never. */

@@ -12,8 +12,8 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    tool_text, ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff, RelayEngine,
-    ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES, RELEVANT_EVENT_TYPES,
+    tool_text, Action, ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff,
+    RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES, RELEVANT_EVENT_TYPES,
 };
 use serde_json::Value;
 
@@ -34,6 +34,8 @@ pub struct JsRelayEngine {
     engine: RelayEngine,
     /// The time of the next `timeout()` as last returned to the host.
     timeout_at: Option<u64>,
+    /// Whether drains carry `notice` actions; see [`JsRelayEngine::want_notices`].
+    notices: bool,
 }
 
 /// Reads a whole number argument, refusing anything else by name.
@@ -55,7 +57,18 @@ impl JsRelayEngine {
         Ok(JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
+            notices: true,
         })
+    }
+
+    /// Whether drains carry `notice` actions (they do unless told otherwise).
+    /// A host that does not listen to notices turns them off: the toasts,
+    /// log lines and tool results made from them come all the same, and
+    /// nothing is encoded that nobody reads (a notice is a third of the JSON
+    /// of an idle edge that sends a prompt).
+    #[napi]
+    pub fn want_notices(&mut self, want: bool) {
+        self.notices = want;
     }
 
     /// The modes the tool offers, in the order it lists them.
@@ -340,19 +353,18 @@ impl JsRelayEngine {
     /// What the last input left to do; `None` when there are no actions,
     /// the pending list did not change and the timer stays as it was.
     fn drain_typed(&mut self) -> Option<JsDrain> {
-        let first = self.engine.poll_action();
+        let notices = self.notices;
+        let engine = &mut self.engine;
+        let actions: Vec<JsAction> = std::iter::from_fn(|| engine.poll_action())
+            .filter(|action| notices || !matches!(action, Action::Notice { .. }))
+            .map(JsAction::from)
+            .collect();
         let journal = self.engine.poll_journal();
         let timeout_at = self.engine.poll_timeout();
-        if first.is_none() && journal.is_none() && timeout_at == self.timeout_at {
+        if actions.is_empty() && journal.is_none() && timeout_at == self.timeout_at {
             return None;
         }
         self.timeout_at = timeout_at;
-        let engine = &mut self.engine;
-        let actions = first
-            .into_iter()
-            .chain(std::iter::from_fn(|| engine.poll_action()))
-            .map(JsAction::from)
-            .collect();
         Some(JsDrain {
             actions,
             timeout_at: timeout_at.map(|ms| ms as i64),
