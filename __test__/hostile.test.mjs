@@ -103,8 +103,14 @@ test("engine: options of the wrong type are refused, naming what was expected", 
     refusesOptions(() => new RelayEngine(options), `invalid options: expected an object like { "maxHops": 8 }, got ${kind}`)
   }
   refusesOptions(() => new RelayEngine(Symbol("o")), "malformed options: JS symbols cannot be represented as a serde_json::Value")
-  refusesOptions(() => new RelayEngine({ maxHops: () => 1 }), "malformed options: JS functions cannot be represented as a serde_json::Value")
-  refusesOptions(() => new RelayEngine({ maxHops: NaN }), "malformed options: holds a number that is NaN or infinite, which JSON cannot represent")
+  refusesOptions(
+    () => new RelayEngine({ maxHops: () => 1 }),
+    "malformed options: JS functions cannot be represented as a serde_json::Value",
+  )
+  refusesOptions(
+    () => new RelayEngine({ maxHops: NaN }),
+    "malformed options: holds a number that is NaN or infinite, which JSON cannot represent",
+  )
   refusesOptions(
     () => new RelayEngine({ maxHops: 2 ** 53 }),
     'invalid option "maxHops": must be a whole number from 1 to 1000, got 9007199254740992.0',
