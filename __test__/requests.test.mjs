@@ -53,7 +53,7 @@ test("failures carry a cause that tells whether trying again can help", async ()
     { type: "failed", message: "fetch failed (ECONNRESET)", cause: "unavailable" },
     "a connection cut after sending may have delivered the prompt",
   )
-  // AbortSignal.timeout does not keep the process alive; this test must wait for it.
+  // The time limit's timer does not keep the process alive; this test must wait for it.
   const keepAlive = setTimeout(() => {}, 5000)
   const started = Date.now()
   assert.deepEqual(await perform({ op: "forkSession", sessionId: "s", messageId: "m" }, 20), {
