@@ -3,8 +3,7 @@
 
 import { createDriver } from "./driver.js"
 import { createHooks, createHost } from "./hosts/opencode-v1.js"
-import { createJournal } from "./journal.js"
-import { reportLeftovers } from "./leftovers.js"
+import { createJournal, reportLeftovers } from "./journal.js"
 import { loadNative } from "./native.js"
 
 /** @type {import("./plugin.d.ts").createPlugin} */

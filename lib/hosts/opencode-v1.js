@@ -4,9 +4,8 @@
 // requests with the SDK client (permissions through the calling tool's
 // `ctx.ask`), its toasts and log lines through the client too.
 
-import { createLogger } from "./opencode-v1/log.js"
 import { sentByPlugin } from "./opencode-v1/marker.js"
-import { askPermission, createRequester } from "./opencode-v1/requests.js"
+import { askPermission, createLogger, createRequester } from "./opencode-v1/requests.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
 
 /** What the event hook returns: OpenCode does not wait for it. */

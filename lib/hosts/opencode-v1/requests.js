@@ -1,8 +1,9 @@
-// Performs the engine's requests with OpenCode's SDK client. Every function
-// here resolves to an Outcome and never rejects: failures become
+// Everything sent through OpenCode's SDK client: the engine's requests, and
+// the plugin's toasts and log lines, under the time limits they share. (One
+// module rather than three: under Bun every module costs start-up time.)
+// Requests resolve to an Outcome and never reject: failures become
 // `{ type: "failed", message, cause }` for the engine to retry or report.
 
-import { createDeadlines } from "./deadlines.js"
 import { PLUGIN_MARK } from "./marker.js"
 
 /**
@@ -175,4 +176,72 @@ export function failure(error) {
     return { type: "failed", message: described, cause: "unavailable" }
   }
   return { type: "failed", message, cause: "refused" }
+}
+
+// ---- toasts and log lines ----
+// Neither may ever throw into the engine's loop; when OpenCode cannot take
+// them, stderr is the last resort.
+
+const SERVICE = "opencode-sessions"
+/** A toast or log line that takes longer than this is given up. */
+const HOST_TIMEOUT_MS = 5_000
+
+/** @param {import("@opencode-ai/plugin").PluginInput["client"]} client */
+export function createLogger(client) {
+  const deadline = createDeadlines()
+  return {
+    async log(level, message) {
+      try {
+        const result = await client.app.log({ body: { service: SERVICE, level, message }, signal: deadline(HOST_TIMEOUT_MS) })
+        if (result?.error !== undefined) throw new Error(JSON.stringify(result.error))
+      } catch (error) {
+        console.error(`[${SERVICE}] ${level}: ${message} (could not write to OpenCode's log: ${error?.message ?? error})`)
+      }
+    },
+    async toast({ variant, title, message }) {
+      try {
+        const result = await client.tui.showToast({ body: { title, message, variant }, signal: deadline(HOST_TIMEOUT_MS) })
+        if (result?.error !== undefined) throw new Error(JSON.stringify(result.error))
+      } catch (error) {
+        console.error(`[${SERVICE}] ${title}: ${message} (could not show a toast: ${error?.message ?? error})`)
+      }
+    },
+  }
+}
+
+// ---- time limits ----
+// Time limits for calls through the SDK client, as the AbortSignals it takes.
+//
+// Making an AbortSignal costs Node about 4.5 µs (AbortSignal.timeout twice
+// that), more than the rest of a relay's dispatch together; so calls whose
+// limits fall in the same SLOT_MS window share one, which aborts at the
+// window's end: never before a call's own limit, at most SLOT_MS after it.
+// Aborting a call that has settled does nothing, so a signal simply lives
+// until its moment and is dropped then.
+
+const SLOT_MS = 250
+
+/** @returns {(limitMs: number) => AbortSignal} the signal for a call that may take `limitMs` */
+export function createDeadlines(now = Date.now) {
+  /** @type {Map<number, AbortSignal>} by window */
+  const slots = new Map()
+  return function deadline(limitMs) {
+    const slot = Math.ceil((now() + limitMs) / SLOT_MS)
+    let signal = slots.get(slot)
+    if (signal === undefined) {
+      const controller = new AbortController()
+      signal = controller.signal
+      slots.set(slot, signal)
+      const timer = setTimeout(
+        () => {
+          slots.delete(slot)
+          controller.abort(new DOMException("The operation timed out.", "TimeoutError"))
+        },
+        slot * SLOT_MS - now(),
+      )
+      // A pending time limit must not keep the host process alive.
+      timer.unref?.()
+    }
+    return signal
+  }
 }
