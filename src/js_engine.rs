@@ -121,9 +121,9 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        self.event(now, BusEvent::Idle { session_id })
+        self.session_event(now_ms, session_id, |session_id| BusEvent::Idle {
+            session_id,
+        })
     }
 
     /// `session.compacted`: a summary now stands in for the history.
@@ -136,9 +136,9 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        self.event(now, BusEvent::Compacted { session_id })
+        self.session_event(now_ms, session_id, |session_id| BusEvent::Compacted {
+            session_id,
+        })
     }
 
     /// `session.deleted`.
@@ -151,9 +151,9 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
     ) -> Result<Option<AsciiJson>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        self.event(now, BusEvent::Deleted { session_id })
+        self.session_event(now_ms, session_id, |session_id| BusEvent::Deleted {
+            session_id,
+        })
     }
 
     /// `session.error`: `name` is the error's class (`MessageAbortedError`
@@ -340,6 +340,18 @@ impl JsRelayEngine {
 }
 
 impl JsRelayEngine {
+    /// An event that names only its session.
+    fn session_event(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        event: fn(String) -> BusEvent,
+    ) -> Result<Option<AsciiJson>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        self.event(now, event(session_id))
+    }
+
     fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<AsciiJson>> {
         self.engine.handle_event(now, event);
         Ok(self.drain())
