@@ -25,6 +25,7 @@ import { createRequire } from "node:module"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { ensureOpencode, ensureRipgrep } from "../../scripts/opencode-releases.mjs"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(HERE, "..", "..")
@@ -33,9 +34,14 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 export const DEFAULT_BOOT_TIMEOUT_MS = 45_000
 export const DEFAULT_WAIT_TIMEOUT_MS = 30_000
 
-/** Absolute path of the opencode executable (env OPENCODE_BIN overrides). */
+/**
+ * Absolute path of the opencode executable: env OPENCODE_BIN, else the release
+ * env OPENCODE_VERSION names (fetched into the cache by scripts/opencode-releases.mjs),
+ * else the installed dev dependency.
+ */
 export function resolveOpencodeBin() {
   if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN
+  if (process.env.OPENCODE_VERSION) return ensureOpencode(process.env.OPENCODE_VERSION)
   try {
     const require = createRequire(path.join(REPO_ROOT, "package.json"))
     const pkgJson = require.resolve("opencode-ai/package.json")
@@ -363,8 +369,10 @@ export async function startOpencode({
     }
   }
 
+  const ripgrep = ensureRipgrep()
   const env = {
     ...cleanEnv(process.env),
+    ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),
     HOME: dirs.home,
     USERPROFILE: dirs.home,
     XDG_CONFIG_HOME: dirs.config,
