@@ -23,7 +23,8 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
  * whole end-to-end suite runs on: the oldest, one in the middle, the newest.
  */
 export const RELEASES = [
-  { version: "1.0.185", e2e: true },
+  // Its prompts need `rg` on PATH; without it, it downloads ripgrep and fails offline.
+  { version: "1.0.185", e2e: true, needsRipgrep: true },
   { version: "1.1.65" },
   { version: "1.2.27" },
   { version: "1.3.2", e2e: true },
@@ -33,6 +34,11 @@ export const RELEASES = [
 ]
 
 export const NEWEST = RELEASES[RELEASES.length - 1].version
+
+/** Whether the release's prompts need ripgrep on PATH. */
+export function needsRipgrep(version) {
+  return RELEASES.some((r) => r.version === version && r.needsRipgrep)
+}
 
 export function cacheDir() {
   return process.env.OPENCODE_CACHE_DIR || path.join(REPO_ROOT, ".cache", "opencode")
@@ -81,8 +87,7 @@ export function ensureOpencode(version) {
 }
 
 /**
- * A directory holding `rg`, for hosts that need ripgrep on PATH (1.0.185
- * otherwise tries to download it, and its prompts fail offline); null when
+ * A directory holding `rg`, for releases marked `needsRipgrep`; null when
  * `rg` is on PATH already. Taken from Debian's package when apt is there,
  * else built with cargo; cached beside the binaries.
  */

@@ -1,4 +1,5 @@
-// Drive an isolated `opencode serve` (opencode-ai 1.18.33) for end-to-end tests.
+// Drive an isolated `opencode serve` for end-to-end tests: the dev dependency's release,
+// or the one OPENCODE_VERSION names (see scripts/opencode-releases.mjs).
 // Node built-ins only. Everything is bounded in time.
 //
 //   const oc = await startOpencode({ pluginPath, pluginOptions, modelUrl, agents })
@@ -25,7 +26,7 @@ import { createRequire } from "node:module"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ensureOpencode, ensureRipgrep } from "../../scripts/opencode-releases.mjs"
+import { ensureOpencode, ensureRipgrep, needsRipgrep } from "../../scripts/opencode-releases.mjs"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(HERE, "..", "..")
@@ -57,6 +58,21 @@ export function resolveOpencodeBin() {
   const fallback = path.join(REPO_ROOT, "node_modules", ".bin", "opencode")
   if (fs.existsSync(fallback)) return fallback
   throw new Error(`opencode executable not found (looked in ${REPO_ROOT}/node_modules); run npm ci or set OPENCODE_BIN`)
+}
+
+let versionOfBin
+/** The version of the release the tests run, e.g. "1.3.2" (asked of the binary once). */
+export function opencodeVersion() {
+  if (process.env.OPENCODE_VERSION) return process.env.OPENCODE_VERSION
+  if (versionOfBin === undefined) {
+    const out = spawnSync(resolveOpencodeBin(), ["--version"], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...cleanEnv(process.env), NO_COLOR: "1" },
+    })
+    versionOfBin = /\d+\.\d+\.\d+/.exec(out.stdout ?? "")?.[0] ?? "unknown"
+  }
+  return versionOfBin
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +385,7 @@ export async function startOpencode({
     }
   }
 
-  const ripgrep = ensureRipgrep()
+  const ripgrep = needsRipgrep(process.env.OPENCODE_VERSION) ? ensureRipgrep() : null
   const env = {
     ...cleanEnv(process.env),
     ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),
