@@ -65,7 +65,10 @@ describe("e2e harness without plugin", { timeout: 120_000 }, () => {
     // title generation used the same mock model; the title may land a little after idle
     const titled = await oc.waitForEvent(
       (e) =>
-        e.type === "session.updated" && e.properties.sessionID === session.id && e.properties.info?.title === "Please outline the plan for",
+        // Releases before 1.14 name the session only in properties.info.
+        e.type === "session.updated" &&
+        (e.properties.sessionID ?? e.properties.info?.id) === session.id &&
+        e.properties.info?.title === "Please outline the plan for",
       10_000,
       { label: "generated title" },
     )

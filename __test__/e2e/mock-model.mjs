@@ -307,7 +307,7 @@ export async function startMockModel({ log, port = 0 } = {}) {
       return
     }
     const a = analyzeRequest(body)
-    const session = req.headers["x-session-affinity"] || null
+    const session = req.headers["x-session-affinity"] || req.headers["x-opencode-session"] || null
     a.summaryFailedBefore = failedSummaries.has(session)
     a.failedBefore = failedOnce.has(session)
     const reply = scriptReply(a)
@@ -323,7 +323,7 @@ export async function startMockModel({ log, port = 0 } = {}) {
       messages: a.messages,
       toolResults: a.toolResults,
       tools: a.tools,
-      sessionID: req.headers["x-session-affinity"] || null,
+      sessionID: session,
       reply: reply.error ? { error: reply.error } : reply.text !== undefined ? { text: reply.text } : { calls: reply.calls },
       delayMs: reply.delayMs,
       body,

@@ -133,6 +133,14 @@ function deepMerge(a, b) {
   return out
 }
 
+/**
+ * The scripted model's provider id. Releases before 1.14 name the session of
+ * a model request (header `x-opencode-session`) only to providers whose id
+ * starts with "opencode"; later ones send `x-session-affinity` to any. The
+ * mock reads either, so every release's requests can be told apart by session.
+ */
+export const MOCK_PROVIDER = "opencode-mock"
+
 /** Build the project opencode.json. */
 export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents, extraConfig } = {}) {
   if (!modelUrl) throw new Error("buildConfig: modelUrl is required")
@@ -144,7 +152,7 @@ export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents
     autoupdate: false,
     share: "disabled",
     provider: {
-      mock: {
+      [MOCK_PROVIDER]: {
         npm: "@ai-sdk/openai-compatible",
         name: "Mock LLM",
         options: { baseURL: modelUrl, apiKey: "mock-key" },
@@ -157,9 +165,9 @@ export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents
         },
       },
     },
-    enabled_providers: ["mock"],
-    model: "mock/mock-model",
-    small_model: "mock/mock-model",
+    enabled_providers: [MOCK_PROVIDER],
+    model: `${MOCK_PROVIDER}/mock-model`,
+    small_model: `${MOCK_PROVIDER}/mock-model`,
     agent,
   }
   if (pluginPath) config.plugin = pluginOptions === undefined ? [pluginPath] : [[pluginPath, pluginOptions]]
