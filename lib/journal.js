@@ -8,18 +8,23 @@
 // latest list the engine gave and is removed once nothing is pending.
 //
 // A list is reported only once its writer surely stopped. The file says which
-// process wrote it (`process`: host, boot, pid namespace, start time of the
-// pid) and its modification time is a heartbeat, renewed while the list is
+// process wrote it (`process`: host name, machine id, boot id, pid namespace,
+// start time of the pid) and its modification time is a heartbeat, renewed while the list is
 // not empty:
 // - an instance of this process (two OpenCode instances of one directory, the
 //   package listed twice) is known by its token, kept process-wide: never taken;
+// - another machine or container (pid namespace) sharing the state directory
+//   cannot be looked into: its list counts as stopped once its heartbeat is
+//   HEARTBEAT_STALE_MS old;
+// - the same machine and pid namespace after a restart (another boot id): stopped;
 // - on the same machine and boot, in the same pid namespace, the pid is looked
 //   at: gone or a zombie means stopped; on Linux a start time other than the
-//   recorded one means the pid now belongs to another process (reused);
-// - the same machine after a restart (another boot id): stopped;
-// - another machine or container sharing the state directory cannot be looked
-//   into: its list counts as stopped once its heartbeat is HEARTBEAT_STALE_MS
-//   old; so does a live pid whose start time the platform does not tell.
+//   recorded one means the pid now belongs to another process (reused); a live
+//   pid whose start time the platform does not tell is judged by the heartbeat.
+// The pid namespace is asked before the boot: containers on two machines may
+// share a host name and their image's machine id, not a pid namespace (each
+// container gets a new one); only two cloned machines outside containers
+// (same name, same machine id) would be taken for one machine restarted.
 // Each check reads a few small files; nothing runs while the plugin loads.
 // Lists of earlier releases (no `process`) are judged by their pid alone,
 // on Linux also by whether that pid's process started after the list was saved.
@@ -219,10 +224,10 @@ async function writerState(file, pid, nowMs) {
   const here = machine()
   if (writer === null || typeof writer !== "object") return earlierRelease(pid, saved?.savedAt)
   if (writer.host !== here.host || writer.machine !== here.machine) return byHeartbeat()
+  // Another pid namespace (a container, here or on a machine of the same name): its pids mean nothing here.
+  if (writer.pidns !== here.pidns) return byHeartbeat()
   // Every process of an earlier boot of this machine ended with it.
   if (writer.boot && here.boot && writer.boot !== here.boot) return "stopped"
-  // Another pid namespace (container) on this machine: its pids mean nothing here.
-  if (writer.pidns !== here.pidns) return byHeartbeat()
   const running = processStat(pid)
   if (running === null) return "stopped"
   if (running === undefined || writer.start == null) return byHeartbeat()
