@@ -28,9 +28,12 @@ const SERVER_CHECK_MS = 1_000
  * in-process requests from a second instance of the project, which loads
  * every plugin again and whose events the first never hears. The client
  * goes where the server listens when its base URL is not the server's
- * (a server that reports port 0 listens nowhere: 1.2 and 1.3), and only once
- * the server answered a health check; until then requests wait for the
- * check, none goes in-process. Nothing is asked while the plugin loads.
+ * (under `opencode run` both name the same unused default; a server that
+ * reports port 0, as 1.2 and 1.3 do, listens nowhere), and only once the
+ * server answered a health check, asked by the first request; requests made
+ * before the answer wait for it. Nothing is asked while the plugin loads.
+ * The client is shared by every plugin of the instance: theirs go the same
+ * way, as OpenCode 1.18 sends them.
  * @param {import("@opencode-ai/plugin").PluginInput} input
  */
 export function claimClient(input) {
