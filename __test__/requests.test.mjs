@@ -1,6 +1,9 @@
 import assert from "node:assert/strict"
+import http from "node:http"
 import { test } from "node:test"
-import { askPermission, createRequester } from "../lib/hosts/opencode-v1/requests.js"
+import { createOpencodeClient } from "@opencode-ai/sdk/client"
+import { askPermission, claimClient, createRequester } from "../lib/hosts/opencode-v1/requests.js"
+import { createPlugin } from "../lib/plugin.js"
 import { fakeClient } from "./fake-client.mjs"
 
 test("the model is read from the newest messages, and from the whole history when they hold no user message", async () => {
@@ -99,4 +102,98 @@ test("a prompt sends one text part per entry, to the named agent, without waitin
   const marked = (text) => ({ type: "text", text, metadata: { "opencode-sessions": true } })
   assert.deepEqual(call.options.body, { agent: "plan", parts: [marked("note"), marked("text")] })
   assert.ok(call.options.signal instanceof AbortSignal, "every call carries its time limit")
+})
+
+// ---- which client, and where its requests go ----
+
+/** A local stand-in for OpenCode's HTTP server: answers /global/health and /agent, records each request. */
+async function listeningServer() {
+  const seen = []
+  const server = http.createServer((request, response) => {
+    seen.push(`${request.method} ${request.url}`)
+    response.setHeader("content-type", "application/json")
+    response.end(
+      JSON.stringify(request.url.startsWith("/global/health") ? { healthy: true, version: "x" } : [{ name: "over-http", mode: "primary" }]),
+    )
+  })
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const url = new URL(`http://127.0.0.1:${server.address().port}/`)
+  return { url, seen, close: () => new Promise((resolve) => server.close(resolve)) }
+}
+
+/** The client OpenCode up to 1.15 hands a plugin: the SDK's, answering in-process. */
+function inProcessClient() {
+  const inProcess = []
+  const client = createOpencodeClient({
+    baseUrl: "http://localhost:4096",
+    directory: "/tmp/project",
+    fetch: async (request) => {
+      inProcess.push(`${request.method} ${new URL(request.url).pathname}`)
+      return Response.json([{ name: "in-process", mode: "primary" }])
+    },
+  })
+  return { client, inProcess }
+}
+
+const agentNames = async (client) => (await client.app.agents()).data.map((agent) => agent.name)
+
+test("an in-process client is sent to the listening server once it answered, and nothing goes in-process", async () => {
+  const server = await listeningServer()
+  const { client, inProcess } = inProcessClient()
+  assert.equal(claimClient({ client, serverUrl: server.url }), client)
+  // Nothing is asked while the plugin loads.
+  assert.deepEqual(server.seen, [])
+  assert.deepEqual(await Promise.all([agentNames(client), agentNames(client)]), [["over-http"], ["over-http"]])
+  assert.deepEqual(await agentNames(client), ["over-http"])
+  assert.deepEqual(inProcess, [])
+  assert.deepEqual(server.seen, ["GET /global/health", ...Array(3).fill("GET /agent?directory=%2Ftmp%2Fproject")])
+  await server.close()
+})
+
+test("the client stays in-process when the server listens nowhere or does not answer", async () => {
+  // OpenCode 1.2 and 1.3 report port 0 under `serve --port 0`.
+  const portZero = inProcessClient()
+  claimClient({ client: portZero.client, serverUrl: new URL("http://127.0.0.1:0/") })
+  assert.deepEqual(await agentNames(portZero.client), ["in-process"])
+
+  const gone = await listeningServer()
+  await gone.close()
+  const unreachable = inProcessClient()
+  claimClient({ client: unreachable.client, serverUrl: gone.url })
+  assert.deepEqual(await agentNames(unreachable.client), ["in-process"])
+  assert.deepEqual(await agentNames(unreachable.client), ["in-process"])
+  assert.deepEqual(unreachable.inProcess, ["GET /agent", "GET /agent"])
+})
+
+test("a client that already goes where the server listens (1.18, or `opencode run`) is left as it is", async () => {
+  const { client, inProcess } = inProcessClient()
+  const before = client._client.getConfig().fetch
+  claimClient({ client, serverUrl: new URL("http://localhost:4096/") })
+  assert.equal(client._client.getConfig().fetch, before)
+  assert.deepEqual(await agentNames(client), ["in-process"])
+  assert.deepEqual(inProcess, ["GET /agent"])
+})
+
+test("a second copy of the plugin for the same OpenCode instance stays inactive; another instance has its own", async () => {
+  const fake = fakeClient()
+  const input = { client: fake.client, directory: "/tmp/twice", worktree: "/tmp/twice" }
+  const first = await createPlugin(input, {})
+  const second = await createPlugin(input, {})
+  assert.ok(first.tool?.session)
+  assert.deepEqual(second, {})
+  const warned = fake.of("app.log").map((call) => call.options.body)
+  assert.deepEqual(
+    warned.filter((body) => body.level === "warn").map((body) => body.message),
+    ["opencode-sessions is loaded twice for this project; the second copy stays inactive"],
+  )
+  // Another OpenCode instance of the same directory comes with its own client.
+  const other = await createPlugin({ ...input, client: fakeClient().client }, {})
+  assert.ok(other.tool?.session)
+})
+
+test("a copy that failed to start lets the next one serve", async () => {
+  const fake = fakeClient()
+  const input = { client: fake.client, directory: "/tmp/retry", worktree: "/tmp/retry" }
+  await assert.rejects(createPlugin(input, { maxHops: "eight" }))
+  assert.ok((await createPlugin(input, {})).tool?.session)
 })

@@ -2,14 +2,30 @@
 // options)` of the default export once per project instance.
 
 import { createDriver } from "./driver.js"
+import { claimClient, createLogger, releaseClient } from "./hosts/opencode-v1/requests.js"
 import { createHooks, createHost } from "./hosts/opencode-v1.js"
 import { createJournal, reportLeftovers } from "./journal.js"
 import { loadNative } from "./native.js"
 
 /** @type {import("./plugin.d.ts").createPlugin} */
 export async function createPlugin(input, options) {
+  const client = claimClient(input)
+  if (client === null) {
+    // Listed twice: the first instance serves this OpenCode instance, a second would relay everything again.
+    void createLogger(input.client).log("warn", "opencode-sessions is loaded twice for this project; the second copy stays inactive")
+    return {}
+  }
+  try {
+    return await start(client, input, options)
+  } catch (error) {
+    releaseClient(client)
+    throw error
+  }
+}
+
+async function start(client, input, options) {
   const { RelayEngine, relevantEventTypes, optionsRefusedTitle } = await loadNative()
-  const host = createHost(input.client)
+  const host = createHost(client)
   const engine = await startEngine(RelayEngine, options, host, optionsRefusedTitle())
   const journal = createJournal({ directory: input.directory, log: host.log })
   const driver = createDriver({ engine, host, journal })

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
+import { ERROR_LINE } from "./opencode.mjs"
 import { bootWithPlugin, showSession, shutdown, startTurn } from "./suite.mjs"
 import { cue, textOf, toolParts, until } from "./transcript.mjs"
 
@@ -96,7 +97,11 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
       refused.state.error,
       /agents have handed work to each other 2 times since a person last wrote in this session \(or the one it branched from\) \(limit maxHops = 2\)/,
     )
-    await oc.waitForIdle(sessionID, { after: mark })
+    // The turn of the refusal ends (a person's message before that would arrive inside the turn).
+    const refusedEvent = oc.events.findLast(
+      (e) => e.type === "message.part.updated" && e.properties.part?.sessionID === sessionID && e.properties.part.state?.status === "error",
+    )
+    await oc.waitForIdle(sessionID, { after: refusedEvent ?? mark })
     const toast = await until(async () => toastsSince(mark).find((t) => t.title === "Hand-off refused: hop limit"))
     assert.equal(toast.variant, "warning")
     assert.deepEqual(await userTexts(sessionID, "plan"), [second], "the refused hop was not delivered")
@@ -150,7 +155,7 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     const logged = oc
       .readLog()
       .split("\n")
-      .filter((l) => l.includes("level=ERROR") && l.includes("was not delivered") && l.includes("after the summary"))
+      .filter((l) => ERROR_LINE.test(l) && l.includes("was not delivered") && l.includes("after the summary"))
     assert.equal(logged.length, 1, "one log line")
 
     // The plugin goes on working: the next hand-off, in another session, is delivered.

@@ -36,6 +36,10 @@ const TITLE_MARKER = "You are a title generator"
 // followed by "Create a new anchored summary ..." (or "Update the anchored summary ...").
 const COMPACTION_SYSTEM_MARKERS = [/You are a context summarization agent/i]
 const COMPACTION_USER_MARKER = /<conversation>[\s\S]*<\/conversation>[\s\S]*anchored summary/i
+// opencode 1.15.13 sends the history as messages, then a last user message that starts with
+// "Create a new anchored summary from the conversation history above." (or "Update the anchored summary below …").
+const COMPACTION_LAST_USER_MARKER =
+  /^(?:Create a new anchored summary|Update the anchored summary below)[^\n]* the conversation history above/
 
 /** Text of an OpenAI message `content` (string | parts array | null). */
 export function contentText(content) {
@@ -72,7 +76,9 @@ export function analyzeRequest(body) {
   if (systemText.trimStart().startsWith(TITLE_MARKER) || systemText.includes(TITLE_MARKER)) kind = "title"
   else if (
     COMPACTION_SYSTEM_MARKERS.some((re) => re.test(systemText)) ||
-    (!/AGENT=/.test(systemText) && messages.some((m) => m.role === "user" && COMPACTION_USER_MARKER.test(contentText(m.content))))
+    (!/AGENT=/.test(systemText) &&
+      (messages.some((m) => m.role === "user" && COMPACTION_USER_MARKER.test(contentText(m.content))) ||
+        COMPACTION_LAST_USER_MARKER.test(contentText(messages.findLast((m) => m.role === "user")?.content))))
   )
     kind = "compaction"
 

@@ -31,6 +31,9 @@ import { ensureOpencode, ensureRipgrep, needsRipgrep } from "../../scripts/openc
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(HERE, "..", "..")
 
+/** A line of OpenCode's log at level error: `level=ERROR …` (1.18), `ERROR  <time> …` (up to 1.15). */
+export const ERROR_LINE = /(?:^|\s)level=ERROR\s|^ERROR\s/
+
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 export const DEFAULT_BOOT_TIMEOUT_MS = 45_000
 export const DEFAULT_WAIT_TIMEOUT_MS = 30_000
@@ -649,7 +652,7 @@ export async function startOpencode({
       return handle
         .readLog()
         .split("\n")
-        .filter((l) => /level=ERROR .*failed to load (internal )?plugin/.test(l))
+        .filter((l) => ERROR_LINE.test(l) && /failed to load (internal )?plugin/.test(l))
     },
     /** Messages of pluginErrors, flattened to strings. */
     pluginErrorMessages() {

@@ -4,16 +4,26 @@
 // (the plugin runs inside it) before the load, after it, and once every
 // session is deleted.
 //
-//   node __test__/stress/load.mjs [--sessions 100] [--relays 10]
+//   node __test__/stress/load.mjs [--sessions 100] [--relays 10] [--copies 1]
+//
+// `--copies 2` lists the plugin twice in opencode.json (see PLUGIN_SPECS), as
+// a project that names it both by directory and by entry file would.
 //
 // The scripted model reads `RELAY <label> <k>/<n> <modes>` and answers step
 // k < n by calling `session` with the next mode; see mock-model.mjs.
 
 import fs from "node:fs"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { parseCues } from "../e2e/mock-model.mjs"
+import { ERROR_LINE } from "../e2e/opencode.mjs"
 import { bootWithPlugin, shutdown } from "../e2e/suite.mjs"
 import { toolParts } from "../e2e/transcript.mjs"
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+/** Ways to list this plugin in opencode.json that each make an instance of it. */
+export const PLUGIN_SPECS = [REPO, path.join(REPO, "lib", "plugin.js")]
 
 /** Three orders of the modes, so chains fork and compact at different steps. */
 const MODE_PATTERNS = [
@@ -27,9 +37,11 @@ const MODE_PATTERNS = [
  * Resolves with the counts and measures; never throws for a lost or doubled
  * hand-off (the caller decides), only when the run cannot finish.
  */
-export async function runLoad({ sessions = 100, relays = 10, timeoutMs = 20 * 60_000, progress = () => {} } = {}) {
+export async function runLoad({ sessions = 100, relays = 10, copies = 1, timeoutMs = 20 * 60_000, progress = () => {} } = {}) {
   // Each chain is `relays` hops without a person writing in between.
-  const env = await bootWithPlugin({ pluginOptions: { maxHops: relays + 1 } })
+  const pluginOptions = { maxHops: relays + 1 }
+  const extraConfig = copies > 1 ? { plugin: PLUGIN_SPECS.slice(0, copies).map((spec) => [spec, pluginOptions]) } : undefined
+  const env = await bootWithPlugin({ pluginOptions, extraConfig })
   const { mock, oc } = env
   try {
     const before = { rssKiB: openCodeRssKiB(oc), engine: await engineStats(oc) }
@@ -62,19 +74,26 @@ export async function runLoad({ sessions = 100, relays = 10, timeoutMs = 20 * 60
     await sleep(2000)
     const afterDelete = { rssKiB: openCodeRssKiB(oc), engine: await engineStats(oc) }
 
+    const log = oc.readLog().split("\n")
     return {
       sessions,
       relays,
+      copies,
       expected,
       wallMs,
       counts,
       toolErrors,
       memory: { before, afterLoad, afterDelete },
-      errorLog: oc
-        .readLog()
-        .split("\n")
-        .filter((l) => /level=ERROR/.test(l))
-        .slice(0, 20),
+      errorLog: log.filter((l) => ERROR_LINE.test(l)).slice(0, 20),
+      // What the plugin said of lists a stopped OpenCode left: toasts and log lines.
+      stoppedReports: [
+        ...oc.events
+          .filter((e) => e.type === "tui.toast.show" && /OpenCode stopped/.test(e.properties?.title))
+          .map((e) => e.properties.title),
+        ...log.filter((l) => /OpenCode stopped|left by a stopped OpenCode/.test(l)),
+      ],
+      // A copy of the plugin that finds another one serving the project says so in the log.
+      inactiveCopies: log.filter((l) => /opencode-sessions is loaded twice for this project/.test(l)).length,
       modelRequests: mock.requests.length,
     }
   } finally {
@@ -160,11 +179,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { sessions: { type: "string", default: "100" }, relays: { type: "string", default: "10" } },
+    options: {
+      sessions: { type: "string", default: "100" },
+      relays: { type: "string", default: "10" },
+      copies: { type: "string", default: "1" },
+    },
   })
   const result = await runLoad({
     sessions: Number(values.sessions),
     relays: Number(values.relays),
+    copies: Number(values.copies),
     progress: (line) => console.error(line),
   })
   console.log(JSON.stringify(result, null, 2))

@@ -6,6 +6,89 @@
 
 import { PLUGIN_MARK } from "./marker.js"
 
+// ---- which client, and where its requests go ----
+
+/** The host clients a copy of this plugin already serves, shared by every copy of the module loaded in the process. */
+const SERVED = Symbol.for("opencode-sessions.servedClients")
+/** How long the check that OpenCode's HTTP server answers may take. */
+const SERVER_CHECK_MS = 1_000
+
+/**
+ * The SDK client this plugin instance sends through, or null when another
+ * instance of the plugin already serves the same OpenCode instance (the
+ * package listed twice, say). OpenCode hands one client to every plugin of
+ * an instance, so the client tells instances apart: two instances of one
+ * directory in one process (an instance disposed and made again, or a second
+ * one for the same directory) each have their own client and event bus, and
+ * each must serve its own.
+ *
+ * When the client runs its requests inside the process while the server
+ * listens elsewhere, they are sent to the listening server instead, as
+ * OpenCode itself does from 1.18 on: under `serve`, OpenCode 1.15 answers
+ * in-process requests from a second instance of the project, which loads
+ * every plugin again and whose events the first never hears. The client
+ * goes where the server listens when its base URL is not the server's
+ * (under `opencode run` both name the same unused default; a server that
+ * reports port 0, as 1.2 and 1.3 do, listens nowhere), and only once the
+ * server answered a health check, asked by the first request; requests made
+ * before the answer wait for it. Nothing is asked while the plugin loads.
+ * The client is shared by every plugin of the instance: theirs go the same
+ * way, as OpenCode 1.18 sends them.
+ * @param {import("@opencode-ai/plugin").PluginInput} input
+ */
+export function claimClient(input) {
+  const client = input?.client
+  if (client === null || typeof client !== "object") return client
+  globalThis[SERVED] ??= new WeakSet()
+  if (globalThis[SERVED].has(client)) return null
+  globalThis[SERVED].add(client)
+  routeToServer(client._client, input.serverUrl)
+  return client
+}
+
+/** Lets another instance serve the client, when this one failed to start. */
+export function releaseClient(client) {
+  globalThis[SERVED]?.delete(client)
+}
+
+function routeToServer(sdk, serverUrl) {
+  if (typeof sdk?.getConfig !== "function" || typeof sdk.setConfig !== "function") return
+  const { baseUrl, fetch: hostFetch, headers } = sdk.getConfig()
+  const server = parseUrl(serverUrl)
+  const base = parseUrl(baseUrl)
+  if (!server || !base || server.port === "0" || server.origin === base.origin || typeof hostFetch !== "function") return
+  const viaHttp = (request) => globalThis.fetch(request, { timeout: false }) // Bun's own fetch time limit off: the signal rules
+  let checked = null
+  const check = async () => {
+    let answered = false
+    try {
+      const response = await globalThis.fetch(new URL("/global/health", server), { headers, signal: AbortSignal.timeout(SERVER_CHECK_MS) })
+      answered = response.ok && (await response.json())?.healthy === true
+    } catch {
+      // not reachable: requests stay in-process
+    }
+    sdk.setConfig(answered ? { baseUrl: server.origin, fetch: viaHttp } : { fetch: hostFetch })
+    return answered
+  }
+  sdk.setConfig({
+    // Only the requests made before the check ended come through here.
+    async fetch(request, ...rest) {
+      checked ??= check()
+      if (!(await checked)) return hostFetch(request, ...rest)
+      const url = new URL(request.url)
+      return viaHttp(new Request(new URL(url.pathname + url.search, server), request))
+    },
+  })
+}
+
+function parseUrl(value) {
+  try {
+    return value ? new URL(String(value)) : null
+  } catch {
+    return null
+  }
+}
+
 /**
  * The engine gives up on a request at its time limit; the HTTP call is
  * aborted a little later, so the engine's own "no answer" always comes first
