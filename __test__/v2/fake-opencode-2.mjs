@@ -15,7 +15,8 @@
 //   synthetic {text, metadata, resume}; compact {id?, delivery?}; update {title}; fork {before};
 //   context: messages since the last compaction), packages/protocol/src/groups/agent.ts @1652328e
 //   (agent.list answers Location.response: {location, data})
-// - agents: packages/schema/src/agent.ts @3ece701d ({id, mode, hidden, ...})
+// - agents: packages/schema/src/agent.ts @3ece701d ({id, mode, hidden, ...});
+//   sessions: packages/schema/src/session.ts @06f9d1a6 ({id, parentID?, agent?, model?, title, ...})
 // - tools: packages/schema/src/tool.ts @0f131b3e (Info {name, input, description, execute, options};
 //   Options.codemode, Options.permission defaulting to the tool's name; Result {content, output, metadata});
 //   packages/plugin/src/promise/tool.ts @196e4612 (ToolContext: sessionID, agent, messageID, id, signal)
@@ -274,8 +275,9 @@ export class FakeOpencode2 {
     return session
   }
 
+  /** Session.Info (packages/schema/src/session.ts @06f9d1a6): `model` is optional, set only by switchModel. */
   info(session) {
-    return { id: session.id, title: session.title, parentID: session.parentID, agent: session.agent, model: MODEL }
+    return { id: session.id, title: session.title, parentID: session.parentID, agent: session.agent }
   }
 
   create({ title, agent, parentID } = {}) {
@@ -304,6 +306,7 @@ export class FakeOpencode2 {
   }
 
   switchAgent(sessionID, agent) {
+    required("agent", agent, "string")
     if (!this.agents.some((a) => a.id === agent)) throw new ApiError("InvalidRequestError", `unknown agent ${agent}`)
     this.session(sessionID).agent = agent
     this.emit("session.agent.selected", { sessionID, agent })
@@ -311,6 +314,7 @@ export class FakeOpencode2 {
 
   /** A prompt: admitted to the inbox, run when the session is free. */
   prompt({ sessionID, text, metadata, delivery = "steer", resume = true }) {
+    required("text", text, "string")
     const session = this.session(sessionID)
     const id = this.id("msg")
     for (const hook of this.promptHooks) hook({ sessionID, messageID: id, prompt: { text }, metadata, delivery })
@@ -320,6 +324,7 @@ export class FakeOpencode2 {
   }
 
   synthetic({ sessionID, text, metadata, resume = true }) {
+    required("text", text, "string")
     const session = this.session(sessionID)
     const message = { id: this.id("msg"), type: "synthetic", text, metadata, time: { created: Date.now() } }
     session.messages.push(message)
@@ -514,6 +519,11 @@ export class FakeOpencode2 {
       return `${m.type}: ${m.summary ?? ""}`
     })
   }
+}
+
+/** A payload key the endpoint's schema requires, refused as the schema decoder refuses it. */
+function required(key, value, type) {
+  if (typeof value !== type) throw new ApiError("InvalidRequestError", `Missing key\n  at ["${key}"]`)
 }
 
 /** The cues of a prompt: tool calls, delays, stalls and failures, and the rest of its text. */

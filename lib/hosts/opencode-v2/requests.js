@@ -53,9 +53,18 @@ export function createRequester(ctx, server) {
     async prompt({ sessionId, agent, parts }) {
       // V2's prompt names no agent: the session's agent is switched first, and stays switched.
       await session.switchAgent({ sessionID: sessionId, agent })
-      // The mark lets the prompt hook tell these messages from a person's.
+      // The mark lets the prompt hook tell these messages from a person's. The
+      // text goes both flat (2.0's payload) and as `prompt` (the payload of
+      // earlier builds, as OpenCode 1.18's embedded core takes it): each
+      // build's schema reads its own key and drops the other.
       const text = parts.join("\n\n")
-      await session.prompt({ sessionID: sessionId, text, metadata: { [PLUGIN_MARK]: true }, delivery: "queue" })
+      await session.prompt({
+        sessionID: sessionId,
+        text,
+        prompt: { text },
+        metadata: { [PLUGIN_MARK]: true },
+        delivery: "queue",
+      })
       return { type: "done" }
     },
     async lastUserModel({ sessionId }) {
