@@ -3,6 +3,9 @@
 // __test__/e2e/control.test.mjs and faults.test.mjs.
 
 import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
+import fs from "node:fs"
+import path from "node:path"
 import { afterEach, describe, test } from "node:test"
 import * as serverModule from "../../server.js"
 import { cue, FakeOpencode2, isolateState } from "./fake-opencode-2.mjs"
@@ -89,6 +92,16 @@ describe("limits and faults over OpenCode 2's plugin API (model)", () => {
     assert.match(oc.transcript(sessionID)[1], /\[ProviderError\]$/)
   })
 
+  test("the provider fails once and OpenCode retries: the turn goes on, and the hand-off goes out once", async () => {
+    await boot()
+    const sessionID = await oc.startTurn(`${cue({ mode: "message", agent: "plan", text: "once" })}\nRETRY`)
+    await oc.until(() => oc.transcript(sessionID).includes("plan: [plan] got: once"))
+    await oc.until(() => oc.idle(sessionID))
+    await settle()
+    assert.ok(oc.events.some((e) => e.type === "session.retry.scheduled"))
+    assert.equal(users(sessionID).filter((line) => line === "user → plan: once").length, 1)
+  })
+
   test("the model stalls mid-turn: the hand-off waits, other sessions go on, and stopping the turn cancels it", async () => {
     await boot()
     const stalled = await oc.startTurn(`${cue({ mode: "message", agent: "plan", text: "later" })}\nSTALL`)
@@ -113,6 +126,32 @@ describe("limits and faults over OpenCode 2's plugin API (model)", () => {
     assert.match(lost, /Review the diff/)
     const other = await oc.startTurn(cue({ mode: "message", agent: "plan", text: "fine" }))
     await oc.until(() => oc.transcript(other).includes("plan: [plan] got: fine"))
+  })
+
+  test("OpenCode stopped with a hand-off pending: the next start tells the session, and it works as before", async () => {
+    await boot()
+    const sessionID = await oc.startTurn(`${cue({ mode: "message", agent: "plan", text: "Review the diff" })}\nSTALL`)
+    const stateDir = path.join(process.env.XDG_STATE_HOME, "opencode-sessions")
+    const list = await oc.until(() => fs.existsSync(stateDir) && fs.readdirSync(stateDir).find((name) => name.endsWith(".json")))
+    await oc.stop()
+    oc.interrupt(sessionID)
+    // As if that process had been killed: its list names a process that is gone.
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid
+    fs.renameSync(path.join(stateDir, list), path.join(stateDir, list.replace(/-\d+-([0-9a-f]+)\.json$/, `-${gone}-$1.json`)))
+    const sessions = oc.sessions
+    oc = new FakeOpencode2()
+    oc.sessions = sessions
+    await oc.load(serverModule)
+    const note = await oc.until(() => oc.transcript(sessionID).find((line) => line.startsWith("note: [Hand-off not delivered]")))
+    assert.match(note, /relay #\d+ \(message → plan\)/)
+    assert.match(note, /Review the diff/)
+    assert.ok(
+      oc.stderr.some((line) => line.includes("OpenCode stopped: 1 hand-off not delivered")),
+      oc.stderr.join("\n"),
+    )
+    await oc.until(() => fs.readdirSync(stateDir).length === 0)
+    oc.personPrompt(sessionID, cue({ mode: "message", agent: "plan", text: "again" }), "build")
+    await oc.until(() => oc.transcript(sessionID).includes("plan: [plan] got: again"))
   })
 
   test("switchTo: the TUI cannot be switched from a server plugin; the branch runs all the same and the reason is logged", async () => {

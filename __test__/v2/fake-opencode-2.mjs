@@ -23,13 +23,14 @@
 // - events: packages/schema/src/event.ts @162a75f9 (envelope {id: "evt_…", type, created, durable, data}),
 //   packages/schema/src/session-event.ts @03130971 (session.execution.started / succeeded / failed {error} /
 //   interrupted {reason: user | shutdown | superseded}, session.deleted, session.compaction.started / ended /
-//   failed, session.step.ended / failed), packages/schema/src/session-error.ts @117c0bf0 ({type, message})
+//   failed, session.step.ended / failed, session.retry.scheduled), packages/schema/src/session-error.ts @117c0bf0 ({type, message})
 // - messages: packages/schema/src/session-message.ts @60ada05b (user {type, text}, assistant {type, agent,
 //   model {id, providerID}, content [{type: "text", text}], error?})
 //
 // The "model" behind the agents is scripted by cues in the prompt text, as
 // the end-to-end suite's mock model is: `CALL session {json}` lines make tool
 // calls, `DELAY <ms>` delays the answer, `STALL` waits for an interrupt,
+// `RETRY` has the provider fail once and OpenCode retry within the turn,
 // `FAIL <type>` fails the execution after the tool step; otherwise agent
 // `x` answers `[x] got: <text>`, or `[x] done: <tool results>` after calls.
 
@@ -424,6 +425,18 @@ export class FakeOpencode2 {
       this.emit("session.step.failed", { sessionID: session.id, assistantMessageID: assistant.id, error })
       throw Object.assign(new Error(error.message), { sessionError: error })
     }
+    if (cues.retry) {
+      // A provider error OpenCode retries within the execution: the turn goes on.
+      const error = { type: "ProviderError", message: "HTTP 500", status: 500 }
+      this.emit("session.retry.scheduled", {
+        sessionID: session.id,
+        assistantMessageID: assistant.id,
+        attempt: 1,
+        at: Date.now() + 50,
+        error,
+      })
+      await pause(50, signal)
+    }
     if (cues.stall) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))
     if (cues.delay) await pause(cues.delay, signal)
     if (signal.aborted) throw signal.reason
@@ -532,16 +545,18 @@ function parseCues(text) {
   const rest = []
   let delay = 0
   let stall = false
+  let retry = false
   let fail = null
   for (const line of text.split("\n")) {
     const call = /^CALL session (.+)$/.exec(line)
     if (call) calls.push(JSON.parse(call[1]))
     else if (/^DELAY (\d+)$/.test(line)) delay = Number(line.slice(6))
     else if (line === "STALL") stall = true
+    else if (line === "RETRY") retry = true
     else if (/^FAIL \w+$/.test(line)) fail = line.slice(5)
     else rest.push(line)
   }
-  return { calls, delay, stall, fail, text: rest.join("\n").trim() }
+  return { calls, delay, stall, retry, fail, text: rest.join("\n").trim() }
 }
 
 function pause(ms, signal) {
