@@ -76,7 +76,7 @@ describe("capabilities of OpenCode 2 builds, probed at setup", () => {
     assert.equal(oc.tools.size, 0)
     assert.equal(oc.subscribers.size, 0, "no event subscription")
     assert.deepEqual(oc.stderr, [
-      "[opencode-sessions] error: opencode-sessions: the plugin context this OpenCode passed has no ctx.session.switchAgent; the session tool is not registered",
+      "[opencode-sessions] error: the plugin context this OpenCode passed has no ctx.session.switchAgent; the session tool is not registered",
     ])
     for (const [odd, kind] of [
       [null, "null"],
@@ -85,7 +85,7 @@ describe("capabilities of OpenCode 2 builds, probed at setup", () => {
       const { result, lines } = await stderrOf(() => setup(odd))
       assert.equal(result, undefined)
       assert.deepEqual(lines, [
-        `[opencode-sessions] error: opencode-sessions: the plugin context this OpenCode passed has no members at all (it is ${kind}); the session tool is not registered`,
+        `[opencode-sessions] error: the plugin context this OpenCode passed has no members at all (it is ${kind}); the session tool is not registered`,
       ])
     }
   })

@@ -18,7 +18,6 @@ import { createEventReader } from "./opencode-v2/events.js"
 import { createRequester } from "./opencode-v2/requests.js"
 
 const SERVICE = "opencode-sessions"
-const PREFIX = `${SERVICE}: `
 
 /** The levels and toast variants written; the info lines of each relay would be noise on a terminal. */
 const WRITTEN = new Set(["warn", "warning", "error"])
@@ -45,10 +44,7 @@ export async function setup(ctx) {
   const found = probe(ctx)
   if (found.shape === "reduced") return undefined
   if (found.shape === "unexpected") {
-    await log(
-      "error",
-      `${PREFIX}the plugin context this OpenCode passed has no ${found.missing.join(", ")}; the session tool is not registered`,
-    )
+    await log("error", `the plugin context this OpenCode passed has no ${found.missing.join(", ")}; the session tool is not registered`)
     return undefined
   }
   const { RelayEngine, optionsRefusedTitle } = await loadNative()
@@ -85,7 +81,7 @@ export async function setup(ctx) {
   }
 }
 
-const malformed = (detail) => void log("error", `${PREFIX}malformed event: ${detail}`)
+const malformed = (detail) => void log("error", `malformed event: ${detail}`)
 
 /** The project directory, which names the file of pending hand-offs. */
 function projectDirectory(ctx) {
@@ -146,11 +142,11 @@ function follow(ctx, readEvent) {
       try {
         readEvent(next.value)
       } catch (error) {
-        await log("error", `${PREFIX}an event could not be read: ${error?.message ?? error}`)
+        await log("error", `an event could not be read: ${error?.message ?? error}`)
       }
     }
   })().catch((error) => {
-    if (!stopped) void log("error", `${PREFIX}the event stream ended: ${error?.message ?? error}`)
+    if (!stopped) void log("error", `the event stream ended: ${error?.message ?? error}`)
   })
   return async () => {
     stopped = true
