@@ -18,9 +18,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class RelayEngine {
   /**
    * Takes the plugin options as the user wrote them in `opencode.json`;
-   * a wrong or unknown option throws, naming it.
+   * a wrong or unknown option throws, naming it. `hostLimits` are the
+   * hand-off modes the host cannot perform and what it lacks for each.
    */
-  constructor(options?: JsSessionsOptions | null)
+  constructor(options?: JsSessionsOptions | null, hostLimits?: Array<JsHostLimit> | null)
   /**
    * Whether drains carry `notice` actions (they do unless told otherwise).
    * A host that does not listen to notices turns them off: the toasts,
@@ -195,6 +196,17 @@ export interface JsEngineStats {
  */
 export type JsFailureCause = 'unreachable' | 'unavailable' | 'refused'
 
+/**
+ * A hand-off mode the host cannot perform, given to the `RelayEngine`
+ * constructor: the tool neither offers nor accepts it, and a call to it is
+ * refused with "this OpenCode lacks <lacks>".
+ */
+export interface JsHostLimit {
+  mode: JsSessionMode
+  /** What the host lacks, finishing "this OpenCode lacks …", e.g. "a way to fork a session from a plugin". */
+  lacks: string
+}
+
 /** The level of a log line. */
 export type JsLogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -250,6 +262,7 @@ export interface JsPendingHandOff {
 /** Why a tool call was refused. */
 export type JsRefusal =
   | { kind: 'modeDisabled'; enabled: Array<JsToolMode> }
+  | { kind: 'hostLacks'; lacks: string; enabled: Array<JsToolMode> }
   | { kind: 'agentUnknown'; reachable: Array<string> }
   | { kind: 'agentIsSubagent'; reachable: Array<string> }
   | { kind: 'agentHidden'; reachable: Array<string> }

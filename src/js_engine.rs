@@ -12,7 +12,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    tool_text, Action, ActionId, BusEvent, EngineConfig, Mode, Outcome, PendingHandOff,
+    tool_text, Action, ActionId, BusEvent, EngineConfig, HostLimit, Mode, Outcome, PendingHandOff,
     RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES, RELEVANT_EVENT_TYPES,
 };
 use serde_json::Value;
@@ -46,14 +46,23 @@ fn now(now_ms: Unknown<'_>) -> Result<u64> {
 #[napi]
 impl JsRelayEngine {
     /// Takes the plugin options as the user wrote them in `opencode.json`;
-    /// a wrong or unknown option throws, naming it.
-    #[napi(constructor, ts_args_type = "options?: JsSessionsOptions | null")]
-    pub fn new(options: Option<Unknown<'_>>) -> Result<Self> {
+    /// a wrong or unknown option throws, naming it. `hostLimits` are the
+    /// hand-off modes the host cannot perform and what it lacks for each.
+    #[napi(
+        constructor,
+        ts_args_type = "options?: JsSessionsOptions | null, hostLimits?: Array<JsHostLimit> | null"
+    )]
+    pub fn new(options: Option<Unknown<'_>>, host_limits: Option<Unknown<'_>>) -> Result<Self> {
         let options = match options {
             Some(options) => json("options", options).map_err(JsInputError::Options)?,
             None => Value::Null,
         };
-        let config = EngineConfig::from_options(&options).map_err(JsInputError::Options)?;
+        let mut config = EngineConfig::from_options(&options).map_err(JsInputError::Options)?;
+        if let Some(limits) = host_limits {
+            let limits = json("hostLimits", limits).map_err(JsInputError::Argument)?;
+            config.host_limits =
+                HostLimit::list_from_json(&limits).map_err(JsInputError::Argument)?;
+        }
         Ok(JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,

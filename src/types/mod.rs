@@ -12,6 +12,8 @@
 mod action;
 mod drain;
 mod engine_stats;
+// Type only (`index.d.ts`), like `tool_call`.
+mod host_limit;
 mod mode;
 mod notice;
 mod options;

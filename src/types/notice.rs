@@ -315,15 +315,36 @@ pub enum JsCancelled {
     object_from_js = false
 )]
 pub enum JsRefusal {
-    ModeDisabled { enabled: Vec<JsToolMode> },
-    AgentUnknown { reachable: Vec<String> },
-    AgentIsSubagent { reachable: Vec<String> },
-    AgentHidden { reachable: Vec<String> },
-    AgentNotAllowed { allowed: Vec<String> },
+    ModeDisabled {
+        enabled: Vec<JsToolMode>,
+    },
+    /// The host cannot perform the mode; `lacks` says what it lacks.
+    HostLacks {
+        lacks: String,
+        enabled: Vec<JsToolMode>,
+    },
+    AgentUnknown {
+        reachable: Vec<String>,
+    },
+    AgentIsSubagent {
+        reachable: Vec<String>,
+    },
+    AgentHidden {
+        reachable: Vec<String>,
+    },
+    AgentNotAllowed {
+        allowed: Vec<String>,
+    },
     QueuedFromSubagent,
-    HopLimit { max_hops: u32 },
-    PermissionRefused { message: String },
-    PermissionUnanswered { timeout_ms: i64 },
+    HopLimit {
+        max_hops: u32,
+    },
+    PermissionRefused {
+        message: String,
+    },
+    PermissionUnanswered {
+        timeout_ms: i64,
+    },
     TurnOver,
     Interrupted,
     SessionDeleted,
@@ -792,6 +813,10 @@ impl From<Refusal> for JsRefusal {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::ModeDisabled { enabled } => JsRefusal::ModeDisabled {
+                enabled: modes(enabled),
+            },
+            Refusal::HostLacks { lacks, enabled } => JsRefusal::HostLacks {
+                lacks,
                 enabled: modes(enabled),
             },
             Refusal::AgentUnknown { reachable } => JsRefusal::AgentUnknown { reachable },

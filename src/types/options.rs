@@ -66,6 +66,8 @@ impl From<&EngineConfig> for JsSessionsOptions {
             report,
             resume_parent,
             retry: RetryPolicy { .. },
+            // Not an option: the host's, given to the constructor.
+            host_limits: _,
         } = config;
         // Timeouts are checked to be at most 2^31 - 1 when they are read.
         let ms = |ms: &u64| u32::try_from(*ms).unwrap_or(u32::MAX);

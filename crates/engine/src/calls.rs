@@ -10,6 +10,7 @@ use crate::branches::{Branches, Siblings};
 use crate::config::EngineConfig;
 use crate::groups::BranchSlot;
 use crate::hops::Hops;
+use crate::host_limits::HostLimit;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{CallFailure, Cancelled, Certainty, Notice, Refusal, RequestError};
@@ -26,6 +27,8 @@ pub(crate) struct Calls {
     calls: HashMap<ToolCallId, PendingCall>,
     /// Modes the tool offers; the others are refused.
     modes: Vec<Mode>,
+    /// Modes the host cannot perform, refused naming what it lacks.
+    host_limits: Vec<HostLimit>,
     /// Agents a hand-off may target; `None` allows every primary agent.
     agents: Option<Vec<String>>,
     /// Branch modes after which the TUI shows the branch.
@@ -125,7 +128,8 @@ impl Calls {
     pub fn new(config: &EngineConfig) -> Self {
         Calls {
             calls: HashMap::new(),
-            modes: config.modes.clone(),
+            modes: config.enabled_hand_offs(),
+            host_limits: config.host_limits.clone(),
             agents: config.agents.clone(),
             switch_to: config.switch_to.clone(),
             permission_timeout_ms: config.permission_timeout_ms,
@@ -151,8 +155,13 @@ impl Calls {
     /// A call that hands work off (any mode but `status`) began.
     pub fn begin(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
         if !self.modes.contains(&call.mode) {
-            let reason = Refusal::ModeDisabled {
-                enabled: self.modes.clone(),
+            let enabled = self.modes.clone();
+            let reason = match self.host_limits.iter().find(|l| l.mode == call.mode) {
+                Some(limit) => Refusal::HostLacks {
+                    lacks: limit.lacks.clone(),
+                    enabled,
+                },
+                None => Refusal::ModeDisabled { enabled },
             };
             sib.out.notice(refused(id, &call, reason));
             return;

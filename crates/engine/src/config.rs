@@ -1,6 +1,7 @@
 //! What the engine may do and how long it waits, as the user configured it.
 //! Reading the user's options into this lives in `options.rs`.
 
+use crate::host_limits::HostLimit;
 use crate::mode::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub struct EngineConfig {
     /// Whether the parent's agent takes a turn once all branches of a call are done.
     pub resume_parent: bool,
     pub retry: RetryPolicy,
+    /// Modes the host cannot perform, whatever `modes` says.
+    pub host_limits: Vec<HostLimit>,
 }
 
 /// How branches (`new`, `fork`) report back to the session that opened them.
@@ -62,6 +65,7 @@ impl Default for EngineConfig {
             report: ReportMode::Each,
             resume_parent: false,
             retry: RetryPolicy::default(),
+            host_limits: Vec::new(),
         }
     }
 }
@@ -89,17 +93,31 @@ impl RetryPolicy {
 }
 
 impl EngineConfig {
+    /// Whether the tool offers `mode`: the options leave it on and the host can do it.
     pub fn mode_enabled(&self, mode: Mode) -> bool {
-        self.modes.contains(&mode)
+        self.modes.contains(&mode) && self.host_lacks(mode).is_none()
+    }
+
+    /// What the host lacks to perform `mode`, if it cannot.
+    pub fn host_lacks(&self, mode: Mode) -> Option<&str> {
+        self.host_limits
+            .iter()
+            .find(|limit| limit.mode == mode)
+            .map(|limit| limit.lacks.as_str())
+    }
+
+    /// The hand-off modes the tool accepts, in their usual order.
+    pub fn enabled_hand_offs(&self) -> Vec<Mode> {
+        Mode::ALL
+            .into_iter()
+            .filter(|mode| self.mode_enabled(*mode))
+            .collect()
     }
 
     /// The modes the tool offers: the enabled hand-offs in their usual order,
     /// and `status` whenever branches can be opened.
     pub fn offered_modes(&self) -> Vec<Mode> {
-        let mut offered: Vec<Mode> = Mode::ALL
-            .into_iter()
-            .filter(|mode| self.mode_enabled(*mode))
-            .collect();
+        let mut offered = self.enabled_hand_offs();
         if self.mode_enabled(Mode::New) || self.mode_enabled(Mode::Fork) {
             offered.push(Mode::Status);
         }

@@ -302,6 +302,12 @@ pub enum Refusal {
     ModeDisabled {
         enabled: Vec<Mode>,
     },
+    /// The host cannot perform the mode: it lacks `lacks` (see `HostLimit`);
+    /// `enabled` are the modes left.
+    HostLacks {
+        lacks: String,
+        enabled: Vec<Mode>,
+    },
     /// No agent of that name; `reachable` are the agents that can answer.
     AgentUnknown {
         reachable: Vec<String>,

@@ -192,6 +192,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                 Refusal::PermissionUnanswered { .. } => Some("Hand-off not made"),
                 Refusal::TurnOver => Some("Hand-off not queued"),
                 Refusal::ModeDisabled { .. }
+                | Refusal::HostLacks { .. }
                 | Refusal::AgentUnknown { .. }
                 | Refusal::AgentIsSubagent { .. }
                 | Refusal::AgentHidden { .. }
@@ -447,6 +448,7 @@ fn relay_failure(reason: &RelayFailure) -> String {
 fn refusal(mode: Mode, agent: &str, reason: &Refusal) -> String {
     match reason {
         Refusal::ModeDisabled { enabled } => mode_disabled(mode, enabled),
+        Refusal::HostLacks { lacks, enabled } => host_lacks(mode, lacks, enabled),
         Refusal::AgentUnknown { reachable } => {
             agent_refused(agent, "is not an agent of this project", reachable)
         }
@@ -613,6 +615,14 @@ fn mode_disabled(mode: Mode, enabled: &[Mode]) -> String {
     let enabled: Vec<&str> = enabled.iter().map(|m| m.as_str()).collect();
     format!(
         "Mode \"{mode}\" is turned off in this project's opencode-sessions options. Modes you can use: {}. Nothing was sent.",
+        enabled.join(", ")
+    )
+}
+
+fn host_lacks(mode: Mode, lacks: &str, enabled: &[Mode]) -> String {
+    let enabled: Vec<&str> = enabled.iter().map(|m| m.as_str()).collect();
+    format!(
+        "Mode \"{mode}\" is not available here: this OpenCode lacks {lacks}. Modes you can use: {}. Nothing was sent.",
         enabled.join(", ")
     )
 }
