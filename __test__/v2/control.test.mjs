@@ -135,9 +135,15 @@ describe("limits and faults over OpenCode 2's plugin API (model)", () => {
     const list = await oc.until(() => fs.existsSync(stateDir) && fs.readdirSync(stateDir).find((name) => name.endsWith(".json")))
     await oc.stop()
     oc.interrupt(sessionID)
-    // As if that process had been killed: its list names a process that is gone.
+    // As if that process had been killed: its list names a process that is
+    // gone, under a token no instance of this process holds.
     const gone = spawnSync(process.execPath, ["-e", ""]).pid
-    fs.renameSync(path.join(stateDir, list), path.join(stateDir, list.replace(/-\d+-([0-9a-f]+)\.json$/, `-${gone}-$1.json`)))
+    const record = JSON.parse(fs.readFileSync(path.join(stateDir, list), "utf8"))
+    fs.rmSync(path.join(stateDir, list))
+    fs.writeFileSync(
+      path.join(stateDir, list.replace(/-\d+-[0-9a-f]+\.json$/, `-${gone}-0badc0de.json`)),
+      JSON.stringify({ ...record, pid: gone }),
+    )
     const sessions = oc.sessions
     oc = new FakeOpencode2()
     oc.sessions = sessions
