@@ -21,6 +21,7 @@ export async function createPlugin(input, options) {
     toolText: engine.toolText(),
     eventTypes: relevantEventTypes(),
     log: host.log,
+    client: input.client,
   })
 }
 

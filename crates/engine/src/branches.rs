@@ -13,7 +13,7 @@ use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
-use crate::ids::ActionId;
+use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{BranchError, BranchInfo, BranchProgress, NoteKind, Notice};
 use crate::outcome::Outcome;
@@ -57,6 +57,8 @@ struct Branch {
     state: BranchState,
     /// A `session.error` seen during the branch's turn.
     error: Option<BranchError>,
+    /// The tool call waiting for this branch's report as its result.
+    reply_to: Option<ToolCallId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,8 +223,17 @@ impl Branches {
     }
 
     /// A branch's agent started answering: follow it until its turn ends.
-    pub fn track(&mut self, call: &ToolCall, slot: &BranchSlot, session_id: &str, title: &str) {
+    /// `reply_to` is the call whose result waits for the branch's report.
+    pub fn track(
+        &mut self,
+        call: &ToolCall,
+        slot: &BranchSlot,
+        session_id: &str,
+        title: &str,
+        reply_to: Option<ToolCallId>,
+    ) {
         let branch = Branch {
+            reply_to,
             parent: call.session_id.clone(),
             group: slot.key.clone(),
             title: title.to_owned(),
@@ -394,7 +405,9 @@ impl Branches {
         let parent = branch.parent.clone();
         let group = branch.group.clone();
         let (title, agent) = (branch.title.clone(), branch.agent.clone());
-        let note = (self.report == ReportMode::Each).then(|| {
+        // A call that waited for the report has it as its result already.
+        let call = branch.reply_to.take();
+        let note = (self.report == ReportMode::Each && call.is_none()).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
                 session_id,
@@ -410,6 +423,7 @@ impl Branches {
                 title,
                 agent,
                 answer,
+                call,
             },
             Some(error) => Notice::BranchFailed {
                 session_id: session_id.to_owned(),
@@ -418,6 +432,7 @@ impl Branches {
                 agent,
                 answer,
                 error,
+                call,
             },
         });
         if let Some(note) = note {

@@ -80,12 +80,17 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             hop,
             max_hops,
             backlog,
+            within_turn,
             ..
         } => {
-            let text = match mode {
-                Mode::Compact => queued_compact(*relay, agent, *backlog),
-                Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+            let text = match (mode, within_turn) {
+                (Mode::Compact, false) => queued_compact(*relay, agent, *backlog),
+                (Mode::Compact, true) => queued_compact_within_turn(*relay, agent, *backlog),
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, false) => {
                     queued_message(*relay, agent, *backlog)
+                }
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, true) => {
+                    queued_message_within_turn(*relay, agent, *backlog)
                 }
             };
             vec![
@@ -233,23 +238,26 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             agent,
             mode,
             shown,
+            answer_follows,
             hop,
             max_hops,
             ..
         } => {
+            let log = Said::log(
+                LogLevel::Info,
+                format!("{mode} → {agent}: started {branch_session_id} \"{title}\" from {session_id} (hop {hop} of {max_hops})"),
+            );
+            // The result comes with the branch's answer.
+            if *answer_follows {
+                return vec![log];
+            }
             let text = match mode {
                 Mode::Fork => started_fork(agent, branch_session_id, title, *shown),
                 Mode::New | Mode::Message | Mode::Compact | Mode::Status => {
                     started_new(agent, branch_session_id, title, *shown)
                 }
             };
-            vec![
-                Said::log(
-                    LogLevel::Info,
-                    format!("{mode} → {agent}: started {branch_session_id} \"{title}\" from {session_id} (hop {hop} of {max_hops})"),
-                ),
-                ok_reply(*call, text),
-            ]
+            vec![log, ok_reply(*call, text)]
         }
         Notice::StatusReported {
             call,
@@ -261,23 +269,57 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             vec![ok_reply(*call, text)]
         }
         Notice::BranchFinished {
-            session_id, title, ..
-        } => vec![Said::log(
-            LogLevel::Info,
-            format!("branch {session_id} \"{title}\" finished"),
-        )],
+            session_id,
+            title,
+            agent,
+            answer,
+            call,
+            ..
+        } => {
+            let mut said = vec![Said::log(
+                LogLevel::Info,
+                format!("branch {session_id} \"{title}\" finished"),
+            )];
+            if let Some(call) = call {
+                let report = BranchReport {
+                    title,
+                    session_id,
+                    agent,
+                    answer,
+                    error: None,
+                };
+                said.push(ok_reply(*call, branch_report(&report)));
+            }
+            said
+        }
         Notice::BranchFailed {
             session_id,
             title,
+            agent,
+            answer,
             error,
+            call,
             ..
-        } => vec![Said::log(
-            LogLevel::Info,
-            format!(
-                "branch {session_id} \"{title}\" finished with an error: {}",
-                branch_error(error)
-            ),
-        )],
+        } => {
+            let mut said = vec![Said::log(
+                LogLevel::Info,
+                format!(
+                    "branch {session_id} \"{title}\" finished with an error: {}",
+                    branch_error(error)
+                ),
+            )];
+            if let Some(call) = call {
+                let report = BranchReport {
+                    title,
+                    session_id,
+                    agent,
+                    answer,
+                    error: Some(error),
+                };
+                said.push(ok_reply(*call, branch_report(&report)));
+            }
+            said
+        }
         Notice::BranchesDone { .. } => Vec::new(),
         Notice::ParentResumed {
             relay, session_id, ..
@@ -575,6 +617,20 @@ fn queued_message(relay: RelayId, agent: &str, backlog: usize) -> String {
 fn queued_compact(relay: RelayId, agent: &str, backlog: usize) -> String {
     format!(
         "Queued as {relay}{}: when your turn ends, this session is summarized, then {agent} answers your text on the summary. End your turn now.",
+        after(backlog)
+    )
+}
+
+fn queued_message_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay} for {agent}{}: this OpenCode ends with your turn, so your text goes out as your turn's last written reply is complete, and {agent} answers it in this session before OpenCode exits. End your turn now with a short written reply and no tool call after it: a turn that ends without text cannot hand over, and a tool called after the reply hands over early.",
+        after(backlog)
+    )
+}
+
+fn queued_compact_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay}{}: this OpenCode ends with your turn, so as your turn's last written reply is complete this session is summarized, then {agent} answers your text on the summary before OpenCode exits. End your turn now with a short written reply and no tool call after it: a turn that ends without text cannot hand over, and a tool called after the reply hands over early.",
         after(backlog)
     )
 }
