@@ -219,21 +219,17 @@ export type JsNoteKind = 'branchReport' | 'lostAtStop'
  * notice, never on the words.
  */
 export type JsNotice =
-  | { kind: 'relayQueued'; call: number; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; hop: number; maxHops: number; backlog: number; /** The host ends with the calling turn: the relay goes out inside it. */
-  withinTurn: boolean }
+  | { kind: 'relayQueued'; call: number; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; hop: number; maxHops: number; backlog: number; withinTurn: boolean }
   | { kind: 'relayStarted'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode }
   | { kind: 'relayDelivered'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; delivery: JsDelivery }
   | { kind: 'relayFailed'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; text: string; reason: JsRelayFailure; certainty: JsCertainty }
   | { kind: 'handOffsCancelled'; sessionId: string; items: Array<JsCancelled> }
   | { kind: 'callRefused'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; reason: JsRefusal }
   | { kind: 'callFailed'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; failure: JsCallFailure; certainty: JsCertainty }
-  | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; /** The call's result waits for the branch's report. */
-  answerFollows: boolean; hop: number; maxHops: number }
+  | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; answerFollows: boolean; hop: number; maxHops: number }
   | { kind: 'statusReported'; call: number; sessionId: string; branches: Array<JsBranchInfo>; stats: JsEngineStats }
-  | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; /** The call whose result is this report, when it waited for it. */
-  call?: number }
-  | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError; /** The call whose result is this report, when it waited for it. */
-  call?: number }
+  | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; call?: number }
+  | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError; call?: number }
   | { kind: 'branchesDone'; sessionId: string; mode: JsToolMode; branches: Array<string>; summarized: boolean }
   | { kind: 'parentResumed'; relay: number; sessionId: string; agent: string }
   | { kind: 'parentNotResumed'; sessionId: string; maxHops: number }

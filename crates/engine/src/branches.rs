@@ -140,6 +140,11 @@ impl Branches {
     }
 
     /// Branch sessions whose turn has not yet been reported.
+    /// Whether `session_id` is a branch a call opened.
+    pub fn is_branch(&self, session_id: &str) -> bool {
+        self.branches.contains_key(session_id)
+    }
+
     pub fn running(&self) -> usize {
         self.branches.values().filter(|b| !b.is_finished()).count()
     }

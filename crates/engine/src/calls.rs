@@ -151,6 +151,11 @@ impl Calls {
         self.within_turn = true;
     }
 
+    /// Whether the host ends with the turn that calls the tool.
+    pub fn hands_off_within_turn(&self) -> bool {
+        self.within_turn
+    }
+
     /// Tool calls still waiting for their result.
     pub fn len(&self) -> usize {
         self.calls.len()

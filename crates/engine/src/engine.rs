@@ -279,8 +279,17 @@ impl RelayEngine {
             if stopped_midway {
                 self.session_interrupted(now_ms, session_id);
             }
-            self.relays
-                .idle_ends(now_ms, session_id, &mut self.requests, &mut self.out);
+            // Where the host ends with its turn, the idle of any session but
+            // a branch (whose caller waits for it) is the host's end.
+            let host_exits =
+                self.calls.hands_off_within_turn() && !self.branches.is_branch(session_id);
+            self.relays.idle_ends(
+                now_ms,
+                session_id,
+                host_exits,
+                &mut self.requests,
+                &mut self.out,
+            );
         }
         let pending = self.relays.pending(session_id);
         self.branches.session_idle(

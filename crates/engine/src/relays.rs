@@ -239,11 +239,16 @@ impl Relays {
         Some(std::mem::take(&mut session.stopped_midway))
     }
 
-    /// The rest of a busy→idle edge: the front relay moves on, or the next starts.
+    /// The rest of a busy→idle edge: the front relay moves on, or the next
+    /// starts. With `host_exits` (the host ends with this idle) the answer in
+    /// progress ends, but nothing new starts: a prompt sent now would be
+    /// stored and never answered, so what waits stays on the pending list,
+    /// which the next start reports.
     pub fn idle_ends(
         &mut self,
         now_ms: u64,
         session_id: &str,
+        host_exits: bool,
         requests: &mut Requests,
         out: &mut Outputs,
     ) {
@@ -252,6 +257,15 @@ impl Relays {
         };
         session.busy = false;
         session.ending_turn = false;
+        if host_exits {
+            if matches!(
+                session.active.as_ref().map(|active| &active.stage),
+                Some(Stage::Answering { pending: None, .. })
+            ) {
+                self.delivered(now_ms, session_id, requests, out);
+            }
+            return;
+        }
         match session.active.as_mut().map(|active| &mut active.stage) {
             Some(Stage::Answering { .. }) => self.delivered(now_ms, session_id, requests, out),
             Some(Stage::Summarizing { turn_ended, .. }) => *turn_ended = true,

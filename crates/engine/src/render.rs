@@ -623,17 +623,20 @@ fn queued_compact(relay: RelayId, agent: &str, backlog: usize) -> String {
 
 fn queued_message_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
     format!(
-        "Queued as {relay} for {agent}{}: this OpenCode ends with your turn, so your text goes out as your turn's last written reply is complete, and {agent} answers it in this session before OpenCode exits. End your turn now with a short written reply and no tool call after it: a turn that ends without text cannot hand over, and a tool called after the reply hands over early.",
+        "Queued as {relay} for {agent}{}: this OpenCode (`opencode run`) exits when your turn ends, so your text goes out as your turn's last written reply is complete, and {agent} answers it in this session before OpenCode exits. {RUN_TURN_END}",
         after(backlog)
     )
 }
 
 fn queued_compact_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
     format!(
-        "Queued as {relay}{}: this OpenCode ends with your turn, so as your turn's last written reply is complete this session is summarized, then {agent} answers your text on the summary before OpenCode exits. End your turn now with a short written reply and no tool call after it: a turn that ends without text cannot hand over, and a tool called after the reply hands over early.",
+        "Queued as {relay}{}: this OpenCode (`opencode run`) exits when your turn ends, so as your turn's last written reply is complete this session is summarized, then {agent} answers your text on the summary before OpenCode exits. {RUN_TURN_END}",
         after(backlog)
     )
 }
+
+/// What a turn must end with for `opencode run` to hand over.
+const RUN_TURN_END: &str = "End your turn now with a short written reply, calling no tool after it: a tool called after that reply hands over before the tool's result comes back, and a turn that ends without a written reply cannot hand over (the hand-off is then reported at OpenCode's next start).";
 
 fn after(backlog: usize) -> String {
     match backlog {

@@ -1,0 +1,253 @@
+//! Simulations of a host that ends with the calling turn (OpenCode's `run`,
+//! which exits at its session's first idle): hand-offs go out through
+//! `handle_turn_ending` inside the turn, and branch calls return with their
+//! branch's report.
+
+mod sim;
+
+use opencode_sessions_engine::{Action, Notice, Outcome, Request};
+use sim::*;
+
+/// A sim of a host that ends with the turn, its session `s1` busy.
+fn run_host() -> Sim {
+    let mut sim = Sim::default();
+    sim.engine.handle_host_ends_with_turn();
+    sim.busy("s1");
+    sim
+}
+
+fn turn_ending(sim: &mut Sim, session: &str, step: &str) -> Vec<Action> {
+    sim.engine.handle_turn_ending(sim.now, session, step);
+    sim.drain_quiet()
+}
+
+#[test]
+fn a_message_goes_out_as_the_turn_ends_and_its_answer_ends_at_the_next_turn_end() {
+    let mut sim = run_host();
+    let (call, actions) = sim.call_checked("s1", "build", "message", "Review it", Some("plan"));
+    let (ok, text) = reply_to(&actions, call);
+    assert!(ok);
+    assert!(
+        text.contains("this OpenCode (`opencode run`) exits when your turn ends")
+            && text.contains("a turn that ends without a written reply cannot hand over"),
+        "the result says how the hand-off goes out, and what it needs: {text}"
+    );
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayQueued {
+            within_turn: true,
+            ..
+        }]
+    ));
+
+    let sent = requests(&turn_ending(&mut sim, "s1", "step-2"));
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].1, prompt("s1", "plan", &["Review it"]));
+    assert!(
+        turn_ending(&mut sim, "s1", "step-2").is_empty(),
+        "a second text of the same step ends nothing"
+    );
+    sim.outcome(sent[0].0, Outcome::Done);
+    assert!(sim.drain_quiet().is_empty());
+
+    // No busy edge comes (the session never went idle): the answer is not
+    // given up on while plan answers.
+    sim.advance(60_000);
+    assert!(sim.drain_quiet().is_empty(), "nothing times out");
+    assert_eq!(sim.engine.pending_relays("s1"), 1);
+
+    let actions = turn_ending(&mut sim, "s1", "step-3");
+    assert!(
+        matches!(&notices(&actions)[..], [Notice::RelayDelivered { agent, .. }] if agent == "plan"),
+        "{actions:#?}"
+    );
+    assert!(requests(&actions).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_chain_build_plan_build_runs_within_one_turn() {
+    let mut sim = run_host();
+    sim.call_checked("s1", "build", "message", "to plan", Some("plan"));
+    let sent = requests(&turn_ending(&mut sim, "s1", "step-2"));
+    assert_eq!(sent[0].1, prompt("s1", "plan", &["to plan"]));
+    sim.outcome(sent[0].0, Outcome::Done);
+
+    // plan, answering, hands back before its own text ends the turn.
+    sim.call_checked("s1", "plan", "message", "to build", Some("build"));
+    let actions = turn_ending(&mut sim, "s1", "step-4");
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayDelivered { agent, .. }, Notice::RelayStarted { .. }] if agent == "plan"
+    ));
+    let sent = requests(&actions);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, prompt("s1", "build", &["to build"]));
+    sim.outcome(sent[0].0, Outcome::Done);
+    assert_eq!(sim.engine.hops("s1"), 2);
+
+    let actions = turn_ending(&mut sim, "s1", "step-5");
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayDelivered { agent, .. }] if agent == "build"
+    ));
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_compact_summarizes_within_the_turn_and_sends_its_text_after_the_summary() {
+    let mut sim = run_host();
+    let (call, actions) = sim.call_checked("s1", "build", "compact", "Go on", Some("plan"));
+    assert!(reply_to(&actions, call)
+        .1
+        .contains("this session is summarized"));
+
+    let read = single_request(&turn_ending(&mut sim, "s1", "step-2"), |r| {
+        matches!(r, Request::LastUserModel { .. })
+    });
+    sim.outcome(read, session_model());
+    // The session is busy, but its turn waits for the summary to be stored.
+    let summarize = single_request(
+        &sim.drain_quiet(),
+        |r| matches!(r, Request::Summarize { session_id, .. } if session_id == "s1"),
+    );
+    sim.outcome(summarize, Outcome::Done);
+    assert!(sim.drain_quiet().is_empty());
+
+    // The summary is written while the turn goes on; that takes longer
+    // than a request may.
+    sim.advance(30_000);
+    assert!(
+        sim.drain_quiet().is_empty(),
+        "the summary may take its time"
+    );
+
+    // The summary's own text ends its step: the relay's text goes next.
+    let sent = requests(&turn_ending(&mut sim, "s1", "summary"));
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(
+        matches!(&sent[0].1, Request::Prompt { agent, parts, .. }
+            if agent == "plan" && parts.len() == 2 && parts[1] == "Go on"),
+        "{sent:#?}"
+    );
+    sim.outcome(sent[0].0, Outcome::Done);
+    sim.compacted("s1");
+    assert!(sim.drain_quiet().is_empty());
+
+    let actions = turn_ending(&mut sim, "s1", "step-4");
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::RelayDelivered { agent, .. }] if agent == "plan"
+    ));
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_fork_call_returns_with_its_branch_report_once_the_branch_answered() {
+    let mut sim = run_host();
+    let (call, actions) = sim.call_checked("s1", "build", "fork", "Try A", Some("plan"));
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "s9".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    let send = requests_but_renames(&sim.drain_quiet())[0].0;
+    sim.outcome(send, Outcome::Done);
+    let actions = sim.drain_quiet();
+    assert!(
+        actions
+            .iter()
+            .all(|a| !matches!(a, Action::ReplyToTool { .. })),
+        "the call waits for the branch: {actions:#?}"
+    );
+    assert!(matches!(
+        &notices(&actions)[..],
+        [Notice::BranchStarted {
+            answer_follows: true,
+            ..
+        }]
+    ));
+
+    sim.busy("s9");
+    sim.idle("s9");
+    let read = single_request(
+        &sim.drain_quiet(),
+        |r| matches!(r, Request::LastAnswer { session_id } if session_id == "s9"),
+    );
+    sim.outcome(
+        read,
+        Outcome::Answer {
+            text: "A works".into(),
+            error: None,
+        },
+    );
+    let actions = sim.drain_quiet();
+    let (ok, text) = reply_to(&actions, call);
+    assert!(ok);
+    assert!(
+        text.starts_with("[Branch finished] \"fork · plan · Try A\" (s9, plan)")
+            && text.contains("A works"),
+        "{text}"
+    );
+    assert!(
+        requests(&actions)
+            .iter()
+            .all(|(_, r)| !matches!(r, Request::Note { .. })),
+        "the report is the call's result, not also a note: {actions:#?}"
+    );
+}
+
+#[test]
+fn a_turn_end_in_a_session_with_nothing_queued_does_nothing() {
+    let mut sim = run_host();
+    assert!(turn_ending(&mut sim, "s1", "step-1").is_empty());
+    assert!(sim.engine.is_empty());
+}
+
+#[test]
+fn a_relay_still_queued_when_the_run_goes_idle_stays_pending_for_the_next_start_to_report() {
+    let mut sim = run_host();
+    sim.call_checked("s1", "build", "message", "Review it", Some("plan"));
+    assert_eq!(sim.engine.poll_journal().map(|list| list.len()), Some(1));
+    // The turn ended without a text that could carry the hand-off.
+    sim.idle("s1");
+    assert!(
+        requests(&sim.drain_quiet()).is_empty(),
+        "no prompt is stored that nobody would answer"
+    );
+    assert_eq!(sim.engine.pending_relays("s1"), 1);
+    assert_eq!(
+        sim.engine.poll_journal(),
+        None,
+        "it stays on the pending list"
+    );
+}
+
+#[test]
+fn a_branch_that_queued_a_relay_delivers_it_on_its_own_idle() {
+    let mut sim = run_host();
+    let (_, actions) = sim.call_checked("s1", "build", "new", "Research", Some("plan"));
+    let create = single_request(&actions, |r| matches!(r, Request::CreateSession { .. }));
+    sim.outcome(
+        create,
+        Outcome::Session {
+            id: "s9".into(),
+            title: "new · plan · Research".into(),
+        },
+    );
+    let send = requests_but_renames(&sim.drain_quiet())[0].0;
+    sim.outcome(send, Outcome::Done);
+    sim.drain_quiet();
+    sim.busy("s9");
+    sim.call_checked("s9", "plan", "message", "over to build", Some("build"));
+    // Its caller waits for it, so the process lives on past the branch's idle.
+    let sent = requests(&{
+        sim.idle("s9");
+        sim.drain_quiet()
+    });
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].1, prompt("s9", "build", &["over to build"]));
+}
