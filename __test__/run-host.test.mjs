@@ -5,7 +5,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { PLUGIN_MARK } from "../lib/hosts/opencode-v1/marker.js"
-import { createStoringRequester, startedByRun } from "../lib/hosts/opencode-v1/run.js"
+import { createStoringRequester, startedByRun, unwrapRelays } from "../lib/hosts/opencode-v1/run.js"
 
 const argv = (...words) => ["bun", "/$bunfs/root/src/index.js", ...words]
 
@@ -67,4 +67,27 @@ test("a refused summary fails at once, and a prompt never stored fails at its ti
   const lost = await perform({ op: "prompt", sessionId: "ses_1", agent: "plan", parts: ["text"] }, 100)
   assert.equal(lost.type, "failed")
   assert.equal(lost.cause, "unavailable", "it may have been stored after all")
+})
+
+test("a relay OpenCode wrapped as a message that arrived mid-turn reaches the model as written", async () => {
+  const wrap = (text) =>
+    [
+      "<system-reminder>",
+      "The user sent the following message:",
+      text,
+      "",
+      "Please address this message and continue with your tasks.",
+      "</system-reminder>",
+    ].join("\n")
+  const person = { type: "text", text: wrap("typed by a person") }
+  const messages = [
+    { info: { role: "user" }, parts: [marked(wrap("line one\n\nline two")), person, marked("not wrapped")] },
+    { info: { role: "assistant" }, parts: [marked(wrap("an assistant's"))] },
+  ]
+  await unwrapRelays({}, { messages })
+  assert.deepEqual(
+    messages[0].parts.map((part) => part.text),
+    ["line one\n\nline two", wrap("typed by a person"), "not wrapped"],
+  )
+  assert.equal(messages[1].parts[0].text, wrap("an assistant's"), "only user messages")
 })

@@ -39,18 +39,26 @@ function kill(pgid) {
  * @param {string} options.message the prompt, piped on stdin
  * @param {string} options.modelUrl the scripted model's URL
  * @param {string} [options.agent] `--agent`
+ * @param {string} [options.pluginPath] the plugin to load; this repository by default
  * @param {unknown} [options.pluginOptions]
  * @param {number} [options.timeoutMs] the run is killed after this long
  * @returns {Promise<{code: number | null, signal: string | null, stdout: string, stderr: string, ms: number, timedOut: boolean}>}
  */
-export async function runOpencode({ message, modelUrl, agent = "build", pluginOptions, timeoutMs = DEFAULT_RUN_TIMEOUT_MS }) {
+export async function runOpencode({
+  message,
+  modelUrl,
+  agent = "build",
+  pluginPath = REPO,
+  pluginOptions,
+  timeoutMs = DEFAULT_RUN_TIMEOUT_MS,
+}) {
   const root = await fsp.realpath(await fsp.mkdtemp(path.join(os.tmpdir(), "oc-run-")))
   const dirs = Object.fromEntries(
     ["home", "xdg-config", "xdg-data", "xdg-cache", "xdg-state", "tmp", "project"].map((name) => [name, path.join(root, name)]),
   )
   for (const dir of Object.values(dirs)) await fsp.mkdir(dir, { recursive: true })
   const project = dirs.project
-  const config = buildConfig({ pluginPath: REPO, pluginOptions, modelUrl })
+  const config = buildConfig({ pluginPath, pluginOptions, modelUrl })
   await fsp.writeFile(path.join(project, "opencode.json"), JSON.stringify(config, null, 2))
   await seedOpencodeConfigDir(path.join(dirs["xdg-config"], "opencode"))
   const gitEnv = { ...cleanEnv(process.env), HOME: dirs.home }

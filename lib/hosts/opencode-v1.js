@@ -6,7 +6,7 @@
 
 import { sentByPlugin } from "./opencode-v1/marker.js"
 import { askPermission, createLogger, createRequester } from "./opencode-v1/requests.js"
-import { createStoringRequester, createTurnEnd, startedByRun } from "./opencode-v1/run.js"
+import { createStoringRequester, createTurnEnd, startedByRun, unwrapRelays } from "./opencode-v1/run.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
 
 /** What the event hook returns: OpenCode does not wait for it. */
@@ -100,6 +100,7 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
       return null
     })
     hooks["experimental.text.complete"] = createTurnEnd(client, driver, log)
+    hooks["experimental.chat.messages.transform"] = unwrapRelays
   }
   return hooks
 }

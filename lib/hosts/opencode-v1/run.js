@@ -87,6 +87,37 @@ export function createTurnEnd(client, driver, log) {
   }
 }
 
+/** How OpenCode before 1.18 wraps a user message that arrives while its loop runs. */
+const WRAPPED_HEAD = ["<system-reminder>", "The user sent the following message:"]
+const WRAPPED_TAIL = ["", "Please address this message and continue with your tasks.", "</system-reminder>"]
+
+/**
+ * The `experimental.chat.messages.transform` hook: OpenCode before 1.18
+ * wraps a user message that arrived while its loop ran in a reminder
+ * ("The user sent the following message: …"), as every relay under `run`
+ * does; the model gets the relay's text as written instead. Only parts this
+ * plugin sent, wrapped exactly so, are touched, and only in what the model
+ * is sent (OpenCode keeps the message as stored).
+ * @param {unknown} _input
+ * @param {{ messages?: Array<{ info?: { role?: string }, parts?: Array<{ type?: string, text?: string, metadata?: object }> }> }} output
+ */
+export async function unwrapRelays(_input, output) {
+  for (const message of output?.messages ?? []) {
+    if (message?.info?.role !== "user" || !Array.isArray(message.parts)) continue
+    for (const part of message.parts) {
+      if (part?.type !== "text" || part.metadata?.[PLUGIN_MARK] !== true || typeof part.text !== "string") continue
+      const lines = part.text.split("\n")
+      const head = lines.slice(0, WRAPPED_HEAD.length)
+      const tail = lines.slice(-WRAPPED_TAIL.length)
+      const wrapped =
+        lines.length > WRAPPED_HEAD.length + WRAPPED_TAIL.length &&
+        head.every((line, i) => line === WRAPPED_HEAD[i]) &&
+        tail.every((line, i) => line === WRAPPED_TAIL[i])
+      if (wrapped) part.text = lines.slice(WRAPPED_HEAD.length, -WRAPPED_TAIL.length).join("\n")
+    }
+  }
+}
+
 /** Whether the step (assistant message) holds a tool call: then the turn goes on after it. */
 async function callsTools(client, sessionId, stepId) {
   const result = await client.session.message({ path: { id: sessionId, messageID: stepId } }).catch(() => null)
