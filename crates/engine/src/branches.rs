@@ -328,10 +328,18 @@ impl Branches {
     }
 
     /// A session was deleted: as a branch it is finished; as a parent, its
-    /// branches have nobody to report to and are forgotten.
+    /// branches have nobody to report to and are forgotten, but for those
+    /// whose call waits for them: they finish, so the call gets its result.
     pub fn session_deleted(&mut self, now_ms: u64, session_id: &str, sib: &mut Siblings) {
         if let Some(parent) = self.parents.remove(session_id) {
             for branch in parent.branches {
+                if self
+                    .branches
+                    .get(&branch)
+                    .is_some_and(|b| b.reply_to.is_some())
+                {
+                    continue;
+                }
                 if let Some(Branch {
                     state: BranchState::Reading { request },
                     ..

@@ -251,3 +251,36 @@ fn a_branch_that_queued_a_relay_delivers_it_on_its_own_idle() {
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(sent[0].1, prompt("s9", "build", &["over to build"]));
 }
+
+#[test]
+fn a_fork_call_gets_its_result_even_when_its_session_was_deleted_while_the_answer_was_read() {
+    let mut sim = run_host();
+    let (call, actions) = sim.call_checked("s1", "build", "fork", "Try A", Some("plan"));
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: "s9".into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    let send = requests_but_renames(&sim.drain_quiet())[0].0;
+    sim.outcome(send, Outcome::Done);
+    sim.drain_quiet();
+    sim.busy("s9");
+    sim.idle("s9");
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.deleted("s1");
+    sim.drain_quiet();
+    sim.outcome(
+        read,
+        Outcome::Answer {
+            text: "A works".into(),
+            error: None,
+        },
+    );
+    let (ok, text) = reply_to(&sim.drain_quiet(), call);
+    assert!(ok && text.contains("A works"), "{text}");
+}
