@@ -5,7 +5,7 @@
 
 mod sim;
 
-use opencode_sessions_engine::{Action, Notice, Outcome, Request};
+use opencode_sessions_engine::{Action, EngineConfig, Notice, Outcome, Request};
 use sim::*;
 
 /// A sim of a host that ends with the turn, its session `s1` busy.
@@ -283,4 +283,161 @@ fn a_fork_call_gets_its_result_even_when_its_session_was_deleted_while_the_answe
     );
     let (ok, text) = reply_to(&sim.drain_quiet(), call);
     assert!(ok && text.contains("A works"), "{text}");
+}
+
+// ---- property: any mix of hand-offs and step ends ----
+
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The agent answering now calls `session` with `message` or `compact`.
+    Call { compact: bool, to_plan: bool },
+    /// A step ends with text and no tool call.
+    StepEnds,
+    /// The same step writes a second text.
+    SameStepAgain,
+    /// Time passes while the turn goes on.
+    Wait(u64),
+}
+
+fn any_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<bool>(), any::<bool>()).prop_map(|(compact, to_plan)| Op::Call { compact, to_plan }),
+        4 => Just(Op::StepEnds),
+        1 => Just(Op::SameStepAgain),
+        1 => (0u64..40_000).prop_map(Op::Wait),
+    ]
+}
+
+/// Ends a step the way the host does: feeds `turn_ending`, then answers
+/// every request it led to as OpenCode storing it would, until none is left.
+/// Returns every action, and the requests in the order they went out.
+fn end_step(sim: &mut Sim, step: &str) -> (Vec<Action>, Vec<Request>) {
+    sim.engine.handle_turn_ending(sim.now, "s1", step);
+    let mut actions = sim.drain();
+    let mut sent = Vec::new();
+    let mut open = requests(&actions);
+    while let Some((id, request)) = open.pop() {
+        let outcome = match request {
+            Request::LastUserModel { .. } => session_model(),
+            _ => Outcome::Done,
+        };
+        sent.push(request);
+        sim.outcome(id, outcome);
+        let more = sim.drain();
+        open.extend(requests(&more));
+        actions.extend(more);
+    }
+    (actions, sent)
+}
+
+fn check(ops: &[Op]) -> Result<(), TestCaseError> {
+    // Enough hops for any sequence: the guard is tested elsewhere.
+    let config = EngineConfig {
+        max_hops: 1_000,
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::with_config(config);
+    sim.engine.handle_host_ends_with_turn();
+    sim.busy("s1");
+    let mut queued = Vec::new();
+    let mut started = Vec::new();
+    let mut delivered = Vec::new();
+    let mut step = 0u32;
+    // The current step called the tool.
+    let mut called = false;
+    let record = |actions: &[Action], started: &mut Vec<_>, delivered: &mut Vec<_>| {
+        for notice in notices(actions) {
+            match notice {
+                Notice::RelayStarted { relay, .. } => started.push(relay),
+                Notice::RelayDelivered { relay, .. } => delivered.push(relay),
+                Notice::RelayFailed { .. } | Notice::HandOffsCancelled { .. } => {
+                    return Err(TestCaseError::fail(format!("{notice:?}")))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    for op in ops {
+        match op {
+            Op::Call { compact, to_plan } => {
+                let mode = if *compact { "compact" } else { "message" };
+                let agent = if *to_plan { "plan" } else { "build" };
+                called = true;
+                let (call, actions) = sim.call_checked("s1", "build", mode, "text", Some(agent));
+                let (ok, _) = reply_to(&actions, call);
+                prop_assert!(ok);
+                prop_assert!(
+                    requests(&actions).is_empty(),
+                    "nothing goes out from a tool call"
+                );
+                for notice in notices(&actions) {
+                    if let Notice::RelayQueued {
+                        relay, within_turn, ..
+                    } = notice
+                    {
+                        prop_assert!(within_turn);
+                        queued.push(relay);
+                    }
+                }
+            }
+            Op::StepEnds | Op::SameStepAgain => {
+                // Before any step ended, a repeat is a first end; and a step
+                // that called the tool is never ended by the host (it calls
+                // a tool, so the turn goes on), the next text is a new step's.
+                let again = matches!(op, Op::SameStepAgain) && step > 0 && !called;
+                if !again {
+                    step += 1;
+                }
+                called = false;
+                let (actions, sent) = end_step(&mut sim, &format!("step-{step}"));
+                record(&actions, &mut started, &mut delivered)?;
+                let prompts = sent
+                    .iter()
+                    .filter(|r| matches!(r, Request::Prompt { .. }))
+                    .count();
+                prop_assert!(prompts <= 1, "one relay at a time: {sent:?}");
+                if again {
+                    prop_assert!(
+                        sent.is_empty() && notices(&actions).is_empty(),
+                        "a step ends once"
+                    );
+                }
+            }
+            Op::Wait(ms) => {
+                sim.advance(*ms);
+                let actions = sim.drain();
+                prop_assert!(requests(&actions).is_empty());
+                record(&actions, &mut started, &mut delivered)?;
+            }
+        }
+    }
+    // The turn goes on until nothing is left: a message takes two step ends
+    // (its prompt, its answer), a compact three (summary, prompt, answer).
+    for _ in 0..(3 * queued.len() + 1) {
+        step += 1;
+        let (actions, _) = end_step(&mut sim, &format!("step-{step}"));
+        record(&actions, &mut started, &mut delivered)?;
+    }
+    prop_assert_eq!(&started, &queued, "each relay starts once, in order");
+    prop_assert_eq!(&delivered, &queued, "each relay is answered once, in order");
+    prop_assert!(sim.engine.is_quiet());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_hand_off_of_a_run_is_answered_once_in_order_within_the_turn(
+        ops in prop::collection::vec(any_op(), 0..40),
+    ) {
+        check(&ops)?;
+    }
 }
