@@ -57,7 +57,7 @@ struct Branch {
     state: BranchState,
     /// A `session.error` seen during the branch's turn.
     error: Option<BranchError>,
-    /// The tool call waiting for this branch's report as its result.
+    /// The tool call whose result is this branch's report (it waits for it).
     reply_to: Option<ToolCallId>,
 }
 
@@ -419,7 +419,7 @@ impl Branches {
         let group = branch.group.clone();
         let (title, agent) = (branch.title.clone(), branch.agent.clone());
         // A call that waited for the report has it as its result already.
-        let call = branch.reply_to.take();
+        let call = branch.reply_to;
         let note = (self.report == ReportMode::Each && call.is_none()).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
@@ -469,6 +469,15 @@ impl Branches {
         }
         self.groups.remove(key);
         if group.members.is_empty() {
+            return;
+        }
+        // Every call had its branch's report as its result, inside the
+        // turn that opened them: no summary, no further turn to take on it.
+        let reported_to_calls = group
+            .members
+            .iter()
+            .all(|id| self.branches.get(id).is_some_and(|b| b.reply_to.is_some()));
+        if reported_to_calls {
             return;
         }
         let branches: Vec<BranchInfo> = group

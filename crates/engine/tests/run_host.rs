@@ -5,7 +5,7 @@
 
 mod sim;
 
-use opencode_sessions_engine::{Action, EngineConfig, Notice, Outcome, Request};
+use opencode_sessions_engine::{Action, EngineConfig, Notice, Outcome, Request, ToolCallId};
 use sim::*;
 
 /// A sim of a host that ends with the turn, its session `s1` busy.
@@ -198,6 +198,10 @@ fn a_fork_call_returns_with_its_branch_report_once_the_branch_answered() {
             .all(|(_, r)| !matches!(r, Request::Note { .. })),
         "the report is the call's result, not also a note: {actions:#?}"
     );
+    // The run ends: no summary of branches whose calls had their reports.
+    sim.idle("s1");
+    let actions = sim.drain_quiet();
+    assert!(requests(&actions).is_empty(), "{actions:#?}");
 }
 
 #[test]
@@ -440,4 +444,75 @@ proptest! {
     ) {
         check(&ops)?;
     }
+}
+
+/// Opens a fork of `s1` as session `branch` and lets its agent start; returns the call.
+fn open_fork(sim: &mut Sim, text: &str, branch: &str) -> ToolCallId {
+    let (call, actions) = sim.call_checked("s1", "build", "fork", text, Some("plan"));
+    let forks = requests_but_renames(&actions);
+    assert!(
+        matches!(&forks[..], [(_, Request::ForkSession { .. })]),
+        "{forks:#?}"
+    );
+    sim.outcome(
+        forks[0].0,
+        Outcome::Session {
+            id: branch.into(),
+            title: "t (fork #1)".into(),
+        },
+    );
+    for (id, request) in requests(&sim.drain_quiet()) {
+        if matches!(request, Request::Prompt { .. }) {
+            sim.outcome(id, Outcome::Done);
+        }
+    }
+    sim.drain_quiet();
+    call
+}
+
+/// The branch's turn ends with `answer`; returns the actions that follow.
+fn finish_branch(sim: &mut Sim, branch: &str, answer: &str) -> Vec<Action> {
+    sim.busy(branch);
+    sim.idle(branch);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.outcome(
+        read,
+        Outcome::Answer {
+            text: answer.into(),
+            error: None,
+        },
+    );
+    sim.drain_quiet()
+}
+
+#[test]
+fn forks_whose_calls_had_their_reports_get_no_summary_and_no_resumed_turn_when_the_run_ends() {
+    let config = EngineConfig {
+        resume_parent: true,
+        ..EngineConfig::default()
+    };
+    let mut sim = Sim::with_config(config);
+    sim.engine.handle_host_ends_with_turn();
+    sim.busy("s1");
+    let first = open_fork(&mut sim, "Try A", "s8");
+    let second = open_fork(&mut sim, "Try B", "s9");
+    assert!(reply_to(&finish_branch(&mut sim, "s8", "A works"), first)
+        .1
+        .contains("A works"));
+    assert!(reply_to(&finish_branch(&mut sim, "s9", "B works"), second)
+        .1
+        .contains("B works"));
+    sim.idle("s1");
+    let actions = sim.drain_quiet();
+    assert!(
+        requests_but_renames(&actions).is_empty(),
+        "nothing is sent as the run ends: {actions:#?}"
+    );
+    assert_eq!(
+        sim.engine.pending_relays("s1"),
+        0,
+        "no turn on the summary is queued"
+    );
 }
