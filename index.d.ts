@@ -57,6 +57,18 @@ export declare class RelayEngine {
    */
   stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): string | null
   /**
+   * The host process ends at the first idle of the session it was started
+   * for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
+   * of an idle edge, and `new`/`fork` calls return once their branch answered.
+   */
+  hostEndsWithTurn(): void
+  /**
+   * A step of the session's turn (the assistant message `stepId`) wrote
+   * its last text and calls no tool: the turn is about to end, and the
+   * host holds it open until the requests this returns are done.
+   */
+  turnEnding(nowMs: number, sessionId: string, stepId: string): string | null
+  /**
    * A user message was added to a session; `fromPlugin` is true for the
    * messages this plugin sent. Any other resets the session's hop count.
    */
@@ -219,17 +231,17 @@ export type JsNoteKind = 'branchReport' | 'lostAtStop'
  * notice, never on the words.
  */
 export type JsNotice =
-  | { kind: 'relayQueued'; call: number; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; hop: number; maxHops: number; backlog: number }
+  | { kind: 'relayQueued'; call: number; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; hop: number; maxHops: number; backlog: number; withinTurn: boolean }
   | { kind: 'relayStarted'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode }
   | { kind: 'relayDelivered'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; delivery: JsDelivery }
   | { kind: 'relayFailed'; relay: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; text: string; reason: JsRelayFailure; certainty: JsCertainty }
   | { kind: 'handOffsCancelled'; sessionId: string; items: Array<JsCancelled> }
   | { kind: 'callRefused'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; reason: JsRefusal }
   | { kind: 'callFailed'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; failure: JsCallFailure; certainty: JsCertainty }
-  | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; hop: number; maxHops: number }
+  | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; answerFollows: boolean; hop: number; maxHops: number }
   | { kind: 'statusReported'; call: number; sessionId: string; branches: Array<JsBranchInfo>; stats: JsEngineStats }
-  | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string }
-  | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError }
+  | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; call?: number }
+  | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError; call?: number }
   | { kind: 'branchesDone'; sessionId: string; mode: JsToolMode; branches: Array<string>; summarized: boolean }
   | { kind: 'parentResumed'; relay: number; sessionId: string; agent: string }
   | { kind: 'parentNotResumed'; sessionId: string; maxHops: number }

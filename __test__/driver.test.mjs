@@ -118,3 +118,44 @@ test("an input the engine refuses is logged and reported, and a host that throws
   await assert.rejects(driver.toolCall(toolCallInput({ agent: "plan" }), {}), /socket closed/)
   driver.dispose()
 })
+
+test("settle resolves once every request an input led to has its outcome, and not before", async () => {
+  // Each request is held until the test lets it go, so the order is the test's.
+  const held = []
+  const host = {
+    ...fakeHost(),
+    perform(request) {
+      return new Promise((resolve) => held.push({ request, resolve }))
+    },
+  }
+  const driver = createDriver({ engine: new RelayEngine(), host })
+  driver.input((engine, now) => engine.hostEndsWithTurn() ?? engine.status(now, "ses_1", true))
+  const reply = driver.toolCall(toolCallInput({ mode: "compact", agent: "plan" }))
+  held.shift().resolve(agents())
+  await settle()
+  held.shift().resolve({ type: "done" })
+  assert.match(await reply, /^Queued as relay #\d+/)
+
+  let settled = false
+  const ending = driver
+    .settle((engine, now) => engine.turnEnding(now, "ses_1", "msg_2"))
+    .then(() => {
+      settled = true
+    })
+  assert.deepEqual(
+    held.map((h) => h.request.op),
+    ["lastUserModel"],
+  )
+  held.shift().resolve({ type: "model", providerId: "p", modelId: "m" })
+  await settle()
+  assert.equal(settled, false, "the summary its outcome led to is still out")
+  assert.deepEqual(
+    held.map((h) => h.request.op),
+    ["summarize"],
+  )
+  held.shift().resolve({ type: "done" })
+  await ending
+  assert.equal(held.length, 0)
+  assert.equal(await driver.settle((engine, now) => engine.turnEnding(now, "ses_2", "msg_3")), undefined, "nothing to wait for")
+  driver.dispose()
+})

@@ -44,6 +44,12 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
   let deadline = null
   let timer
   let timerAt = Infinity
+  /**
+   * The requests being gathered for `settle`: set while an input it follows
+   * runs, so each request that input issues joins it.
+   * @type {{ open: number, done: () => void } | null}
+   */
+  let gathering = null
 
   /**
    * Does what an input left to do: its actions, the pending list, the timer.
@@ -86,6 +92,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
       case "request": {
         const request = action.request
         const call = request.op === "askPermission" ? replies.get(request.call) : undefined
+        const group = gathering
+        if (group) group.open++
         let pending
         try {
           pending = host.perform(request, action.timeoutMs, call)
@@ -94,7 +102,11 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
         }
         pending
           .catch((error) => ({ type: "failed", message: error?.message ?? String(error) }))
-          .then((outcome) => input((engine, at) => engine.outcome(at, action.id, outcome)))
+          .then((outcome) => {
+            // What the outcome leads to belongs to the same group.
+            gatherInto(group, () => input((engine, at) => engine.outcome(at, action.id, outcome)))
+            if (group && --group.open === 0) group.done()
+          })
         break
       }
       case "replyToTool": {
@@ -150,6 +162,16 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
     return accepted
   }
 
+  function gatherInto(group, feed) {
+    const outer = gathering
+    gathering = group
+    try {
+      feed()
+    } finally {
+      gathering = outer
+    }
+  }
+
   function arm() {
     if (deadline === null) {
       if (timer !== undefined) clearTimeout(timer)
@@ -175,6 +197,32 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
 
   return {
     input,
+
+    /**
+     * `input`, for a host that must hold something open (a turn) until what
+     * the input started is done: resolves once every request it issued, and
+     * every request their outcomes led to, has its outcome. Each request
+     * ends by its own time limit, so this does too.
+     * @param {(engine: RelayEngine, nowMs: number) => string | null} feed
+     * @returns {Promise<void>}
+     */
+    settle(feed) {
+      return new Promise((resolve) => {
+        const group = { open: 0, done: resolve }
+        gatherInto(group, () => input(feed))
+        if (group.open === 0) resolve()
+      })
+    },
+
+    /**
+     * Reads the engine without feeding it (a getter such as `pendingRelays`).
+     * @template T
+     * @param {(engine: RelayEngine) => T} look
+     * @returns {T}
+     */
+    read(look) {
+      return look(engine)
+    },
 
     /**
      * Runs a `session` tool call through the engine.

@@ -37,6 +37,7 @@ async function start(client, input, options) {
     toolText: engine.toolText(),
     eventTypes: relevantEventTypes(),
     log: host.log,
+    client: input.client,
   })
 }
 

@@ -223,6 +223,34 @@ impl JsRelayEngine {
         )
     }
 
+    /// The host process ends at the first idle of the session it was started
+    /// for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
+    /// of an idle edge, and `new`/`fork` calls return once their branch answered.
+    #[napi]
+    pub fn host_ends_with_turn(&mut self) {
+        self.engine.handle_host_ends_with_turn();
+    }
+
+    /// A step of the session's turn (the assistant message `stepId`) wrote
+    /// its last text and calls no tool: the turn is about to end, and the
+    /// host holds it open until the requests this returns are done.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, stepId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn turn_ending(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        step_id: Unknown<'_>,
+    ) -> Result<Option<AsciiJson>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let step_id = non_empty_string("stepId", step_id).map_err(JsInputError::Argument)?;
+        self.engine.handle_turn_ending(now, &session_id, &step_id);
+        Ok(self.drain())
+    }
+
     /// A user message was added to a session; `fromPlugin` is true for the
     /// messages this plugin sent. Any other resets the session's hop count.
     #[napi(

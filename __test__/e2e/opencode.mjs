@@ -177,7 +177,7 @@ export function buildConfig({ pluginPath = null, pluginOptions, modelUrl, agents
   return extraConfig ? deepMerge(config, extraConfig) : config
 }
 
-function cleanEnv(base) {
+export function cleanEnv(base) {
   const env = {}
   for (const [k, v] of Object.entries(base)) {
     if (v === undefined) continue
@@ -200,7 +200,7 @@ function cleanEnv(base) {
  * package.json is listed in package-lock.json's root package. Seed a satisfied install so the server
  * stays offline and does not have a background npm job running when it is stopped.
  */
-async function seedOpencodeConfigDir(configDir) {
+export async function seedOpencodeConfigDir(configDir) {
   const version = (() => {
     try {
       const require = createRequire(path.join(REPO_ROOT, "package.json"))

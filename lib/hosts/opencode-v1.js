@@ -6,6 +6,7 @@
 
 import { sentByPlugin } from "./opencode-v1/marker.js"
 import { askPermission, createLogger, createRequester } from "./opencode-v1/requests.js"
+import { createStoringRequester, createTurnEnd, startedByRun, unwrapRelays } from "./opencode-v1/run.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
 
 /** What the event hook returns: OpenCode does not wait for it. */
@@ -21,7 +22,8 @@ const PREFIX = "opencode-sessions: "
  */
 export function createHost(client) {
   const { log, toast } = createLogger(client)
-  const request = createRequester(client)
+  const requester = createRequester(client)
+  const request = startedByRun() ? createStoringRequester(client, requester) : requester
   return {
     log,
     toast,
@@ -53,18 +55,20 @@ async function ask(req, call) {
  * @param {import("../../index.js").JsToolText} deps.toolText what the model reads about the tool
  * @param {string[]} deps.eventTypes the event types that can matter to the engine
  * @param {import("../driver.js").Host["log"]} deps.log
+ * @param {import("@opencode-ai/plugin").PluginInput["client"]} [deps.client] reads a step's parts under `run`
+ * @param {boolean} [deps.run] whether this process is OpenCode's `run` command (see opencode-v1/run.js)
  * @returns {import("@opencode-ai/plugin").Hooks}
  */
-export function createHooks({ driver, modes, toolText, eventTypes, log }) {
+export function createHooks({ driver, modes, toolText, eventTypes, log, client, run = startedByRun() }) {
   // Filtering here keeps the thousands of streaming events per turn in JS.
   // Strings made by native code are not interned, so a hit would compare them
   // character by character; property keys are interned, which makes a hit as
   // cheap as a miss.
   const relevant = new Set(Object.keys(Object.fromEntries(eventTypes.map((type) => [type, true]))))
   const readEvent = createEventReader(driver.input, (detail) => void log("error", `${PREFIX}malformed event: ${detail}`))
-  const run = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
-  return {
-    tool: { session: createSessionTool(run, modes, toolText) },
+  const runCall = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
+  const hooks = {
+    tool: { session: createSessionTool(runCall, modes, toolText) },
     // Not async: the event hook is called for every event OpenCode sends, so
     // it returns one settled promise rather than making a new one each time.
     event(input) {
@@ -88,6 +92,17 @@ export function createHooks({ driver, modes, toolText, eventTypes, log }) {
       }
     },
   }
+  // `run` exits at its session's first idle: hand-offs go out as the turn
+  // ends, inside it, and branch calls wait for their branch.
+  if (run && client) {
+    driver.input((engine) => {
+      engine.hostEndsWithTurn()
+      return null
+    })
+    hooks["experimental.text.complete"] = createTurnEnd(client, driver, log)
+    hooks["experimental.chat.messages.transform"] = unwrapRelays
+  }
+  return hooks
 }
 
 /**

@@ -33,6 +33,7 @@ pub enum JsNotice {
         hop: u32,
         max_hops: u32,
         backlog: u32,
+        within_turn: bool,
     },
     /// The session's turn ended and the relay's first request went out.
     RelayStarted {
@@ -97,6 +98,7 @@ pub enum JsNotice {
         agent: String,
         mode: JsToolMode,
         shown: bool,
+        answer_follows: bool,
         hop: u32,
         max_hops: u32,
     },
@@ -114,6 +116,7 @@ pub enum JsNotice {
         title: String,
         agent: String,
         answer: String,
+        call: Option<i64>,
     },
     /// A branch's turn ended in an error, or the branch was lost.
     BranchFailed {
@@ -123,6 +126,7 @@ pub enum JsNotice {
         agent: String,
         answer: String,
         error: JsBranchError,
+        call: Option<i64>,
     },
     /// Every branch one turn opened with `mode` is done.
     BranchesDone {
@@ -472,6 +476,7 @@ impl From<Notice> for JsNotice {
                 hop,
                 max_hops,
                 backlog,
+                within_turn,
             } => JsNotice::RelayQueued {
                 call: call.0 as i64,
                 relay: relay.0 as i64,
@@ -482,6 +487,7 @@ impl From<Notice> for JsNotice {
                 hop,
                 max_hops,
                 backlog: count(backlog),
+                within_turn,
             },
             Notice::RelayStarted {
                 relay,
@@ -575,6 +581,7 @@ impl From<Notice> for JsNotice {
                 agent,
                 mode,
                 shown,
+                answer_follows,
                 hop,
                 max_hops,
             } => JsNotice::BranchStarted {
@@ -586,6 +593,7 @@ impl From<Notice> for JsNotice {
                 agent,
                 mode: mode.into(),
                 shown,
+                answer_follows,
                 hop,
                 max_hops,
             },
@@ -606,12 +614,14 @@ impl From<Notice> for JsNotice {
                 title,
                 agent,
                 answer,
+                call,
             } => JsNotice::BranchFinished {
                 session_id,
                 parent_session_id,
                 title,
                 agent,
                 answer,
+                call: call.map(|call| call.0 as i64),
             },
             Notice::BranchFailed {
                 session_id,
@@ -620,6 +630,7 @@ impl From<Notice> for JsNotice {
                 agent,
                 answer,
                 error,
+                call,
             } => JsNotice::BranchFailed {
                 session_id,
                 parent_session_id,
@@ -627,6 +638,7 @@ impl From<Notice> for JsNotice {
                 agent,
                 answer,
                 error: error.into(),
+                call: call.map(|call| call.0 as i64),
             },
             Notice::BranchesDone {
                 session_id,

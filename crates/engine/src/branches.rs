@@ -13,7 +13,7 @@ use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
-use crate::ids::ActionId;
+use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{BranchError, BranchInfo, BranchProgress, NoteKind, Notice};
 use crate::outcome::Outcome;
@@ -57,6 +57,8 @@ struct Branch {
     state: BranchState,
     /// A `session.error` seen during the branch's turn.
     error: Option<BranchError>,
+    /// The tool call whose result is this branch's report (it waits for it).
+    reply_to: Option<ToolCallId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +140,11 @@ impl Branches {
     }
 
     /// Branch sessions whose turn has not yet been reported.
+    /// Whether `session_id` is a branch a call opened.
+    pub fn is_branch(&self, session_id: &str) -> bool {
+        self.branches.contains_key(session_id)
+    }
+
     pub fn running(&self) -> usize {
         self.branches.values().filter(|b| !b.is_finished()).count()
     }
@@ -221,8 +228,17 @@ impl Branches {
     }
 
     /// A branch's agent started answering: follow it until its turn ends.
-    pub fn track(&mut self, call: &ToolCall, slot: &BranchSlot, session_id: &str, title: &str) {
+    /// `reply_to` is the call whose result waits for the branch's report.
+    pub fn track(
+        &mut self,
+        call: &ToolCall,
+        slot: &BranchSlot,
+        session_id: &str,
+        title: &str,
+        reply_to: Option<ToolCallId>,
+    ) {
         let branch = Branch {
+            reply_to,
             parent: call.session_id.clone(),
             group: slot.key.clone(),
             title: title.to_owned(),
@@ -312,10 +328,18 @@ impl Branches {
     }
 
     /// A session was deleted: as a branch it is finished; as a parent, its
-    /// branches have nobody to report to and are forgotten.
+    /// branches have nobody to report to and are forgotten, but for those
+    /// whose call waits for them: they finish, so the call gets its result.
     pub fn session_deleted(&mut self, now_ms: u64, session_id: &str, sib: &mut Siblings) {
         if let Some(parent) = self.parents.remove(session_id) {
             for branch in parent.branches {
+                if self
+                    .branches
+                    .get(&branch)
+                    .is_some_and(|b| b.reply_to.is_some())
+                {
+                    continue;
+                }
                 if let Some(Branch {
                     state: BranchState::Reading { request },
                     ..
@@ -394,7 +418,9 @@ impl Branches {
         let parent = branch.parent.clone();
         let group = branch.group.clone();
         let (title, agent) = (branch.title.clone(), branch.agent.clone());
-        let note = (self.report == ReportMode::Each).then(|| {
+        // A call that waited for the report has it as its result already.
+        let call = branch.reply_to;
+        let note = (self.report == ReportMode::Each && call.is_none()).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
                 session_id,
@@ -410,6 +436,7 @@ impl Branches {
                 title,
                 agent,
                 answer,
+                call,
             },
             Some(error) => Notice::BranchFailed {
                 session_id: session_id.to_owned(),
@@ -418,6 +445,7 @@ impl Branches {
                 agent,
                 answer,
                 error,
+                call,
             },
         });
         if let Some(note) = note {
@@ -441,6 +469,15 @@ impl Branches {
         }
         self.groups.remove(key);
         if group.members.is_empty() {
+            return;
+        }
+        // Every call had its branch's report as its result, inside the
+        // turn that opened them: no summary, no further turn to take on it.
+        let reported_to_calls = group
+            .members
+            .iter()
+            .all(|id| self.branches.get(id).is_some_and(|b| b.reply_to.is_some()));
+        if reported_to_calls {
             return;
         }
         let branches: Vec<BranchInfo> = group

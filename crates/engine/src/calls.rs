@@ -34,6 +34,9 @@ pub(crate) struct Calls {
     /// Branch modes after which the TUI shows the branch.
     switch_to: Vec<Mode>,
     permission_timeout_ms: u64,
+    /// The host ends with the calling turn: relays go out within it, and a
+    /// branch call returns once its branch answered.
+    within_turn: bool,
 }
 
 /// The siblings a call acts through.
@@ -73,6 +76,16 @@ struct PendingCall {
     parent_gone: bool,
     /// The branch session was deleted before its prompt was confirmed.
     branch_gone: bool,
+}
+
+/// A branch whose agent is answering, as its call tells it.
+struct BranchOpened<'a> {
+    session_id: &'a str,
+    title: &'a str,
+    /// The branch session still exists.
+    exists: bool,
+    /// The call's result waits for the branch's answer.
+    answer_follows: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +146,18 @@ impl Calls {
             agents: config.agents.clone(),
             switch_to: config.switch_to.clone(),
             permission_timeout_ms: config.permission_timeout_ms,
+            within_turn: false,
         }
+    }
+
+    /// The host ends with the turn that calls the tool (OpenCode's `run`).
+    pub fn host_ends_with_turn(&mut self) {
+        self.within_turn = true;
+    }
+
+    /// Whether the host ends with the turn that calls the tool.
+    pub fn hands_off_within_turn(&self) -> bool {
+        self.within_turn
     }
 
     /// Tool calls still waiting for their result.
@@ -296,10 +320,22 @@ impl Calls {
                 },
                 Ok(Outcome::Done),
             ) => {
-                if !parent_gone && !branch_gone {
-                    sib.branches.track(&call, &slot, &session_id, &title);
+                let tracked = !parent_gone && !branch_gone;
+                // Where the host ends with the turn, the call waits for the
+                // branch's answer, so the branch runs to its end.
+                let answer_follows = tracked && self.within_turn;
+                if tracked {
+                    let reply_to = answer_follows.then_some(id);
+                    sib.branches
+                        .track(&call, &slot, &session_id, &title, reply_to);
                 }
-                self.branch_started(now_ms, id, &call, &session_id, &title, !branch_gone, sib);
+                let started = BranchOpened {
+                    session_id: &session_id,
+                    title: &title,
+                    exists: !branch_gone,
+                    answer_follows,
+                };
+                self.branch_started(now_ms, id, &call, started, sib);
             }
             (
                 CallStage::PromptingBranch {
@@ -389,6 +425,7 @@ impl Calls {
                     hop,
                     max_hops: sib.hops.max_hops(),
                     backlog,
+                    within_turn: self.within_turn,
                 });
             }
             Mode::New => {
@@ -441,17 +478,20 @@ impl Calls {
 
     /// The branch's agent is answering: the branch inherits the hop count,
     /// unless it was deleted meanwhile.
-    #[allow(clippy::too_many_arguments)] // the call, its branch, and the siblings
     fn branch_started(
         &mut self,
         now_ms: u64,
         id: ToolCallId,
         call: &ToolCall,
-        session_id: &str,
-        title: &str,
-        exists: bool,
+        started: BranchOpened,
         sib: &mut CallSiblings,
     ) {
+        let BranchOpened {
+            session_id,
+            title,
+            exists,
+            answer_follows,
+        } = started;
         let hop = sib.hops.inherit(&call.session_id, session_id, exists);
         let shown = exists && self.switch_to.contains(&call.mode);
         if shown {
@@ -469,6 +509,7 @@ impl Calls {
             agent: call.target_agent().to_owned(),
             mode: call.mode,
             shown,
+            answer_follows,
             hop,
             max_hops: sib.hops.max_hops(),
         });

@@ -138,6 +138,36 @@ impl RelayEngine {
         id
     }
 
+    /// The host process ends when the turn it was started for ends, at the
+    /// session's first idle (OpenCode's `run`), so nothing may wait for an
+    /// idle edge there: from now on hand-offs are queued for
+    /// [`RelayEngine::handle_turn_ending`] (their tool results say so), and
+    /// a `new` or `fork` call returns once its branch answered, with the
+    /// branch's report as its result, which keeps the turn (and the process)
+    /// going until then.
+    pub fn handle_host_ends_with_turn(&mut self) {
+        self.calls.host_ends_with_turn();
+    }
+
+    /// A step of the session's turn wrote its last text and calls no tool,
+    /// so the turn is about to end; the host holds it open until the
+    /// requests this input issues (and those their outcomes issue) are done.
+    /// What the turn's idle edge would deliver goes out now, inside the turn:
+    /// a `message` relay's prompt (the turn goes on with its answer), or a
+    /// `compact` relay's summary, whose own last text ends the step after
+    /// which its prompt goes out. The next such input ends that answer, as
+    /// an idle edge would. `step_id` names the step (its assistant message);
+    /// a second text of the same step changes nothing.
+    pub fn handle_turn_ending(&mut self, now_ms: u64, session_id: &str, step_id: &str) {
+        self.relays.turn_ending(
+            now_ms,
+            session_id,
+            step_id,
+            &mut self.requests,
+            &mut self.out,
+        );
+    }
+
     /// A user message was added to a session. `from_plugin` is true for the
     /// messages this plugin sent (the host recognizes their marker); any other
     /// user message was written by a person, which resets the hop count.
@@ -249,8 +279,17 @@ impl RelayEngine {
             if stopped_midway {
                 self.session_interrupted(now_ms, session_id);
             }
-            self.relays
-                .idle_ends(now_ms, session_id, &mut self.requests, &mut self.out);
+            // Where the host ends with its turn, the idle of any session but
+            // a branch (whose caller waits for it) is the host's end.
+            let host_exits =
+                self.calls.hands_off_within_turn() && !self.branches.is_branch(session_id);
+            self.relays.idle_ends(
+                now_ms,
+                session_id,
+                host_exits,
+                &mut self.requests,
+                &mut self.out,
+            );
         }
         let pending = self.relays.pending(session_id);
         self.branches.session_idle(

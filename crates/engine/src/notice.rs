@@ -30,6 +30,9 @@ pub enum Notice {
         hop: u32,
         max_hops: u32,
         backlog: usize,
+        /// The host ends with the calling turn (OpenCode's `run`): the relay
+        /// goes out as that turn's last written reply is complete, inside it.
+        within_turn: bool,
     },
     /// The session's turn ended and the relay's first request went out.
     RelayStarted {
@@ -97,6 +100,9 @@ pub enum Notice {
         mode: Mode,
         /// The TUI was asked to show the branch.
         shown: bool,
+        /// The call's result waits for the branch's answer (the host ends
+        /// with the calling turn), and comes with `BranchFinished`/`BranchFailed`.
+        answer_follows: bool,
         /// The branch's hop count, inherited from its parent.
         hop: u32,
         max_hops: u32,
@@ -116,6 +122,8 @@ pub enum Notice {
         agent: String,
         /// The answer as reports carry it (trimmed).
         answer: String,
+        /// The call whose result is this report, when it waited for it.
+        call: Option<ToolCallId>,
     },
     /// A branch's turn ended in an error, or the branch was lost.
     BranchFailed {
@@ -125,6 +133,8 @@ pub enum Notice {
         agent: String,
         answer: String,
         error: BranchError,
+        /// The call whose result is this report, when it waited for it.
+        call: Option<ToolCallId>,
     },
     /// Every branch one turn opened with `mode` is done.
     BranchesDone {

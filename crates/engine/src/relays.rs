@@ -37,6 +37,12 @@ struct SessionRelays {
     /// The turn's last finished step called tools or was aborted: a turn
     /// that ends there was interrupted.
     stopped_midway: bool,
+    /// The host said the turn is ending while it waits ([`Relays::turn_ending`]):
+    /// relays go out within the turn, since no idle edge will come for them.
+    ending_turn: bool,
+    /// The step whose end was last announced, so that a second text of the
+    /// same step does not end the turn twice.
+    ending_step: Option<String>,
 }
 
 impl SessionRelays {
@@ -168,6 +174,7 @@ impl Relays {
         if !session.busy {
             session.turn += 1;
             session.stopped_midway = false;
+            session.ending_turn = false;
         }
         session.busy = true;
         let Some(active) = session.active.as_mut() else {
@@ -232,11 +239,16 @@ impl Relays {
         Some(std::mem::take(&mut session.stopped_midway))
     }
 
-    /// The rest of a busy→idle edge: the front relay moves on, or the next starts.
+    /// The rest of a busy→idle edge: the front relay moves on, or the next
+    /// starts. With `host_exits` (the host ends with this idle) the answer in
+    /// progress ends, but nothing new starts: a prompt sent now would be
+    /// stored and never answered, so what waits stays on the pending list,
+    /// which the next start reports.
     pub fn idle_ends(
         &mut self,
         now_ms: u64,
         session_id: &str,
+        host_exits: bool,
         requests: &mut Requests,
         out: &mut Outputs,
     ) {
@@ -244,6 +256,16 @@ impl Relays {
             return;
         };
         session.busy = false;
+        session.ending_turn = false;
+        if host_exits {
+            if matches!(
+                session.active.as_ref().map(|active| &active.stage),
+                Some(Stage::Answering { pending: None, .. })
+            ) {
+                self.delivered(now_ms, session_id, requests, out);
+            }
+            return;
+        }
         match session.active.as_mut().map(|active| &mut active.stage) {
             Some(Stage::Answering { .. }) => self.delivered(now_ms, session_id, requests, out),
             Some(Stage::Summarizing { turn_ended, .. }) => *turn_ended = true,
@@ -257,6 +279,52 @@ impl Relays {
                 self.summarize(now_ms, session_id, requests, out)
             }
             Some(Stage::ReadingModel { .. }) | None => {}
+        }
+        self.start_next(now_ms, session_id, requests, out);
+    }
+
+    /// The session's turn is about to end, and the host holds it open until
+    /// the requests this issues are done (OpenCode's `run`, which exits at
+    /// the first idle): what an idle edge would deliver goes out now, inside
+    /// the turn, so the turn goes on with it. `step` names the step whose
+    /// end this is; a repeat for the same step changes nothing.
+    pub fn turn_ending(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        step: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return;
+        };
+        if session.ending_step.as_deref() == Some(step) {
+            return;
+        }
+        session.ending_step = Some(step.to_owned());
+        session.ending_turn = true;
+        match session.active.as_mut().map(|active| &mut active.stage) {
+            // The relay's answer is this step: it is done.
+            Some(Stage::Answering { pending: None, .. }) => {
+                self.delivered(now_ms, session_id, requests, out);
+            }
+            // The compaction's summary is this step: the relay's text goes next.
+            Some(Stage::Settling { .. }) => {
+                return self.send_after_compaction(now_ms, session_id, requests, out);
+            }
+            Some(Stage::ReadyToSummarize { .. }) => {
+                return self.summarize(now_ms, session_id, requests, out);
+            }
+            // Still waiting for its own request: this step is not its answer.
+            Some(
+                Stage::Answering {
+                    pending: Some(_), ..
+                }
+                | Stage::ReadingModel { .. }
+                | Stage::Summarizing { .. },
+            ) => return,
+            None => {}
         }
         self.start_next(now_ms, session_id, requests, out);
     }
@@ -432,6 +500,7 @@ impl Relays {
             return;
         };
         let idle = !session.busy;
+        let ending_turn = session.ending_turn;
         let Some(active) = session.active.as_mut() else {
             return;
         };
@@ -451,8 +520,9 @@ impl Relays {
                     provider_id,
                     model_id,
                 };
-                // Summarizing takes the session over: not while a turn runs.
-                if idle {
+                // Summarizing takes the session over: not while a turn runs,
+                // unless that turn is ending and waits for it.
+                if idle || ending_turn {
                     self.summarize(now_ms, session_id, requests, out);
                 }
             }
@@ -468,10 +538,25 @@ impl Relays {
                 (false, true) => self.compaction_failed(now_ms, session_id, requests, out),
                 (compacted, _) => {
                     let activity = Activity::WaitingForOpenCodeToCompact;
-                    let timer = requests.timer(now_ms, owner(session_id), activity);
+                    // Within an ending turn, the summary is only stored so far:
+                    // it is written while the turn goes on.
+                    let timer = if ending_turn {
+                        let limit = requests.summarize_timeout_ms();
+                        requests.timer_lasting(now_ms, owner(session_id), limit, activity)
+                    } else {
+                        requests.timer(now_ms, owner(session_id), activity)
+                    };
                     active.stage = Stage::Settling { timer, compacted };
                 }
             },
+            // Within an ending turn the prompt is stored and the turn goes on
+            // with it: its answer has started.
+            (Stage::Answering { .. }, Answer::Outcome(Outcome::Done)) if ending_turn => {
+                active.stage = Stage::Answering {
+                    pending: None,
+                    accepted: true,
+                };
+            }
             (Stage::Answering { .. }, Answer::Outcome(Outcome::Done)) => {
                 let activity = Activity::WaitingForAnswerToStart;
                 let timer = requests.timer(now_ms, owner(session_id), activity);
@@ -596,7 +681,7 @@ impl Relays {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
-        if session.busy || session.active.is_some() {
+        if (session.busy && !session.ending_turn) || session.active.is_some() {
             return;
         }
         session.compaction_error = None;

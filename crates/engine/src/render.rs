@@ -80,12 +80,17 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             hop,
             max_hops,
             backlog,
+            within_turn,
             ..
         } => {
-            let text = match mode {
-                Mode::Compact => queued_compact(*relay, agent, *backlog),
-                Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+            let text = match (mode, within_turn) {
+                (Mode::Compact, false) => queued_compact(*relay, agent, *backlog),
+                (Mode::Compact, true) => queued_compact_within_turn(*relay, agent, *backlog),
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, false) => {
                     queued_message(*relay, agent, *backlog)
+                }
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, true) => {
+                    queued_message_within_turn(*relay, agent, *backlog)
                 }
             };
             vec![
@@ -234,23 +239,26 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             agent,
             mode,
             shown,
+            answer_follows,
             hop,
             max_hops,
             ..
         } => {
+            let log = Said::log(
+                LogLevel::Info,
+                format!("{mode} → {agent}: started {branch_session_id} \"{title}\" from {session_id} (hop {hop} of {max_hops})"),
+            );
+            // The result comes with the branch's answer.
+            if *answer_follows {
+                return vec![log];
+            }
             let text = match mode {
                 Mode::Fork => started_fork(agent, branch_session_id, title, *shown),
                 Mode::New | Mode::Message | Mode::Compact | Mode::Status => {
                     started_new(agent, branch_session_id, title, *shown)
                 }
             };
-            vec![
-                Said::log(
-                    LogLevel::Info,
-                    format!("{mode} → {agent}: started {branch_session_id} \"{title}\" from {session_id} (hop {hop} of {max_hops})"),
-                ),
-                ok_reply(*call, text),
-            ]
+            vec![log, ok_reply(*call, text)]
         }
         Notice::StatusReported {
             call,
@@ -262,23 +270,57 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             vec![ok_reply(*call, text)]
         }
         Notice::BranchFinished {
-            session_id, title, ..
-        } => vec![Said::log(
-            LogLevel::Info,
-            format!("branch {session_id} \"{title}\" finished"),
-        )],
+            session_id,
+            title,
+            agent,
+            answer,
+            call,
+            ..
+        } => {
+            let mut said = vec![Said::log(
+                LogLevel::Info,
+                format!("branch {session_id} \"{title}\" finished"),
+            )];
+            if let Some(call) = call {
+                let report = BranchReport {
+                    title,
+                    session_id,
+                    agent,
+                    answer,
+                    error: None,
+                };
+                said.push(ok_reply(*call, branch_report(&report)));
+            }
+            said
+        }
         Notice::BranchFailed {
             session_id,
             title,
+            agent,
+            answer,
             error,
+            call,
             ..
-        } => vec![Said::log(
-            LogLevel::Info,
-            format!(
-                "branch {session_id} \"{title}\" finished with an error: {}",
-                branch_error(error)
-            ),
-        )],
+        } => {
+            let mut said = vec![Said::log(
+                LogLevel::Info,
+                format!(
+                    "branch {session_id} \"{title}\" finished with an error: {}",
+                    branch_error(error)
+                ),
+            )];
+            if let Some(call) = call {
+                let report = BranchReport {
+                    title,
+                    session_id,
+                    agent,
+                    answer,
+                    error: Some(error),
+                };
+                said.push(ok_reply(*call, branch_report(&report)));
+            }
+            said
+        }
         Notice::BranchesDone { .. } => Vec::new(),
         Notice::ParentResumed {
             relay, session_id, ..
@@ -580,6 +622,23 @@ fn queued_compact(relay: RelayId, agent: &str, backlog: usize) -> String {
         after(backlog)
     )
 }
+
+fn queued_message_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay} for {agent}{}: this OpenCode (`opencode run`) exits when your turn ends, so your text goes out as your turn's last written reply is complete, and {agent} answers it in this session before OpenCode exits. {RUN_TURN_END}",
+        after(backlog)
+    )
+}
+
+fn queued_compact_within_turn(relay: RelayId, agent: &str, backlog: usize) -> String {
+    format!(
+        "Queued as {relay}{}: this OpenCode (`opencode run`) exits when your turn ends, so as your turn's last written reply is complete this session is summarized, then {agent} answers your text on the summary before OpenCode exits. {RUN_TURN_END}",
+        after(backlog)
+    )
+}
+
+/// What a turn must end with for `opencode run` to hand over.
+const RUN_TURN_END: &str = "End your turn now with a short written reply, calling no tool after it: a tool called after that reply hands over before the tool's result comes back, and a turn that ends without a written reply cannot hand over (the hand-off is then reported at OpenCode's next start).";
 
 fn after(backlog: usize) -> String {
     match backlog {

@@ -234,6 +234,11 @@ impl Requests {
     /// Starts a time limit on something that is no request, such as an
     /// event; it ends with [`Requests::forget`], or answers `owner` with
     /// [`Answer::TimedOut`].
+    /// The time limit of a summarize request.
+    pub fn summarize_timeout_ms(&self) -> u64 {
+        self.summarize_timeout_ms
+    }
+
     pub fn timer(&mut self, now_ms: u64, owner: Owner, activity: Activity) -> ActionId {
         let timeout_ms = self.request_timeout_ms;
         self.wait(now_ms, owner, timeout_ms, activity)
