@@ -38,8 +38,9 @@ const COMPACTION_SYSTEM_MARKERS = [/You are a context summarization agent/i]
 const COMPACTION_USER_MARKER = /<conversation>[\s\S]*<\/conversation>[\s\S]*anchored summary/i
 // opencode 1.15.13 sends the history as messages, then a last user message that starts with
 // "Create a new anchored summary from the conversation history above." (or "Update the anchored summary below …").
+// Releases up to 1.3 end the history with "Provide a detailed prompt for continuing our conversation above. …".
 const COMPACTION_LAST_USER_MARKER =
-  /^(?:Create a new anchored summary|Update the anchored summary below)[^\n]* the conversation history above/
+  /^(?:(?:Create a new anchored summary|Update the anchored summary below)[^\n]* the conversation history above|Provide a detailed prompt for continuing our conversation above)/
 
 /** Text of an OpenAI message `content` (string | parts array | null). */
 export function contentText(content) {
