@@ -238,6 +238,19 @@ test("a refused permission fails the call with OpenCode's own error, so OpenCode
   assert.equal(fake.of("session.promptAsync").length, 0)
 })
 
+test("where tools cannot ask permission (OpenCode 1.0), hand-offs are refused saying so; status still answers", async () => {
+  const { fake, execute, event } = await setup()
+  const { ask, ...noAsk } = toolContext()
+  for (const mode of ["message", "new", "compact", "fork"]) {
+    await assert.rejects(execute({ text: "x", mode, agent: "plan" }, noAsk), {
+      message: `Permission "session" refused "${mode} → plan": this OpenCode gives plugin tools no way to ask permission (its tool context has no \`ask\`), so no hand-off can be made here; OpenCode 1.1 or later has it. Nothing was sent.`,
+    })
+  }
+  assert.match(await execute({ mode: "status" }, noAsk), /Across all sessions: 0 hand-offs pending/)
+  await endTurn(event)
+  assert.deepEqual([...fake.of("session.promptAsync"), ...fake.of("session.create"), ...fake.of("session.fork")], [])
+})
+
 test("the hop count resets when a person writes, not when the plugin's own message arrives", async () => {
   const { execute, event, hooks } = await setup({}, { maxHops: 1 })
   await event(status("ses_1", "busy"))
