@@ -44,9 +44,10 @@ function verdict(result, expected) {
     if (result.bootError) return "no: OpenCode does not start"
     // check() asserts the number of loads last: the rest held.
     if (/loaded once/.test(error.message)) return `yes, but loaded ${result.instances} times`
-    return `no: ${String(error.message)
+    const failed = String(error.message)
       .split("\n")[0]
-      .replace(/^[^:]*: /, "")}`
+      .replace(/^[^:]*: /, "")
+    return `no, fails “${failed}”`
   }
 }
 
