@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import plugin, { createPlugin } from "../lib/plugin.js"
+import { argumentsSchema } from "../lib/hosts/opencode-v1/tool.js"
+import { createPlugin } from "../lib/plugin.js"
 import { fakeClient, idleEvent, isolatedProject, settle, status, toolContext } from "./fake-client.mjs"
 
 async function setup(overrides, options) {
@@ -20,25 +21,64 @@ const endTurn = async (event, sessionID = "ses_1") => {
   await event(idleEvent(sessionID))
 }
 
-test("the module is what OpenCode expects: default {id, server} and createPlugin by name", () => {
-  assert.equal(plugin.id, "opencode-sessions")
-  assert.equal(plugin.server, createPlugin)
+test("each entry is what the OpenCode that loads it expects, and calls each export as a plugin", async () => {
+  // 1.0–1.3 (and 1.14+ given this file) call every export: one, a function.
+  const legacy = await import("../lib/opencode-sessions.js")
+  assert.deepEqual(Object.keys(legacy), ["createPlugin"])
+  assert.equal(legacy.createPlugin, createPlugin)
+  // 1.14 and later: a plain object default export with `server`, nothing else.
+  const server = await import("../server.js")
+  assert.deepEqual(Object.keys(server), ["default"])
+  assert.deepEqual(Object.keys(server.default), ["id", "server"])
+  assert.equal(server.default.id, "opencode-sessions")
+  assert.equal(server.default.server, createPlugin)
+  // Listed by path, the composition root loads like the legacy entry.
+  assert.deepEqual(Object.keys(await import("../lib/plugin.js")), ["createPlugin"])
 })
 
 test("the tool offers text, mode and an optional agent, with only mode required", async () => {
   const { hooks } = await setup()
   const { args, description } = hooks.tool.session
   assert.deepEqual(Object.keys(args), ["text", "mode", "agent"])
-  assert.deepEqual(args.mode.enum, ["message", "new", "compact", "fork", "status"])
-  assert.equal(args.text.type, "string")
+  assert.deepEqual(argumentsSchema(args), {
+    type: "object",
+    properties: {
+      text: { type: "string", description: args.text.jsonSchema.description },
+      mode: { type: "string", enum: ["message", "new", "compact", "fork", "status"], description: args.mode.jsonSchema.description },
+      agent: { type: "string", description: args.agent.jsonSchema.description },
+    },
+    required: ["mode"],
+    additionalProperties: false,
+  })
   assert.match(description, /message/)
-  // OpenCode marks plain-schema arguments all required; the hook leaves only mode.
-  const definition = { description, parameters: {}, jsonSchema: { type: "object", properties: args, required: ["text", "mode", "agent"] } }
-  await hooks["tool.definition"]({ toolID: "session" }, definition)
-  assert.deepEqual(definition.jsonSchema.required, ["mode"])
+  // What OpenCode's zod 4 reads of each argument: whether it may be left out, its JSON Schema, parsing.
+  for (const [name, arg] of Object.entries(args)) {
+    const optional = name !== "mode"
+    assert.equal(arg._zod.optin, optional ? "optional" : undefined, name)
+    assert.equal(arg._zod.optout, optional ? "optional" : undefined, name)
+    assert.ok(arg._zod.traits.has("$ZodType"), name)
+    assert.deepEqual(arg._zod.toJSONSchema(), arg.jsonSchema, name)
+    assert.equal(arg._zod.run(5), 5, `${name}: values pass, the engine checks them`)
+    assert.deepEqual(arg["~standard"].validate("x"), { value: "x" }, name)
+  }
+})
+
+test("tool.definition: the schema OpenCode sends forbids other arguments on every release", async () => {
+  const { hooks } = await setup()
+  const { args } = hooks.tool.session
+  // 1.15 and later: the JSON Schema in the output.
+  const current = { description: "d", parameters: {}, jsonSchema: { type: "object", properties: {}, required: ["mode"] } }
+  await hooks["tool.definition"]({ toolID: "session" }, current)
+  assert.deepEqual(current.jsonSchema, { type: "object", properties: {}, required: ["mode"], additionalProperties: false })
+  // 1.14: the zod object that OpenCode built from the args, on its Effect schema.
+  const zodObject = { _zod: { def: { type: "object", shape: args } } }
+  const effect = { ast: { annotations: { [Symbol.for("effect-zod/override")]: zodObject } }, annotate() {} }
+  await hooks["tool.definition"]({ toolID: "session" }, { description: "d", parameters: effect })
+  assert.deepEqual(zodObject._zod.toJSONSchema(), argumentsSchema(args))
+  // Other tools are left alone.
   const other = { jsonSchema: { required: ["command"] } }
   await hooks["tool.definition"]({ toolID: "bash" }, other)
-  assert.deepEqual(other.jsonSchema.required, ["command"], "other tools are left alone")
+  assert.deepEqual(other.jsonSchema, { required: ["command"] })
 })
 
 test("message: queued during the turn, prompted once when it ends, with the target agent", async () => {
@@ -165,7 +205,7 @@ test("events that cannot matter never reach the engine and never throw", async (
 test("options restrict the modes on offer and are checked at load", async () => {
   const { hooks } = await setup({}, { modes: ["fork", "new"] })
   const { args, description } = hooks.tool.session
-  assert.deepEqual(args.mode.enum, ["new", "fork", "status"])
+  assert.deepEqual(args.mode.jsonSchema.enum, ["new", "fork", "status"])
   assert.doesNotMatch(description, /- message:|- compact:|end your turn/)
 
   const fake = fakeClient()
@@ -196,6 +236,19 @@ test("a refused permission fails the call with OpenCode's own error, so OpenCode
   )
   await endTurn(event)
   assert.equal(fake.of("session.promptAsync").length, 0)
+})
+
+test("where tools cannot ask permission (OpenCode 1.0), hand-offs are refused saying so; status still answers", async () => {
+  const { fake, execute, event } = await setup()
+  const { ask, ...noAsk } = toolContext()
+  for (const mode of ["message", "new", "compact", "fork"]) {
+    await assert.rejects(execute({ text: "x", mode, agent: "plan" }, noAsk), {
+      message: `Permission "session" refused "${mode} → plan": this OpenCode gives plugin tools no way to ask permission (its tool context has no \`ask\`), so no hand-off can be made here; OpenCode 1.1 or later has it. Nothing was sent.`,
+    })
+  }
+  assert.match(await execute({ mode: "status" }, noAsk), /Across all sessions: 0 hand-offs pending/)
+  await endTurn(event)
+  assert.deepEqual([...fake.of("session.promptAsync"), ...fake.of("session.create"), ...fake.of("session.fork")], [])
 })
 
 test("the hop count resets when a person writes, not when the plugin's own message arrives", async () => {

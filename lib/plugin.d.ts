@@ -11,6 +11,3 @@ export type {
 
 /** The plugin: adds the `session` tool and relays hand-offs when turns end. */
 export declare function createPlugin(input: PluginInput, options?: JsSessionsOptions): Promise<Hooks>
-
-declare const plugin: { id: "opencode-sessions"; server: typeof createPlugin }
-export default plugin

@@ -1,5 +1,8 @@
-// OpenCode entry point and composition root. OpenCode calls `server(input,
-// options)` of the default export once per project instance.
+// The composition root: `createPlugin(input, options)` is the plugin that
+// OpenCode calls once per project instance, through one of the package's
+// entries (lib/opencode-sessions.js for OpenCode 1.0–1.3, server.js for 1.14
+// and later). This module has no default export, and no other export, so
+// that it loads as a plugin on every 1.x release when listed by path too.
 
 import { createDriver } from "./driver.js"
 import { claimClient, createLogger, releaseClient } from "./hosts/opencode-v1/requests.js"
@@ -56,5 +59,3 @@ async function startEngine(RelayEngine, options, host, title) {
     throw new Error(message, { cause: error })
   }
 }
-
-export default { id: "opencode-sessions", server: createPlugin }

@@ -1,14 +1,15 @@
 // Copied into an install directory and run there (by Node, or by the Bun that
 // OpenCode embeds) with the file URL of __test__/fake-client.mjs as argument:
-// loads the installed opencode-sessions by name, calls the default export's
-// `server` as OpenCode does, and drives the `session` tool with a fake client.
+// loads the installed opencode-sessions by name, calls the `server` of
+// `opencode-sessions/server` as OpenCode 1.14+ does, and drives the `session`
+// tool with a fake client.
 // Prints one JSON line: what happened, or { error } when the plugin failed to load.
 
 const { fakeClient, idleEvent, settle, status, toolContext } = await import(process.argv[2])
 
 let hooks
 const fake = fakeClient()
-const { default: plugin } = await import("opencode-sessions")
+const { default: plugin } = await import("opencode-sessions/server")
 try {
   hooks = await plugin.server({ client: fake.client, directory: process.cwd(), worktree: process.cwd() })
 } catch (error) {

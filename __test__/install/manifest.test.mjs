@@ -76,9 +76,19 @@ test("the main package publishes the loader, lib/, README and LICENSE, and no bi
   const { stdout } = await npm(["pack", "--dry-run", "--json"], { cwd: REPO, env: npmEnv(work) })
   const [{ files }] = JSON.parse(stdout)
   const { stdout: tracked } = await run("git", ["ls-files", "lib"], { cwd: REPO, timeout: 30_000 })
-  const expected = ["LICENSE", "README.md", "index.d.ts", "index.js", "package.json", ...tracked.trim().split("\n")]
+  const expected = [
+    "LICENSE",
+    "README.md",
+    "index.d.ts",
+    "index.js",
+    "package.json",
+    "server.d.ts",
+    "server.js",
+    ...tracked.trim().split("\n"),
+  ]
   assert.deepEqual(files.map((file) => file.path).sort(), expected.sort())
-  for (const entry of [MAIN.main, MAIN.types, MAIN.exports["./server"].default, MAIN.exports["./server"].types]) {
+  const entries = Object.values(MAIN.exports).flatMap((entry) => (typeof entry === "string" ? [entry] : Object.values(entry)))
+  for (const entry of [MAIN.main, MAIN.types, ...entries]) {
     assert.ok(expected.includes(entry.replace(/^\.\//, "")), `${entry} is published`)
   }
 })

@@ -1,7 +1,8 @@
 // Compiled by `tsc -p __test__/types` in the test run: the published types
 // must describe the plugin as users and OpenCode use it.
 import type { Hooks, Plugin, PluginModule } from "@opencode-ai/plugin"
-import plugin, { createPlugin, type SessionMode, type SessionsOptions, type SessionToolArgs, type ToolMode } from "opencode-sessions"
+import { createPlugin, type SessionMode, type SessionsOptions, type SessionToolArgs, type ToolMode } from "opencode-sessions"
+import plugin from "opencode-sessions/server"
 import { type JsAction, type JsDrain, type JsOutcome, type JsToolCallStarted, modes, RelayEngine } from "../../index.js"
 
 const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }

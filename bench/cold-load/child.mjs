@@ -22,7 +22,7 @@ console.log(JSON.stringify({ ms: ended - started, sinceStart: ended }))
 async function load(which) {
   switch (which) {
     case "ours":
-      return (await import("../../lib/plugin.js")).default.server
+      return (await import("../../server.js")).default.server
     case "baseline":
       return (await import("../baseline/plugin.mjs")).createBaselinePlugin
     case "sdk":

@@ -39,8 +39,13 @@ export function createHost(client) {
   }
 }
 
+/** Why a hand-off is refused where the host gives tools no permission prompt (OpenCode 1.0). */
+const NO_PERMISSION_PROMPT =
+  "this OpenCode gives plugin tools no way to ask permission (its tool context has no `ask`), so no hand-off can be made here; OpenCode 1.1 or later has it."
+
 async function ask(req, call) {
-  if (!call?.host?.ask) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+  if (!call?.host) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+  if (typeof call.host.ask !== "function") return { type: "failed", message: NO_PERMISSION_PROMPT, cause: "refused" }
   const { outcome, error } = await askPermission(call.host.ask, req.pattern)
   if (error) call.refusal = error
   return outcome
@@ -66,7 +71,8 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
   // cheap as a miss.
   const relevant = new Set(Object.keys(Object.fromEntries(eventTypes.map((type) => [type, true]))))
   const readEvent = createEventReader(driver.input, (detail) => void log("error", `${PREFIX}malformed event: ${detail}`))
-  const runCall = (call, context) => driver.toolCall(call, { ask: (request) => context.ask(request) })
+  const runCall = (call, context) =>
+    driver.toolCall(call, { ask: typeof context?.ask === "function" ? (request) => context.ask(request) : null })
   const hooks = {
     tool: { session: createSessionTool(runCall, modes, toolText) },
     // Not async: the event hook is called for every event OpenCode sends, so
