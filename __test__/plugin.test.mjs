@@ -26,10 +26,11 @@ test("each entry is what the OpenCode that loads it expects, and calls each expo
   const legacy = await import("../lib/opencode-sessions.js")
   assert.deepEqual(Object.keys(legacy), ["createPlugin"])
   assert.equal(legacy.createPlugin, createPlugin)
-  // 1.14 and later: a plain object default export with `server`, nothing else.
+  // 1.14 and later (`server`) and OpenCode 2 (`setup`): a plain object default export, no `effect`.
   const server = await import("../server.js")
   assert.deepEqual(Object.keys(server), ["default"])
-  assert.deepEqual(Object.keys(server.default), ["id", "server"])
+  assert.deepEqual(Object.keys(server.default), ["id", "server", "setup"])
+  assert.equal(typeof server.default.setup, "function")
   assert.equal(server.default.id, "opencode-sessions")
   assert.equal(server.default.server, createPlugin)
   // Listed by path, the composition root loads like the legacy entry.
