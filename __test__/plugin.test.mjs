@@ -239,17 +239,12 @@ test("a refused permission fails the call with OpenCode's own error, so OpenCode
   assert.equal(fake.of("session.promptAsync").length, 0)
 })
 
-test("where tools cannot ask permission (OpenCode 1.0), hand-offs are refused saying so; status still answers", async () => {
+test("where tools cannot ask permission (OpenCode 1.0), hand-offs go through as under OpenCode's default allow", async () => {
   const { fake, execute, event } = await setup()
   const { ask, ...noAsk } = toolContext()
-  for (const mode of ["message", "new", "compact", "fork"]) {
-    await assert.rejects(execute({ text: "x", mode, agent: "plan" }, noAsk), {
-      message: `Permission "session" refused "${mode} → plan": this OpenCode gives plugin tools no way to ask permission (its tool context has no \`ask\`), so no hand-off can be made here; OpenCode 1.1 or later has it. Nothing was sent.`,
-    })
-  }
-  assert.match(await execute({ mode: "status" }, noAsk), /Across all sessions: 0 hand-offs pending/)
+  assert.match(await execute({ text: "x", mode: "message", agent: "plan" }, noAsk), /^Queued as relay #\d+ for plan/)
   await endTurn(event)
-  assert.deepEqual([...fake.of("session.promptAsync"), ...fake.of("session.create"), ...fake.of("session.fork")], [])
+  assert.equal(fake.of("session.promptAsync").length, 1)
 })
 
 test("the hop count resets when a person writes, not when the plugin's own message arrives", async () => {

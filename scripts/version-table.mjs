@@ -55,8 +55,6 @@ function handOffs(results) {
   const run = results.find((r) => r.calls?.message)
   if (!run) return "not run"
   if (run.calls.relayDelivered) return "yes (`message` delivered)"
-  if (/no way to ask permission/.test(run.calls.message.text ?? ""))
-    return "no: refused, this OpenCode has no permission prompt for plugin tools"
   return `no: ${run.calls.message.status}`
 }
 

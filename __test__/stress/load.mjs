@@ -23,7 +23,7 @@ import { toolParts } from "../e2e/transcript.mjs"
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 /** Ways to list this plugin in opencode.json that each make an instance of it. */
-export const PLUGIN_SPECS = [REPO, path.join(REPO, "lib", "plugin.js")]
+export const PLUGIN_SPECS = [REPO, path.join(REPO, "lib", "opencode-sessions.js")]
 
 /** Three orders of the modes, so chains fork and compact at different steps. */
 const MODE_PATTERNS = [

@@ -39,13 +39,11 @@ export function createHost(client) {
   }
 }
 
-/** Why a hand-off is refused where the host gives tools no permission prompt (OpenCode 1.0). */
-const NO_PERMISSION_PROMPT =
-  "this OpenCode gives plugin tools no way to ask permission (its tool context has no `ask`), so no hand-off can be made here; OpenCode 1.1 or later has it."
-
 async function ask(req, call) {
   if (!call?.host) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
-  if (typeof call.host.ask !== "function") return { type: "failed", message: NO_PERMISSION_PROMPT, cause: "refused" }
+  // OpenCode 1.0 has no permission rules for plugin tools and gives them no
+  // `ask`: they run as every tool there does, as with OpenCode's default `allow`.
+  if (typeof call.host.ask !== "function") return { type: "done" }
   const { outcome, error } = await askPermission(call.host.ask, req.pattern)
   if (error) call.refusal = error
   return outcome
