@@ -301,3 +301,27 @@ test("every mode the engine knows has its line in the tool's description", async
   for (const mode of modes()) assert.equal(lines.filter((line) => line.startsWith(`- ${mode}: `)).length, 1, mode)
   assert.ok(!lines.includes("undefined"))
 })
+
+test("an idle while a step is still open is a stop (OpenCode up to 1.3 records the stopped step after its idle): the turn's hand-offs are cancelled", async () => {
+  const { fake, execute, event } = await setup()
+  await event(status("ses_1", "busy"))
+  const step = (completed) => ({
+    type: "message.updated",
+    properties: { info: { role: "assistant", sessionID: "ses_1", time: completed ? { created: 1, completed } : { created: 1 } } },
+  })
+  await event(step())
+  await execute({ text: "never delivered", mode: "message", agent: "plan" })
+  await endTurn(event)
+  assert.equal(fake.of("session.promptAsync").length, 0, "nothing sent")
+  assert.ok(
+    fake.of("tui.showToast").some((t) => t.options.body.title === "Interrupted: 1 hand-off cancelled"),
+    JSON.stringify(fake.of("tui.showToast")),
+  )
+  // A step seen to its end leaves the next turn's idle to deliver as usual.
+  await event(status("ses_1", "busy"))
+  await event(step())
+  await execute({ text: "delivered", mode: "message", agent: "plan" })
+  await event(step(2))
+  await endTurn(event)
+  assert.equal(fake.of("session.promptAsync").length, 1)
+})

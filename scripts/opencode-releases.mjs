@@ -35,6 +35,15 @@ export const RELEASES = [
 
 export const NEWEST = RELEASES[RELEASES.length - 1].version
 
+/**
+ * Whether the release takes a plugin's options in its config (`"plugin":
+ * [["name", {…}]]`, from 1.14 on); earlier ones find that entry invalid.
+ */
+export function takesPluginOptions(version) {
+  const [major, minor] = version.split(".").map(Number)
+  return major > 1 || (major === 1 && minor >= 14)
+}
+
 /** Whether the release's prompts need ripgrep on PATH. */
 export function needsRipgrep(version) {
   return RELEASES.some((r) => r.version === version && r.needsRipgrep)

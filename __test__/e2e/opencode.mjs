@@ -25,8 +25,8 @@ import http from "node:http"
 import { createRequire } from "node:module"
 import os from "node:os"
 import path from "node:path"
-import { fileURLToPath } from "node:url"
-import { ensureOpencode, ensureRipgrep, needsRipgrep } from "../../scripts/opencode-releases.mjs"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { ensureOpencode, ensureRipgrep, needsRipgrep, takesPluginOptions } from "../../scripts/opencode-releases.mjs"
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(HERE, "..", "..")
@@ -63,19 +63,16 @@ export function resolveOpencodeBin() {
   throw new Error(`opencode executable not found (looked in ${REPO_ROOT}/node_modules); run npm ci or set OPENCODE_BIN`)
 }
 
-let versionOfBin
-/** The version of the release the tests run, e.g. "1.3.2" (asked of the binary once). */
+const versionOfBin = new Map()
+/** The version of the release the tests run, e.g. "1.3.2" (asked of each binary once). */
 export function opencodeVersion() {
-  if (process.env.OPENCODE_VERSION) return process.env.OPENCODE_VERSION
-  if (versionOfBin === undefined) {
-    const out = spawnSync(resolveOpencodeBin(), ["--version"], {
-      encoding: "utf8",
-      timeout: 30_000,
-      env: { ...cleanEnv(process.env), NO_COLOR: "1" },
-    })
-    versionOfBin = /\d+\.\d+\.\d+/.exec(out.stdout ?? "")?.[0] ?? "unknown"
+  const bin = resolveOpencodeBin()
+  if (!process.env.OPENCODE_BIN && process.env.OPENCODE_VERSION) return process.env.OPENCODE_VERSION
+  if (!versionOfBin.has(bin)) {
+    const out = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000, env: { ...cleanEnv(process.env), NO_COLOR: "1" } })
+    versionOfBin.set(bin, /\d+\.\d+\.\d+/.exec(out.stdout ?? "")?.[0] ?? "unknown")
   }
-  return versionOfBin
+  return versionOfBin.get(bin)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,6 +131,22 @@ function deepMerge(a, b) {
   const out = { ...a }
   for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v
   return out
+}
+
+/**
+ * `<project>/.opencode/plugin/opencode-sessions-options.js`: calls the
+ * plugin's `createPlugin` with `options`. `pluginPath` is the package
+ * directory or an entry file exporting `createPlugin`.
+ */
+async function writeOptionsPlugin(directory, pluginPath, options) {
+  const entry = fs.statSync(pluginPath).isDirectory() ? path.join(pluginPath, "lib", "opencode-sessions.js") : pluginPath
+  const dir = path.join(directory, ".opencode", "plugin")
+  await fsp.mkdir(dir, { recursive: true })
+  const source = `import { createPlugin } from ${JSON.stringify(pathToFileURL(entry).href)}
+
+export const sessions = (input) => createPlugin(input, ${JSON.stringify(options)})
+`
+  await fsp.writeFile(path.join(dir, "opencode-sessions-options.js"), source)
 }
 
 /**
@@ -324,7 +337,9 @@ function openSse(url, { onEvent, onStatus, onEnd }) {
  *
  * @param {object} o
  * @param {string|null} [o.pluginPath]   plugin spec (abs path, file: spec, npm name); null/undefined = no plugin
- * @param {object} [o.pluginOptions]     options object -> "plugin": [[pluginPath, pluginOptions]]
+ * @param {object} [o.pluginOptions]     options object -> "plugin": [[pluginPath, pluginOptions]], or, on a
+ *                                        release that takes none there, a project plugin file passing them
+ * @param {"auto"|"config"} [o.pluginOptionsIn] "config": always in `plugin`, whatever the release
  * @param {string} o.modelUrl            mock model base URL (".../v1")
  * @param {Array|object} [o.agents]      extra agents: ["review", {name:"helper", mode:"subagent"}] or {review:{}, helper:{mode:"subagent"}}
  * @param {object} [o.extraConfig]       deep-merged into opencode.json
@@ -342,6 +357,7 @@ function openSse(url, { onEvent, onStatus, onEnd }) {
 export async function startOpencode({
   pluginPath = null,
   pluginOptions,
+  pluginOptionsIn = "auto",
   modelUrl,
   agents,
   extraConfig,
@@ -374,8 +390,13 @@ export async function startOpencode({
   const directory = dirs.project
   const logFile = path.join(root, "opencode.log")
 
-  const config = buildConfig({ pluginPath, pluginOptions, modelUrl, agents, extraConfig })
+  // Releases before 1.14 take no options in `plugin` (an entry `[path, {…}]`
+  // makes their config invalid): there the options go through a plugin file
+  // of the project's own, as the README tells their users.
+  const optionsByFile = pluginPath && pluginOptions !== undefined && pluginOptionsIn !== "config" && !takesPluginOptions(opencodeVersion())
+  const config = buildConfig({ pluginPath: optionsByFile ? null : pluginPath, pluginOptions, modelUrl, agents, extraConfig })
   await fsp.writeFile(path.join(directory, "opencode.json"), JSON.stringify(config, null, 2))
+  if (optionsByFile) await writeOptionsPlugin(directory, pluginPath, pluginOptions)
 
   if (seedConfigDeps) await seedOpencodeConfigDir(path.join(dirs.config, "opencode"))
 

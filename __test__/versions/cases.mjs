@@ -232,7 +232,7 @@ export async function runOptionsCase({ version, way, prepared, mock, log }) {
   try {
     const options = { modelUrl: mock.url, env: { OPENCODE_DISABLE_DEFAULT_PLUGINS: "1" }, log }
     if (way === "tuple") {
-      Object.assign(options, { pluginPath: path.join(prepared.modules, MAIN.name), pluginOptions: SOME_OPTIONS })
+      Object.assign(options, { pluginPath: path.join(prepared.modules, MAIN.name), pluginOptions: SOME_OPTIONS, pluginOptionsIn: "config" })
     } else {
       const configDir = path.join(root, "xdg-config", "opencode")
       installInto(prepared.modules, configDir)

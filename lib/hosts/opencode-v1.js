@@ -78,7 +78,7 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
     event(input) {
       try {
         const event = input?.event
-        if (relevant.has(event?.type) && (event.type !== "message.updated" || finishedAssistant(event))) readEvent(event)
+        if (relevant.has(event?.type) && (event.type !== "message.updated" || fromAssistant(event))) readEvent(event)
       } catch (error) {
         // As an async hook would: a throw becomes a rejected promise.
         return Promise.reject(error)
@@ -110,13 +110,15 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
 }
 
 /**
- * Of the many `message.updated` events, only an assistant message that
- * completed can matter (it tells how a step of the turn ended).
+ * Of the many `message.updated` events, only an assistant message's can
+ * matter: it tells a step of the turn began or how it ended.
  */
-function finishedAssistant(event) {
-  const info = event.properties?.info
-  return info?.role === "assistant" && info.time?.completed !== undefined
+function fromAssistant(event) {
+  return event.properties?.info?.role === "assistant"
 }
+
+/** OpenCode's error name for a step a person stopped. */
+const STOPPED = "MessageAbortedError"
 
 /**
  * Reads an OpenCode bus event of a relevant type into the engine input it
@@ -128,6 +130,16 @@ function finishedAssistant(event) {
  * @returns {(event: {type: string, properties?: unknown}) => void}
  */
 export function createEventReader(input, malformed) {
+  /**
+   * Sessions with a step begun and not yet completed. OpenCode up to 1.3
+   * reports the idle of a stop before it records the step it cut off (and
+   * its `session.error` after that): an idle while a step is open tells the
+   * engine of that step first, so the stop counts as one.
+   */
+  const openSteps = new Set()
+  const closeOpenStep = (sessionId) => {
+    if (openSteps.delete(sessionId)) input((engine, now) => engine.stepFinished(now, sessionId, null, STOPPED))
+  }
   return function readEvent(event) {
     const props = event.properties
     switch (event.type) {
@@ -138,11 +150,13 @@ export function createEventReader(input, malformed) {
         if (!isId(sessionId)) return malformed("session.status without properties.sessionID")
         // `retry` counts as busy: the turn is still running.
         const busy = status !== "idle"
+        if (!busy) closeOpenStep(sessionId)
         return void input((engine, now) => engine.status(now, sessionId, busy))
       }
       case "session.idle": {
         const sessionId = props?.sessionID
         if (!isId(sessionId)) return malformed("session.idle without properties.sessionID")
+        closeOpenStep(sessionId)
         return void input((engine, now) => engine.idle(now, sessionId))
       }
       case "session.compacted": {
@@ -153,6 +167,7 @@ export function createEventReader(input, malformed) {
       case "session.deleted": {
         const sessionId = props?.info?.id
         if (!isId(sessionId)) return malformed("session.deleted without properties.info.id")
+        openSteps.delete(sessionId)
         return void input((engine, now) => engine.deleted(now, sessionId))
       }
       case "session.error": {
@@ -163,10 +178,14 @@ export function createEventReader(input, malformed) {
         return void input((engine, now) => engine.sessionError(now, sessionId, name, message))
       }
       case "message.updated": {
-        // A completed assistant message: one step of a turn ended.
+        // An assistant message is a step of a turn: begun, or ended once completed.
         const info = props?.info
-        if (info?.role !== "assistant" || typeof info.time?.completed !== "number" || !isId(info.sessionID)) return
+        if (info?.role !== "assistant" || !isId(info.sessionID)) return
         const sessionId = info.sessionID
+        const completed = info.time?.completed
+        if (completed === undefined) return void openSteps.add(sessionId)
+        if (typeof completed !== "number") return
+        openSteps.delete(sessionId)
         const finish = text(info.finish)
         const error = text(info.error?.name)
         return void input((engine, now) => engine.stepFinished(now, sessionId, finish, error))
