@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
-import { ERROR_LINE } from "./opencode.mjs"
+import { ERROR_LINE, opencodeVersion } from "./opencode.mjs"
 import { bootWithPlugin, showSession, shutdown, startTurn } from "./suite.mjs"
 import { cue, textOf, toolParts, until } from "./transcript.mjs"
 
@@ -44,7 +44,11 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
   const userTexts = async (sessionID, agent) =>
     (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
 
-  test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session; report off", async () => {
+  // OpenCode 1.0 has no permission rules for plugin tools (README: OpenCode versions).
+  const permissionRules = !opencodeVersion().startsWith("1.0.")
+  test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session; report off", {
+    skip: permissionRules ? false : "OpenCode 1.0 has no permission rules for plugin tools",
+  }, async () => {
     const sessionID = await turn(
       cue(
         { mode: "fork", agent: "plan", text: "denied fork" },

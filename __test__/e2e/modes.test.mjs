@@ -189,7 +189,8 @@ describe("session tool in real OpenCode", { timeout: 240_000 }, () => {
     }
     for (const [n, name] of ["reviewer", "helper"].entries()) {
       const error = calls[n].state.error
-      const refused = /^Agent "(.+)" (.+)\. Agents that can answer: (.+)\. Nothing was sent\.$/.exec(error)
+      // OpenCode 1.0 shows a tool's error as `Error: <message>`.
+      const refused = /^(?:Error: )?Agent "(.+)" (.+)\. Agents that can answer: (.+)\. Nothing was sent\.$/.exec(error)
       assert.ok(refused, error)
       assert.deepEqual(refused.slice(1, 3), [name, reasons[name]])
       assert.deepEqual(refused[3].split(", ").sort(), ["build", "plan", "review"], "primary agents only")

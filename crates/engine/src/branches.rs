@@ -417,7 +417,12 @@ impl Branches {
         };
         let parent = branch.parent.clone();
         let group = branch.group.clone();
-        let (title, agent) = (branch.title.clone(), branch.agent.clone());
+        // Calls that joined after the branch opened renamed it.
+        let title = self
+            .groups
+            .title_of(&group, session_id)
+            .unwrap_or_else(|| branch.title.clone());
+        let agent = branch.agent.clone();
         // A call that waited for the report has it as its result already.
         let call = branch.reply_to;
         let note = (self.report == ReportMode::Each && call.is_none()).then(|| {

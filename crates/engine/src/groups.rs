@@ -172,6 +172,24 @@ impl BranchGroups {
         self.groups.retain(|key, _| key.session_id != session_id);
     }
 
+    /// The title the group's branch `session_id` carries now (renamed as
+    /// later calls joined); `None` once the group is gone.
+    pub fn title_of(&self, key: &GroupKey, session_id: &str) -> Option<String> {
+        let branch = self
+            .groups
+            .get(key)?
+            .titled
+            .iter()
+            .find(|b| b.session_id == session_id)?;
+        Some(render::branch_title(
+            key.mode,
+            branch.index,
+            branch.total,
+            &branch.agent,
+            &branch.text,
+        ))
+    }
+
     /// Renames the group's branches whose title shows an outdated count.
     fn retitle(&mut self, now_ms: u64, key: &GroupKey, requests: &mut Requests, out: &mut Outputs) {
         let Some(group) = self.groups.get_mut(key) else {

@@ -31,7 +31,8 @@ fn open_forks(sim: &mut Sim, parent: &str, texts: &[&str]) -> Vec<String> {
             sim.outcome(id, outcome);
         }
     }
-    let forks = requests(&sim.drain_quiet());
+    // Renames of branches opened earlier in the turn may come along.
+    let forks = requests_but_renames(&sim.drain_quiet());
     assert_eq!(forks.len(), texts.len());
     let mut branches = Vec::new();
     for (id, _) in &forks {
@@ -388,5 +389,33 @@ fn resuming_the_parent_waits_for_its_failed_turn_to_close() {
         prompts(&sim.drain_quiet()),
         1,
         "once OpenCode closed the turn"
+    );
+}
+
+#[test]
+fn a_branch_renamed_as_later_calls_joined_reports_under_its_new_title() {
+    // OpenCode up to 1.3 runs a step's tool calls one after another: the first
+    // branch is open before the second call arrives.
+    let mut sim = Sim::default();
+    sim.busy("p");
+    let first = open_forks(&mut sim, "p", &["Redux"]);
+    let second = open_forks(&mut sim, "p", &["Zustand"]);
+    sim.idle("p");
+    sim.drain_quiet();
+    let read = turn_ends(&mut sim, &first[0]);
+    sim.outcome(read, answer("Redux it is"));
+    let sent = notes(&mut sim, "p");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with("[Branch finished] \"fork 1/2 · build · Redux\""),
+        "{}",
+        sent[0]
+    );
+    let read = turn_ends(&mut sim, &second[0]);
+    sim.outcome(read, answer("or Zustand"));
+    let sent = notes(&mut sim, "p");
+    assert!(
+        sent[0].starts_with("[Branch finished] \"fork 2/2 · build · Zustand\""),
+        "{sent:?}"
     );
 }
