@@ -4,11 +4,13 @@
 // each way, and the table says what worked.
 //
 //   node scripts/version-table.mjs            prints the table (markdown)
+//   node scripts/version-table.mjs --e2e      adds a column: the whole end-to-end suite on each release
 //   node scripts/version-table.mjs --readme   also writes it into README.md, between its markers
 //
 // OPENCODE_VERSIONS=1.3.2,1.18.33 picks releases (default: all). A few
 // minutes: one `opencode serve` per case, one case at a time.
 
+import { spawnSync } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
@@ -70,6 +72,34 @@ function optionsCell(byWay) {
     .join("; ")
 }
 
+/**
+ * Runs __test__/e2e on `version` and says how it went: the count of tests
+ * passed, and the names of those that failed or were skipped (with why).
+ */
+function endToEnd(version) {
+  const dir = path.join(REPO, "__test__", "e2e")
+  const files = fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith(".test.mjs"))
+    .sort()
+    .map((name) => path.join(dir, name))
+  const run = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=tap", ...files], {
+    encoding: "utf8",
+    env: { ...process.env, OPENCODE_VERSION: version },
+    maxBuffer: 256 * 1024 * 1024,
+  })
+  const count = (what) => Number(new RegExp(`^# ${what} (\\d+)$`, "m").exec(run.stdout)?.[1] ?? 0)
+  // Subtests are indented; suites (files' describe blocks) are not counted.
+  const named = (re) => [...run.stdout.matchAll(re)].map((m) => m[1].replace(/ # SKIP.*$/, ""))
+  const failed = named(/^ {4}not ok \d+ - (.+)$/gm)
+  const skipped = [...run.stdout.matchAll(/^ {4}ok \d+ - .+ # SKIP (.+)$/gm)].map((m) => m[1])
+  const passed = count("pass")
+  let cell = failed.length === 0 ? `all ${passed} pass` : `${passed} pass; fail: ${failed.map((n) => `“${n}”`).join(", ")}`
+  if (skipped.length > 0) cell += `; skipped (${[...new Set(skipped)].join("; ")})`
+  return cell
+}
+
+const withEndToEnd = process.argv.includes("--e2e")
 const log = process.env.E2E_VERBOSE === "1" ? (line) => process.stderr.write(`${line}\n`) : undefined
 const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oc-version-table-")))
 const rows = []
@@ -91,7 +121,12 @@ try {
       byWay[way] = await runOptionsCase({ version, way, prepared, mock, log })
     }
     const status = results.every((r) => r.calls?.status?.status === "completed") ? "yes" : "no"
-    rows.push([version, ...results.map((r) => verdict(r, expected)), optionsCell(byWay), status, handOffs(results)])
+    const row = [version, ...results.map((r) => verdict(r, expected)), optionsCell(byWay), status, handOffs(results)]
+    if (withEndToEnd) {
+      process.stderr.write(`${version} end-to-end suite…\n`)
+      row.push(endToEnd(version))
+    }
+    rows.push(row)
   }
 } finally {
   await mock?.close()
@@ -99,6 +134,7 @@ try {
 }
 
 const header = ["OpenCode", "by name", "by path, package directory", `by path, \`${ENTRY_FILE}\``, "options", "`status`", "hand-offs"]
+if (withEndToEnd) header.push("end-to-end suite (`__test__/e2e`)")
 const table = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join(
   "\n",
 )
