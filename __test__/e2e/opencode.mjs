@@ -417,7 +417,7 @@ export async function startOpencode({
     }
   }
 
-  const ripgrep = needsRipgrep(process.env.OPENCODE_VERSION) ? ensureRipgrep() : null
+  const ripgrep = needsRipgrep(opencodeVersion()) ? ensureRipgrep() : null
   const env = {
     ...cleanEnv(process.env),
     ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),

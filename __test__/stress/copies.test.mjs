@@ -3,14 +3,14 @@
 // process for one directory. A few sessions × a chain of hand-offs: each
 // answered exactly once, one copy serves and the other says it stays
 // inactive, and neither reports the other's pending list as left by a
-// stopped OpenCode. LOAD_SESSIONS and LOAD_RELAYS change the size.
+// stopped OpenCode. COPIES_SESSIONS and COPIES_RELAYS change the size.
 
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { PLUGIN_SPECS, runLoad } from "./load.mjs"
 
-const sessions = Number(process.env.LOAD_SESSIONS ?? 6)
-const relays = Number(process.env.LOAD_RELAYS ?? 6)
+const sessions = Number(process.env.COPIES_SESSIONS ?? 6)
+const relays = Number(process.env.COPIES_RELAYS ?? 6)
 
 test(`listed twice (${PLUGIN_SPECS.join(", ")}): ${sessions} sessions × ${relays} hand-offs, each delivered once`, {
   timeout: 10 * 60_000,

@@ -1,13 +1,13 @@
 // Many sessions × 10 hand-offs at once in a real `opencode serve`: every
 // hand-off answered exactly once, and the plugin forgets every session that
-// was deleted. LOAD_SESSIONS (default 20; .ci/run sets 100) and LOAD_RELAYS
+// was deleted. LOAD_SESSIONS (default 10; .ci/run sets 100) and LOAD_RELAYS
 // change the size.
 
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { runLoad } from "./load.mjs"
 
-const sessions = Number(process.env.LOAD_SESSIONS ?? 20)
+const sessions = Number(process.env.LOAD_SESSIONS ?? 10)
 const relays = Number(process.env.LOAD_RELAYS ?? 10)
 
 test(`${sessions} sessions × ${relays} hand-offs (message, fork, compact): each delivered once`, { timeout: 30 * 60_000 }, async (t) => {
