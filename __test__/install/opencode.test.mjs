@@ -79,6 +79,15 @@ describe("installed by OpenCode from its plugin list", { timeout: 600_000, skip:
     return running
   }
 
+  /** Waits until the registry has had no request for `quietMs`. */
+  async function quiet(from, quietMs = 1_500) {
+    for (;;) {
+      const wait = (from.requests.at(-1)?.at ?? 0) + quietMs - Date.now()
+      if (wait <= 0) return
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+
   /** Waits until `sessionID` holds a completed answer of `agent` whose text matches `pattern`. */
   async function answered(oc, sessionID, agent, pattern) {
     return until(
@@ -132,6 +141,10 @@ describe("installed by OpenCode from its plugin list", { timeout: 600_000, skip:
     const next = await repackAs(packed, NEXT_VERSION, work)
     registry.publish({ tarball: next.main.tarball })
     registry.publish({ tarball: next.platform.tarball })
+    // Only this boot's requests count: the last OpenCode is stopped first,
+    // and a request it still had in flight is let through.
+    await running?.stop()
+    await quiet(registry)
     const mark = registry.requests.length
     const oc = await boot(registry)
     const duringBoot = registry.requests.slice(mark).filter((r) => r.source === "local")
