@@ -150,6 +150,35 @@ export const sessions = (input) => createPlugin(input, ${JSON.stringify(options)
 }
 
 /**
+ * The environment of an isolated OpenCode: its own home, XDG folders and
+ * temp folder, none of the caller's providers, no fetches of its own, and
+ * ripgrep on PATH for a release that needs it.
+ * @param {{home: string, config: string, data: string, cache: string, state: string, tmp: string}} dirs
+ */
+export function isolatedEnv(dirs) {
+  const ripgrep = needsRipgrep(opencodeVersion()) ? ensureRipgrep() : null
+  return {
+    ...cleanEnv(process.env),
+    ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),
+    HOME: dirs.home,
+    USERPROFILE: dirs.home,
+    XDG_CONFIG_HOME: dirs.config,
+    XDG_DATA_HOME: dirs.data,
+    XDG_CACHE_HOME: dirs.cache,
+    XDG_STATE_HOME: dirs.state,
+    TMPDIR: dirs.tmp,
+    NO_COLOR: "1",
+    OPENCODE_DISABLE_MODELS_FETCH: "1",
+    OPENCODE_DISABLE_AUTOUPDATE: "1",
+    OPENCODE_DISABLE_SHARE: "1",
+    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
+    OPENCODE_DISABLE_CLAUDE_CODE: "1",
+    OPENCODE_DISABLE_EXTERNAL_SKILLS: "1",
+    OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER: "1",
+  }
+}
+
+/**
  * The scripted model's provider id. Releases before 1.14 name the session of
  * a model request (header `x-opencode-session`) only to providers whose id
  * starts with "opencode"; later ones send `x-session-affinity` to any. The
@@ -417,27 +446,7 @@ export async function startOpencode({
     }
   }
 
-  const ripgrep = needsRipgrep(opencodeVersion()) ? ensureRipgrep() : null
-  const env = {
-    ...cleanEnv(process.env),
-    ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),
-    HOME: dirs.home,
-    USERPROFILE: dirs.home,
-    XDG_CONFIG_HOME: dirs.config,
-    XDG_DATA_HOME: dirs.data,
-    XDG_CACHE_HOME: dirs.cache,
-    XDG_STATE_HOME: dirs.state,
-    TMPDIR: dirs.tmp,
-    NO_COLOR: "1",
-    OPENCODE_DISABLE_MODELS_FETCH: "1",
-    OPENCODE_DISABLE_AUTOUPDATE: "1",
-    OPENCODE_DISABLE_SHARE: "1",
-    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
-    OPENCODE_DISABLE_CLAUDE_CODE: "1",
-    OPENCODE_DISABLE_EXTERNAL_SKILLS: "1",
-    OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER: "1",
-    ...extraEnv,
-  }
+  const env = { ...isolatedEnv(dirs), ...extraEnv }
 
   // --- spawn
   const logStream = fs.createWriteStream(logFile, { flags: "a" })

@@ -14,8 +14,7 @@ import fsp from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ensureRipgrep } from "../../scripts/opencode-releases.mjs"
-import { buildConfig, cleanEnv, resolveOpencodeBin, seedOpencodeConfigDir } from "./opencode.mjs"
+import { buildConfig, cleanEnv, isolatedEnv, resolveOpencodeBin, seedOpencodeConfigDir } from "./opencode.mjs"
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 export const DEFAULT_RUN_TIMEOUT_MS = 90_000
@@ -70,27 +69,9 @@ export async function runOpencode({
     env: gitEnv,
   })
 
-  const ripgrep = ensureRipgrep()
-  const env = {
-    ...cleanEnv(process.env),
-    ...(ripgrep ? { PATH: `${ripgrep}${path.delimiter}${process.env.PATH ?? ""}` } : {}),
-    PWD: project,
-    HOME: dirs.home,
-    USERPROFILE: dirs.home,
-    XDG_CONFIG_HOME: dirs["xdg-config"],
-    XDG_DATA_HOME: dirs["xdg-data"],
-    XDG_CACHE_HOME: dirs["xdg-cache"],
-    XDG_STATE_HOME: dirs["xdg-state"],
-    TMPDIR: dirs.tmp,
-    NO_COLOR: "1",
-    OPENCODE_DISABLE_MODELS_FETCH: "1",
-    OPENCODE_DISABLE_AUTOUPDATE: "1",
-    OPENCODE_DISABLE_SHARE: "1",
-    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
-    OPENCODE_DISABLE_CLAUDE_CODE: "1",
-    OPENCODE_DISABLE_EXTERNAL_SKILLS: "1",
-    OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER: "1",
-  }
+  const xdg = { config: dirs["xdg-config"], data: dirs["xdg-data"], cache: dirs["xdg-cache"], state: dirs["xdg-state"] }
+  // `run` resolves its project from $PWD before its working directory.
+  const env = { ...isolatedEnv({ home: dirs.home, tmp: dirs.tmp, ...xdg }), PWD: project }
 
   const started = Date.now()
   const args = ["run", "--print-logs", "--log-level", "INFO", "--agent", agent]

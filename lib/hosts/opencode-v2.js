@@ -13,6 +13,7 @@ import { createDriver } from "../driver.js"
 import { createJournal, reportLeftovers } from "../journal.js"
 import { loadNative } from "../native.js"
 import { PLUGIN_MARK } from "./opencode-v1/marker.js"
+import { toolCallInput } from "./opencode-v1/tool.js"
 import { probe } from "./opencode-v2/capabilities.js"
 import { createEventReader } from "./opencode-v2/events.js"
 import { createRequester } from "./opencode-v2/requests.js"
@@ -111,17 +112,7 @@ function registerTool(ctx, driver, engine) {
     },
     options: { codemode: false },
     async execute(input, context) {
-      // The engine refuses, naming the field, whatever is missing or of the wrong type.
-      const given = input ?? {}
-      const call = {
-        sessionId: context?.sessionID,
-        messageId: context?.messageID,
-        callerAgent: context?.agent,
-        mode: given.mode,
-        text: given.text ?? "",
-        agent: given.agent ?? null,
-      }
-      return { content: await driver.toolCall(call) }
+      return { content: await driver.toolCall(toolCallInput(input, context)) }
     },
   }
   return ctx.tool.transform((editor) => editor.add(tool))

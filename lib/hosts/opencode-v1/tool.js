@@ -31,17 +31,7 @@ export function createSessionTool(runCall, modes, text) {
       agent: argument({ type: "string", description: text.agent }, { optional: true }),
     },
     async execute(args, context) {
-      // The engine refuses, naming the field, whatever is missing or of the wrong type.
-      const given = args ?? {}
-      const input = {
-        sessionId: context?.sessionID,
-        messageId: context?.messageID,
-        callerAgent: context?.agent,
-        mode: given.mode,
-        text: given.text ?? "",
-        agent: given.agent ?? null,
-      }
-      return runCall(input, context)
+      return runCall(toolCallInput(args, context), context)
     },
   }
 }
@@ -113,5 +103,26 @@ export function refineDefinition(input, output) {
   const shape = object?.def?.shape
   if (object && shape && Object.values(shape).every((arg) => typeof arg?.jsonSchema === "object")) {
     object.toJSONSchema = () => argumentsSchema(shape)
+  }
+}
+
+/**
+ * The engine's tool-call input from what OpenCode hands a tool's `execute`
+ * (both generations name the caller alike): its arguments and the calling
+ * session, message and agent. The engine refuses, naming the field, whatever
+ * is missing or of the wrong type.
+ * @param {unknown} args
+ * @param {{sessionID?: unknown, messageID?: unknown, agent?: unknown} | undefined} context
+ * @returns {import("../../../index.js").JsToolCallInput}
+ */
+export function toolCallInput(args, context) {
+  const given = args ?? {}
+  return {
+    sessionId: context?.sessionID,
+    messageId: context?.messageID,
+    callerAgent: context?.agent,
+    mode: given.mode,
+    text: given.text ?? "",
+    agent: given.agent ?? null,
   }
 }
