@@ -79,8 +79,10 @@ struct Parent {
     busy: bool,
     /// The agent that last opened a branch here; notes are recorded under it.
     agent: String,
-    /// Notes waiting for the parent to be idle.
+    /// Notes waiting for the parent to be idle, or for the one in flight.
     notes: VecDeque<String>,
+    /// The note being added; the next is sent once it is answered.
+    note_in_flight: Option<ActionId>,
     /// Branch session ids, oldest first.
     branches: Vec<String>,
 }
@@ -161,7 +163,10 @@ impl Branches {
     pub fn is_quiet(&self) -> bool {
         self.groups.is_empty()
             && self.branches.values().all(Branch::is_finished)
-            && self.parents.values().all(|p| p.notes.is_empty())
+            && self
+                .parents
+                .values()
+                .all(|p| p.notes.is_empty() && p.note_in_flight.is_none())
     }
 
     /// No branch and no parent remembered.
@@ -583,9 +588,42 @@ impl Branches {
         let Some(entry) = self.parents.get_mut(parent) else {
             return;
         };
-        for text in entry.notes.drain(..) {
-            let kind = NoteKind::BranchReport;
-            requests.note(now_ms, kind, parent, &entry.agent, text, out);
+        if entry.note_in_flight.is_some() {
+            return;
+        }
+        if let Some(text) = entry.notes.pop_front() {
+            let id = requests.report(now_ms, parent, &entry.agent, text, out);
+            entry.note_in_flight = Some(id);
+        }
+    }
+
+    /// A note sent to `parent` was answered: a failure is told, and the next
+    /// note follows unless the parent's turn runs.
+    pub fn report_answered(
+        &mut self,
+        now_ms: u64,
+        parent: &str,
+        id: ActionId,
+        answer: Answer,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let Some(entry) = self.parents.get_mut(parent) else {
+            return;
+        };
+        if entry.note_in_flight != Some(id) {
+            return;
+        }
+        entry.note_in_flight = None;
+        if let Some(error) = answer.error() {
+            out.notice(Notice::NoteLost {
+                session_id: parent.to_owned(),
+                note: NoteKind::BranchReport,
+                error,
+            });
+        }
+        if !entry.busy {
+            self.send_notes(now_ms, parent, requests, out);
         }
     }
 

@@ -402,6 +402,16 @@ impl RelayEngine {
                     self.idle_edge(now_ms, &session_id);
                 }
             }
+            Owner::Report { session_id } => {
+                self.branches.report_answered(
+                    now_ms,
+                    &session_id,
+                    id,
+                    answer,
+                    &mut self.requests,
+                    &mut self.out,
+                );
+            }
             // Requests nobody waits for end in `Requests`.
             Owner::Background { .. } => {}
         }

@@ -58,6 +58,11 @@ pub(crate) enum Owner {
     FailedTurn {
         session_id: String,
     },
+    /// A branch's report to its parent: the next one waits for it, so the
+    /// parent receives them in the order they were written.
+    Report {
+        session_id: String,
+    },
     /// Nothing waits for it: a failure is only told, as a lost note when it
     /// carried one a person was meant to read.
     Background {
@@ -122,7 +127,7 @@ impl Answer {
     }
 
     /// Why it did not succeed, if it did not.
-    fn error(&self) -> Option<RequestError> {
+    pub fn error(&self) -> Option<RequestError> {
         match self {
             Answer::Outcome(_) => None,
             Answer::Failed { message, .. } => Some(RequestError::Failed {
@@ -229,6 +234,27 @@ impl Requests {
             text,
         };
         self.issue(now_ms, owner, request, out);
+    }
+
+    /// Adds a branch report to the parent `session_id`; its answer goes to
+    /// the owner [`Owner::Report`].
+    pub fn report(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        agent: &str,
+        text: String,
+        out: &mut Outputs,
+    ) -> ActionId {
+        let owner = Owner::Report {
+            session_id: session_id.to_owned(),
+        };
+        let request = Request::Note {
+            session_id: session_id.to_owned(),
+            agent: agent.to_owned(),
+            text,
+        };
+        self.issue(now_ms, owner, request, out)
     }
 
     /// Starts a time limit on something that is no request, such as an
@@ -402,7 +428,8 @@ impl Requests {
             owner @ (Owner::Call(_)
             | Owner::Relay { .. }
             | Owner::Branch { .. }
-            | Owner::FailedTurn { .. }) => Some(Due { id, owner, answer }),
+            | Owner::FailedTurn { .. }
+            | Owner::Report { .. }) => Some(Due { id, owner, answer }),
         }
     }
 

@@ -86,15 +86,25 @@ fn notes_in(actions: &[Action], parent: &str) -> Vec<String> {
         .collect()
 }
 
-/// Drains the actions, lets OpenCode take every note, and returns the notes for `parent`.
+/// Drains the actions, lets OpenCode take every note (each as it is sent:
+/// the next follows the answer to the one before), and returns the notes for `parent`.
 fn notes(sim: &mut Sim, parent: &str) -> Vec<String> {
-    let actions = sim.drain();
-    for (id, request) in requests(&actions) {
-        if matches!(request, Request::Note { .. }) {
+    let mut seen = Vec::new();
+    loop {
+        let actions = sim.drain();
+        let sent: Vec<ActionId> = requests(&actions)
+            .into_iter()
+            .filter(|(_, r)| matches!(r, Request::Note { .. }))
+            .map(|(id, _)| id)
+            .collect();
+        seen.extend(notes_in(&actions, parent));
+        if sent.is_empty() {
+            return seen;
+        }
+        for id in sent {
             sim.outcome(id, Outcome::Done);
         }
     }
-    notes_in(&actions, parent)
 }
 
 #[test]
@@ -352,6 +362,41 @@ fn a_report_that_cannot_be_added_to_the_parent_is_shown_and_logged() {
         a,
         Action::Log { level: opencode_sessions_engine::LogLevel::Error, message } if message.contains("reporting to the parent session failed")
     )));
+}
+
+#[test]
+fn a_parent_receives_its_notes_one_at_a_time_so_they_arrive_in_order() {
+    let mut sim = Sim::default();
+    let branches = open_forks(&mut sim, "p", &["a", "b"]);
+    // Both branches finish while the parent still runs: their notes wait.
+    let mut reads = Vec::new();
+    for branch in &branches {
+        reads.push(turn_ends(&mut sim, branch));
+    }
+    for (n, read) in reads.into_iter().enumerate() {
+        sim.outcome(read, answer(&format!("answer {n}")));
+    }
+    assert!(notes_in(&sim.drain(), "p").is_empty(), "the parent runs");
+    sim.idle("p");
+    let first = sim.drain();
+    let sent = notes_in(&first, "p");
+    assert_eq!(sent.len(), 1, "one note in flight: {sent:#?}");
+    assert!(sent[0].contains("answer 0"));
+    // The first note fails: that is told, and the second follows anyway.
+    let note = single_request(&first, |r| matches!(r, Request::Note { .. }));
+    sim.outcome(note, Outcome::failed("HTTP 500"));
+    let actions = sim.drain();
+    assert!(matches!(&notices(&actions)[..], [Notice::NoteLost { .. }]), "{actions:#?}");
+    let next = notes_in(&actions, "p");
+    assert_eq!(next.len(), 1, "{next:#?}");
+    assert!(next[0].contains("answer 1"));
+    assert!(!sim.engine.is_quiet(), "the second note is still in flight");
+    let second = single_request(&actions, |r| matches!(r, Request::Note { .. }));
+    sim.outcome(second, Outcome::Done);
+    let rest = notes(&mut sim, "p");
+    assert_eq!(rest.len(), 1, "the summary follows the second note: {rest:#?}");
+    assert!(rest[0].starts_with("[All 2 fork branches"));
+    assert!(sim.engine.is_quiet());
 }
 
 #[test]
