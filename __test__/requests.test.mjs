@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import http from "node:http"
 import { test } from "node:test"
 import { createOpencodeClient } from "@opencode-ai/sdk/client"
-import { askPermission, claimClient, createRequester } from "../lib/hosts/opencode-v1/requests.js"
+import { claimClient, createRequester } from "../lib/hosts/opencode-v1/requests.js"
 import { createPlugin } from "../lib/plugin.js"
 import { fakeClient } from "./fake-client.mjs"
 
@@ -67,21 +67,6 @@ test("failures carry a cause that tells whether trying again can help", async ()
   assert.ok(Date.now() - started >= 1000, "the call outlives the engine's own time limit")
   clearTimeout(keepAlive)
   assert.deepEqual(await perform({ op: "teleport" }, 1000), { type: "failed", message: 'unknown request "teleport"' })
-})
-
-test("a permission is asked with the pattern the user's rules match, and a refusal keeps OpenCode's words", async () => {
-  const asked = []
-  const allow = async (input) => void asked.push(input)
-  assert.deepEqual(await askPermission(allow, "fork → plan"), { outcome: { type: "done" } })
-  assert.deepEqual(asked, [{ permission: "session", patterns: ["fork → plan"], always: ["fork → plan"], metadata: {} }])
-  const refusal = new Error("The user has specified a rule which prevents you from using this specific tool call.")
-  const deny = async () => {
-    throw refusal
-  }
-  assert.deepEqual(await askPermission(deny, "fork → plan"), {
-    outcome: { type: "failed", message: refusal.message, cause: "refused" },
-    error: refusal,
-  })
 })
 
 test("renaming a session and showing it in the TUI use the SDK's update and publish", async () => {

@@ -100,7 +100,9 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
     await queued(sessionID)
     const mark = env.oc.mark()
     await env.oc.api("DELETE", `/session/${sessionID}`)
-    const toast = await until(async () => toastsSince(mark).find((t) => t.variant === "error"))
+    const toast = await until(async () => toastsSince(mark).find((t) => t.variant === "error"), {
+      describe: () => `toasts since the deletion: ${JSON.stringify(toastsSince(mark))}\nserver log:\n${env.oc.logTail(60)}`,
+    })
     assert.equal(toast.title, "Hand-off to plan failed")
     assert.match(toast.message, /^relay #\d+ was not delivered: the session was deleted\. Its text: "to a deleted session"$/)
     await stillRelays("after a deletion")

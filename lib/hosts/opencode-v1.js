@@ -5,7 +5,8 @@
 // `ctx.ask`), its toasts and log lines through the client too.
 
 import { sentByPlugin } from "./opencode-v1/marker.js"
-import { askPermission, createLogger, createRequester } from "./opencode-v1/requests.js"
+import { askPermission, createUncheckedPolicy } from "./opencode-v1/permission.js"
+import { createLogger, createRequester } from "./opencode-v1/requests.js"
 import { createStoringRequester, createTurnEnd, startedByRun, unwrapRelays } from "./opencode-v1/run.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
 
@@ -24,6 +25,7 @@ export function createHost(client) {
   const { log, toast } = createLogger(client)
   const requester = createRequester(client)
   const request = startedByRun() ? createStoringRequester(client, requester) : requester
+  const unchecked = createUncheckedPolicy(client)
   return {
     log,
     toast,
@@ -34,17 +36,17 @@ export function createHost(client) {
      */
     perform(req, timeoutMs, call) {
       // Not async itself: a prompt goes straight to the requester, one promise fewer.
-      return req.op === "askPermission" ? ask(req, call) : request(req, timeoutMs)
+      return req.op === "askPermission" ? ask(req, call, unchecked) : request(req, timeoutMs)
     },
   }
 }
 
-async function ask(req, call) {
+async function ask(req, call, unchecked) {
   if (!call?.host) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
   // OpenCode 1.0 has no permission rules for plugin tools and gives them no
   // `ask`: they run as every tool there does, as with OpenCode's default `allow`.
   if (typeof call.host.ask !== "function") return { type: "done" }
-  const { outcome, error } = await askPermission(call.host.ask, req.pattern)
+  const { outcome, error } = await askPermission(call.host.ask, req.pattern, unchecked)
   if (error) call.refusal = error
   return outcome
 }

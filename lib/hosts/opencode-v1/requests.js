@@ -178,23 +178,6 @@ export function createRequester(client) {
   }
 }
 
-/**
- * Asks OpenCode's permission system through the tool's `ctx.ask`, which
- * resolves when the rules (or a person) allow and throws when they refuse.
- * Returns the outcome for the engine, and the refusal as OpenCode threw it.
- * @param {(input: {permission: string, patterns: string[], always: string[], metadata: object}) => Promise<void>} ask
- * @param {string} pattern
- * @returns {Promise<{outcome: import("../../../index.js").JsOutcome, error?: unknown}>}
- */
-export async function askPermission(ask, pattern) {
-  try {
-    await ask({ permission: "session", patterns: [pattern], always: [pattern], metadata: {} })
-    return { outcome: { type: "done" } }
-  } catch (error) {
-    return { outcome: { type: "failed", message: error?.message ?? String(error), cause: "refused" }, error }
-  }
-}
-
 const RECENT_MESSAGES = 50
 /** A turn's last assistant message is among the newest few. */
 const RECENT_ANSWERS = 10
