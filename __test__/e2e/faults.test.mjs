@@ -96,7 +96,8 @@ describe("faults around pending hand-offs in real OpenCode", { timeout: 300_000 
   })
 
   test("a session deleted with a hand-off pending: the loss is reported, other sessions go on", async () => {
-    const sessionID = await startTurn(env.oc, `${handOff("to a deleted session")}\nTHEN DELAY 3000`)
+    // The turn runs on for 10 s, so the deletion comes while the hand-off is queued on a slow machine too.
+    const sessionID = await startTurn(env.oc, `${handOff("to a deleted session")}\nTHEN DELAY 10000`)
     await queued(sessionID)
     const mark = env.oc.mark()
     await env.oc.api("DELETE", `/session/${sessionID}`)
