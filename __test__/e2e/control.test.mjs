@@ -7,15 +7,23 @@ import { ERROR_LINE, opencodeVersion } from "./opencode.mjs"
 import { bootWithPlugin, showSession, shutdown, startTurn } from "./suite.mjs"
 import { cue, textOf, toolParts, until } from "./transcript.mjs"
 
+const PLUGIN_OPTIONS = { maxHops: 2, switchTo: ["new"], report: "off" }
+const SESSION_RULES = { permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } } }
+
+// OpenCode 1.0 has no permission rules for plugin tools, and 1.14's tool
+// `ask` checks nothing (README: OpenCode versions).
+const release = opencodeVersion()
+const noRules = release.startsWith("1.0.") && "OpenCode 1.0 has no permission rules for plugin tools"
+const uncheckedAsk = release.startsWith("1.14.")
+
 describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () => {
   let mock
   let oc
 
   before(async () => {
-    ;({ mock, oc } = await bootWithPlugin({
-      pluginOptions: { maxHops: 2, switchTo: ["new"], report: "off" },
-      extraConfig: { permission: { session: { "*": "allow", "fork → plan": "deny", "new → plan": "ask" } } },
-    }))
+    // On 1.14 the rules would refuse every hand-off; its own test below boots with them.
+    const extraConfig = uncheckedAsk ? {} : SESSION_RULES
+    ;({ mock, oc } = await bootWithPlugin({ pluginOptions: PLUGIN_OPTIONS, extraConfig }))
   })
 
   after(() => shutdown({ mock, oc }))
@@ -44,11 +52,6 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
   const userTexts = async (sessionID, agent) =>
     (await oc.messages(sessionID)).filter((m) => m.info.role === "user" && m.info.agent === agent).map(textOf)
 
-  // OpenCode 1.0 has no permission rules for plugin tools, and 1.14's tool
-  // `ask` checks nothing (README: OpenCode versions).
-  const release = opencodeVersion()
-  const noRules = release.startsWith("1.0.") && "OpenCode 1.0 has no permission rules for plugin tools"
-  const uncheckedAsk = release.startsWith("1.14.")
   test("permission rules decide: deny blocks, allow passes, ask waits for a person; switchTo shows the new session; report off", {
     skip: noRules || (uncheckedAsk && "OpenCode 1.14's ctx.ask checks no rule: see the next test"),
   }, async () => {
@@ -95,21 +98,27 @@ describe("limits around hand-offs in real OpenCode", { timeout: 240_000 }, () =>
     assert.equal((await oc.sessions()).filter((s) => /· plan · denied fork/.test(s.title)).length, 0, "the denied fork was never made")
   })
 
-  test("where ctx.ask checks nothing, permission rules for session refuse every hand-off, and nothing is made", {
-    skip: !uncheckedAsk && "only OpenCode 1.14's ctx.ask checks nothing",
-  }, async () => {
-    const sessionID = await turn(
-      cue({ mode: "fork", agent: "build", text: "allowed fork" }, { mode: "new", agent: "plan", text: "asked new" }),
-    )
-    const ended = await endedCalls(sessionID, 2)
-    for (const part of ended) {
-      assert.equal(part.state.status, "error", await show(sessionID))
-      assert.match(part.state.error, /this OpenCode cannot check a plugin tool against permission rules/)
-      assert.match(part.state.error, /permission\.session "fork → plan": deny/)
-    }
-    const made = (await oc.sessions()).filter((s) => /· (allowed fork|asked new)$/.test(s.title))
-    assert.deepEqual(made, [])
-  })
+  // Only where ctx.ask checks nothing (OpenCode 1.14).
+  if (uncheckedAsk)
+    test("where ctx.ask checks nothing, permission rules for session refuse every hand-off, and nothing is made", async (t) => {
+      const ruled = await bootWithPlugin({ mock, pluginOptions: PLUGIN_OPTIONS, extraConfig: SESSION_RULES })
+      t.after(() => ruled.oc.stop())
+      const sessionID = await startTurn(
+        ruled.oc,
+        cue({ mode: "fork", agent: "build", text: "allowed fork" }, { mode: "new", agent: "plan", text: "asked new" }),
+      )
+      const ended = await until(async () => {
+        const parts = toolParts(await ruled.oc.messages(sessionID)).filter((p) => ["completed", "error"].includes(p.state.status))
+        return parts.length >= 2 ? parts : null
+      })
+      for (const part of ended) {
+        assert.equal(part.state.status, "error", await showSession(ruled.oc, sessionID))
+        assert.match(part.state.error, /this OpenCode cannot check a plugin tool against permission rules/)
+        assert.match(part.state.error, /permission\.session "fork → plan": deny/)
+      }
+      const made = (await ruled.oc.sessions()).filter((s) => /· (allowed fork|asked new)$/.test(s.title))
+      assert.deepEqual(made, [])
+    })
 
   test("agents passing work back and forth stop at maxHops until a person writes", async () => {
     const mark = oc.mark()
