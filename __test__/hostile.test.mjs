@@ -11,7 +11,7 @@ import { createPlugin } from "../lib/plugin.js"
 import { fakeClient, isolatedProject, parsing, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
 
 const PREFIX = "opencode-sessions: "
-const MODES = "use one of message, new, compact, fork, status"
+const MODES = "use one of message, new, compact, fork, status, cancel"
 const MAX_TEXT_BYTES = 1024 * 1024
 const TEXT_LIMIT = `over the limit of ${MAX_TEXT_BYTES} bytes (1 MiB): shorten it, or write the details to a file and name the file in \`text\``
 
@@ -119,8 +119,8 @@ test("engine: options of the wrong type are refused, naming what was expected", 
     () => new RelayEngine({ agents: ["../../etc/passwd", 5] }),
     'invalid option "agents": must be a non-empty list of names, got ["../../etc/passwd",5]',
   )
-  assert.deepEqual(new RelayEngine(undefined).enabledModes(), ["message", "new", "compact", "fork", "status"])
-  assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status"])
+  assert.deepEqual(new RelayEngine(undefined).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
+  assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
 })
 
 /** Every input method that takes the time first, with valid other arguments. */
@@ -235,7 +235,7 @@ test("engine: each field of a tool call of the wrong type is refused, naming the
     sessionId: "a string",
     messageId: "a string",
     callerAgent: "a string",
-    mode: 'one of "message", "new", "compact", "fork", "status"',
+    mode: 'one of "message", "new", "compact", "fork", "status", "cancel"',
     text: "a string",
     agent: "the name of a primary agent, or left out",
   }
@@ -444,14 +444,23 @@ test("plugin tool: arguments of every wrong type reject the call with the field 
   const { fake, execute, stillWorks } = await setup()
   const rejects = (args, message, ctx) => assert.rejects(execute(args, ctx), { message: PREFIX + message }, label(args))
   for (const args of [undefined, null, 5, "fork", true, [], {}]) await rejects(args, `\`mode\` is missing: ${MODES}`)
-  await rejects({ mode: 5, text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", got the number 5')
-  await rejects({ mode: ["fork"], text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", got a list ["fork"]')
+  await rejects({ mode: 5, text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", "cancel", got the number 5')
+  await rejects(
+    { mode: ["fork"], text: "x" },
+    '`mode` must be one of "message", "new", "compact", "fork", "status", "cancel", got a list ["fork"]',
+  )
   await rejects({ mode: "fork", text: { body: "x" } }, '`text` must be a string, got an object {"body":"x"}')
   await rejects({ mode: "fork", text: ["a", "b"] }, '`text` must be a string, got a list ["a","b"]')
   await rejects({ mode: "fork", text: 12n }, "`text` must be a string, got the number 12")
   await rejects({ mode: "fork", text: false }, "`text` must be a string, got false")
   await rejects({ mode: "fork", text: "x", agent: 0 }, "`agent` must be the name of a primary agent, or left out, got the number 0")
   await rejects({ mode: "fork", text: "x", agent: true }, "`agent` must be the name of a primary agent, or left out, got true")
+  await rejects({ mode: "cancel", session: 7 }, "`session` must be a branch's session id, or left out, got the number 7")
+  await rejects({ mode: "cancel" }, "`session` is missing: cancel stops a branch of this session, so name it by its id (see status)")
+  await rejects(
+    { mode: "fork", text: "x", session: "ses_1" },
+    '`session` is not taken by mode "fork": only message (to follow up a branch) and cancel name a branch; leave it out',
+  )
   await rejects(
     { mode: "fork", text: "x", agent: Symbol("a") },
     "malformed tool call: JS symbols cannot be represented as a serde_json::Value",

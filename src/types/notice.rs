@@ -2,6 +2,7 @@ use napi_derive::napi;
 use opencode_sessions_engine::{
     Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
     Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    WaitingBranch,
 };
 
 use super::{JsEngineStats, JsToolMode};
@@ -102,11 +103,52 @@ pub enum JsNotice {
         hop: u32,
         max_hops: u32,
     },
+    /// A `new` or `fork` call waits: its session runs `maxBranches`
+    /// branches already; `place` is its place in line (1 is next).
+    BranchWaiting {
+        call: i64,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        place: u32,
+        max_branches: u32,
+        answer_follows: bool,
+    },
+    /// A `message` to one of the session's branches was accepted; its answer
+    /// comes home as a branch report. `busy`: it goes out when the branch's turn ends.
+    FollowUpQueued {
+        call: i64,
+        relay: i64,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        agent: String,
+        busy: bool,
+        hop: u32,
+        max_hops: u32,
+    },
+    /// A `cancel` call stopped a branch; `error` when OpenCode did not confirm its turn stopped.
+    BranchCancelled {
+        call: i64,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        dropped: Vec<JsCancelled>,
+        error: Option<JsRequestError>,
+    },
+    /// A `cancel` call named a branch that had already finished: nothing changed.
+    NothingToCancel {
+        call: i64,
+        session_id: String,
+        branch: JsBranchInfo,
+    },
     /// A `status` call was answered.
     StatusReported {
         call: i64,
         session_id: String,
         branches: Vec<JsBranchInfo>,
+        waiting: Vec<JsWaitingBranch>,
         stats: JsEngineStats,
     },
     /// A branch's turn ended and its answer was read.
@@ -228,6 +270,7 @@ pub enum JsActivity {
     ShowingSession,
     ReadingAnswer,
     ReportingToParent,
+    StoppingSession,
     TellingAboutLostHandOff,
     WaitingForTurnToEnd,
     WaitingForCompaction,
@@ -352,6 +395,11 @@ pub enum JsRefusal {
     TurnOver,
     Interrupted,
     SessionDeleted,
+    /// `session` names no branch of this session; `branches` are those it opened.
+    NotABranch {
+        named: String,
+        branches: Vec<JsBranchInfo>,
+    },
 }
 
 /// Why a tool call failed while it acted.
@@ -401,6 +449,7 @@ pub enum JsBranchError {
     Interrupted,
     Unreadable { error: JsRequestError },
     SessionDeleted,
+    Cancelled,
     Internal { answer: String },
 }
 
@@ -430,6 +479,36 @@ pub enum JsBranchProgress {
     Running,
     Finished { answer: String },
     Failed { error: JsBranchError },
+    Cancelled,
+}
+
+/// A `new` or `fork` call waiting for its place, as `status` lists it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[napi(object, object_from_js = false)]
+pub struct JsWaitingBranch {
+    pub mode: JsToolMode,
+    pub agent: String,
+    pub text: String,
+    pub place: u32,
+}
+
+impl From<WaitingBranch> for JsWaitingBranch {
+    fn from(
+        WaitingBranch {
+            mode,
+            agent,
+            text,
+            place,
+        }: WaitingBranch,
+    ) -> Self {
+        JsWaitingBranch {
+            mode: mode.into(),
+            agent,
+            text,
+            place: u32::try_from(place).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// Which note a person was meant to read.
@@ -597,15 +676,81 @@ impl From<Notice> for JsNotice {
                 hop,
                 max_hops,
             },
+            Notice::BranchWaiting {
+                call,
+                session_id,
+                caller_agent,
+                agent,
+                mode,
+                place,
+                max_branches,
+                answer_follows,
+            } => JsNotice::BranchWaiting {
+                call: call.0 as i64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                place: u32::try_from(place).unwrap_or(u32::MAX),
+                max_branches,
+                answer_follows,
+            },
+            Notice::FollowUpQueued {
+                call,
+                relay,
+                session_id,
+                branch_session_id,
+                title,
+                agent,
+                busy,
+                hop,
+                max_hops,
+            } => JsNotice::FollowUpQueued {
+                call: call.0 as i64,
+                relay: relay.0 as i64,
+                session_id,
+                branch_session_id,
+                title,
+                agent,
+                busy,
+                hop,
+                max_hops,
+            },
+            Notice::BranchCancelled {
+                call,
+                session_id,
+                branch_session_id,
+                title,
+                dropped,
+                error,
+            } => JsNotice::BranchCancelled {
+                call: call.0 as i64,
+                session_id,
+                branch_session_id,
+                title,
+                dropped: dropped.into_iter().map(JsCancelled::from).collect(),
+                error: error.map(JsRequestError::from),
+            },
+            Notice::NothingToCancel {
+                call,
+                session_id,
+                branch,
+            } => JsNotice::NothingToCancel {
+                call: call.0 as i64,
+                session_id,
+                branch: branch.into(),
+            },
             Notice::StatusReported {
                 call,
                 session_id,
                 branches,
+                waiting,
                 stats,
             } => JsNotice::StatusReported {
                 call: call.0 as i64,
                 session_id,
                 branches: branches.into_iter().map(JsBranchInfo::from).collect(),
+                waiting: waiting.into_iter().map(JsWaitingBranch::from).collect(),
                 stats: stats.into(),
             },
             Notice::BranchFinished {
@@ -751,6 +896,7 @@ impl From<Activity> for JsActivity {
             Activity::ShowingSession => JsActivity::ShowingSession,
             Activity::ReadingAnswer => JsActivity::ReadingAnswer,
             Activity::ReportingToParent => JsActivity::ReportingToParent,
+            Activity::StoppingSession => JsActivity::StoppingSession,
             Activity::TellingAboutLostHandOff => JsActivity::TellingAboutLostHandOff,
             Activity::WaitingForTurnToEnd => JsActivity::WaitingForTurnToEnd,
             Activity::WaitingForCompaction => JsActivity::WaitingForCompaction,
@@ -844,6 +990,10 @@ impl From<Refusal> for JsRefusal {
             Refusal::TurnOver => JsRefusal::TurnOver,
             Refusal::Interrupted => JsRefusal::Interrupted,
             Refusal::SessionDeleted => JsRefusal::SessionDeleted,
+            Refusal::NotABranch { named, branches } => JsRefusal::NotABranch {
+                named,
+                branches: branches.into_iter().map(JsBranchInfo::from).collect(),
+            },
         }
     }
 }
@@ -881,6 +1031,7 @@ impl From<BranchError> for JsBranchError {
                 error: error.into(),
             },
             BranchError::SessionDeleted => JsBranchError::SessionDeleted,
+            BranchError::Cancelled => JsBranchError::Cancelled,
             BranchError::Internal { answer } => JsBranchError::Internal { answer },
         }
     }
@@ -912,6 +1063,7 @@ impl From<BranchProgress> for JsBranchProgress {
             BranchProgress::Failed { error } => JsBranchProgress::Failed {
                 error: error.into(),
             },
+            BranchProgress::Cancelled => JsBranchProgress::Cancelled,
         }
     }
 }

@@ -13,9 +13,9 @@ use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
-use crate::ids::{ActionId, ToolCallId};
+use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::mode::Mode;
-use crate::notice::{BranchError, BranchInfo, BranchProgress, NoteKind, Notice};
+use crate::notice::{BranchError, BranchInfo, BranchProgress, Cancelled, NoteKind, Notice};
 use crate::outcome::Outcome;
 use crate::outputs::Outputs;
 use crate::relays::Relays;
@@ -59,6 +59,30 @@ struct Branch {
     error: Option<BranchError>,
     /// The tool call whose result is this branch's report (it waits for it).
     reply_to: Option<ToolCallId>,
+    /// A follow-up (`message` to the branch) was sent: the answer to it is
+    /// reported whatever `report` says but `off`.
+    followed_up: bool,
+    /// A follow-up waits for the answer being read: it goes out once that is reported.
+    deliver_after_read: bool,
+}
+
+/// What a `cancel` call found.
+pub(crate) enum Cancelling {
+    /// The branch had finished already; nothing changed.
+    Finished(BranchInfo),
+    /// The branch is no longer followed; `dropped` is what it had queued.
+    Stopped {
+        title: String,
+        dropped: Vec<Cancelled>,
+    },
+}
+
+/// A follow-up on its way to a branch.
+pub(crate) struct FollowUp {
+    pub relay: RelayId,
+    pub title: String,
+    /// The branch's turn runs: the text goes out when it ends.
+    pub busy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +122,10 @@ impl Branch {
     fn info(&self, session_id: &str) -> BranchInfo {
         let state = match &self.state {
             BranchState::Running { .. } | BranchState::Reading { .. } => BranchProgress::Running,
+            BranchState::Finished {
+                error: Some(BranchError::Cancelled),
+                ..
+            } => BranchProgress::Cancelled,
             BranchState::Finished {
                 error: Some(error), ..
             } => BranchProgress::Failed {
@@ -149,6 +177,54 @@ impl Branches {
 
     pub fn running(&self) -> usize {
         self.branches.values().filter(|b| !b.is_finished()).count()
+    }
+
+    /// Branches of `parent` whose turn has not yet been reported.
+    pub fn running_of(&self, parent: &str) -> usize {
+        self.parents.get(parent).map_or(0, |p| {
+            p.branches
+                .iter()
+                .filter(|id| self.branches.get(*id).is_some_and(|b| !b.is_finished()))
+                .count()
+        })
+    }
+
+    /// The branch of `parent` that `named` names: its session id, or the
+    /// start of the title of exactly one. Else the branches it has, for the
+    /// refusal to list.
+    pub fn resolve(&self, parent: &str, named: &str) -> Result<String, Vec<BranchInfo>> {
+        let Some(entry) = self.parents.get(parent) else {
+            return Err(Vec::new());
+        };
+        let known = |id: &&String| self.branches.contains_key(*id);
+        if let Some(id) = entry.branches.iter().filter(known).find(|id| *id == named) {
+            return Ok(id.clone());
+        }
+        let by_title: Vec<&String> = entry
+            .branches
+            .iter()
+            .filter(known)
+            .filter(|id| self.current_title(id).starts_with(named))
+            .collect();
+        match by_title[..] {
+            [id] => Ok(id.clone()),
+            _ => Err(self.status(parent)),
+        }
+    }
+
+    /// The agent that answers in branch `session_id`.
+    pub fn agent_of(&self, session_id: &str) -> Option<String> {
+        self.branches.get(session_id).map(|b| b.agent.clone())
+    }
+
+    /// The title the branch carries now: renamed as later calls of its turn joined.
+    fn current_title(&self, session_id: &str) -> String {
+        let Some(branch) = self.branches.get(session_id) else {
+            return String::new();
+        };
+        self.groups
+            .title_of(&branch.group, session_id)
+            .unwrap_or_else(|| branch.title.clone())
     }
 
     /// Sessions remembered as branches or parents.
@@ -233,7 +309,8 @@ impl Branches {
     }
 
     /// A branch's agent started answering: follow it until its turn ends.
-    /// `reply_to` is the call whose result waits for the branch's report.
+    /// `reply_to` is the call whose result waits for the branch's report;
+    /// `parent_busy` when the call runs inside its parent's turn.
     pub fn track(
         &mut self,
         call: &ToolCall,
@@ -241,6 +318,7 @@ impl Branches {
         session_id: &str,
         title: &str,
         reply_to: Option<ToolCallId>,
+        parent_busy: bool,
     ) {
         let branch = Branch {
             reply_to,
@@ -250,13 +328,81 @@ impl Branches {
             agent: call.target_agent().to_owned(),
             state: BranchState::Running { busy: false },
             error: None,
+            followed_up: false,
+            deliver_after_read: false,
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
-        // The call runs inside the parent's turn.
-        parent.busy = true;
+        if parent_busy {
+            parent.busy = true;
+        }
         parent.agent.clone_from(&call.caller_agent);
         parent.branches.push(session_id.to_owned());
+    }
+
+    /// `call` (a `message` from the branch's parent) follows up branch
+    /// `session_id`: its text is queued there like any relay, delivered now
+    /// when the branch is idle, and the branch is followed again until its
+    /// next turn ends. `None` when the branch is not (or no longer) known.
+    pub fn follow_up(
+        &mut self,
+        now_ms: u64,
+        call: &ToolCall,
+        session_id: &str,
+        sib: &mut Siblings,
+    ) -> Option<FollowUp> {
+        let title = self.current_title(session_id);
+        let branch = self.branches.get_mut(session_id)?;
+        // The call that waited for the branch's first answer has it already.
+        branch.reply_to = None;
+        branch.followed_up = true;
+        let relay_call = ToolCall {
+            session_id: session_id.to_owned(),
+            message_id: call.message_id.clone(),
+            caller_agent: call.caller_agent.clone(),
+            mode: Mode::Message,
+            text: call.text.clone(),
+            agent: Some(call.target_agent().to_owned()),
+            session: None,
+        };
+        let (relay, _) = sib.relays.enqueue(now_ms, &relay_call, sib.requests);
+        let busy = match branch.state {
+            BranchState::Running { .. } => true,
+            BranchState::Reading { .. } => {
+                branch.deliver_after_read = true;
+                false
+            }
+            BranchState::Finished { .. } => {
+                branch.state = BranchState::Running { busy: false };
+                sib.relays
+                    .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+                false
+            }
+        };
+        Some(FollowUp { relay, title, busy })
+    }
+
+    /// A `cancel` call stops branch `session_id`: it is finished as
+    /// cancelled (no report of a half-written answer), and the hand-offs it
+    /// queued are dropped. Stopping its turn is the caller's request.
+    pub fn cancel(&mut self, now_ms: u64, session_id: &str, sib: &mut Siblings) -> Cancelling {
+        let title = self.current_title(session_id);
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return Cancelling::Stopped {
+                title,
+                dropped: Vec::new(),
+            };
+        };
+        match branch.state {
+            BranchState::Finished { .. } => return Cancelling::Finished(branch.info(session_id)),
+            BranchState::Reading { request } => sib.requests.forget(request),
+            BranchState::Running { .. } => {}
+        }
+        branch.deliver_after_read = false;
+        let dropped = sib.relays.cancel_all(session_id, sib.requests);
+        let error = Some(BranchError::Cancelled);
+        self.finished(now_ms, session_id, String::new(), error, sib);
+        Cancelling::Stopped { title, dropped }
     }
 
     // ---- events ----
@@ -428,9 +574,18 @@ impl Branches {
             .title_of(&group, session_id)
             .unwrap_or_else(|| branch.title.clone());
         let agent = branch.agent.clone();
-        // A call that waited for the report has it as its result already.
+        // A call that waited for the report has it as its result already; a
+        // follow-up's answer is told as soon as it comes, and a cancelled
+        // branch was stopped by the parent's own call, which says so.
         let call = branch.reply_to;
-        let note = (self.report == ReportMode::Each && call.is_none()).then(|| {
+        let reported = match self.report {
+            ReportMode::Each => true,
+            ReportMode::All => branch.followed_up,
+            ReportMode::Off => false,
+        };
+        let cancelled = error == Some(BranchError::Cancelled);
+        branch.followed_up = false;
+        let note = (reported && call.is_none() && !cancelled).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
                 session_id,
@@ -460,6 +615,13 @@ impl Branches {
         });
         if let Some(note) = note {
             self.add_note(now_ms, &parent, note, sib.requests, sib.out);
+        }
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            if std::mem::take(&mut branch.deliver_after_read) {
+                branch.state = BranchState::Running { busy: false };
+                sib.relays
+                    .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+            }
         }
         self.forget_old_branches(&parent);
         self.group_progress(now_ms, &group, sib);
@@ -541,6 +703,7 @@ impl Branches {
             mode: Mode::Message,
             text: render::resume_text(summary),
             agent: None,
+            session: None,
         };
         if sib.hops.count_within_limit(&call.session_id).is_none() {
             sib.out.notice(Notice::ParentNotResumed {

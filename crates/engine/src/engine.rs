@@ -125,17 +125,26 @@ impl RelayEngine {
                 let notice = Notice::StatusReported {
                     call: id,
                     branches: self.branches.status(&call.session_id),
+                    waiting: self.calls.waiting_in(&call.session_id),
                     stats: self.stats(),
                     session_id: call.session_id,
                 };
                 self.out.notice(notice);
             }
-            Mode::Message | Mode::New | Mode::Compact | Mode::Fork => {
+            Mode::Message | Mode::New | Mode::Compact | Mode::Fork | Mode::Cancel => {
                 let (calls, mut sib) = self.call_siblings();
                 calls.begin(now_ms, id, call, &mut sib);
             }
         }
+        self.start_waiting(now_ms);
         id
+    }
+
+    /// Branches waiting for their place open as far as `maxBranches` lets
+    /// them: after every input, since any may have ended a branch.
+    fn start_waiting(&mut self, now_ms: u64) {
+        let (calls, mut sib) = self.call_siblings();
+        calls.start_waiting(now_ms, &mut sib);
     }
 
     /// The host process ends when the turn it was started for ends, at the
@@ -180,6 +189,11 @@ impl RelayEngine {
     /// A bus event arrived. Events may repeat or arrive late; the engine
     /// tolerates both.
     pub fn handle_event(&mut self, now_ms: u64, event: BusEvent) {
+        self.event(now_ms, event);
+        self.start_waiting(now_ms);
+    }
+
+    fn event(&mut self, now_ms: u64, event: BusEvent) {
         match event {
             BusEvent::Status {
                 session_id,
@@ -333,6 +347,7 @@ impl RelayEngine {
                 if let Some(due) = due {
                     self.route(now_ms, due);
                 }
+                self.start_waiting(now_ms);
                 true
             }
         }
@@ -348,6 +363,7 @@ impl RelayEngine {
             };
             self.route(now_ms, due);
         }
+        self.start_waiting(now_ms);
     }
 
     /// Hand-offs an earlier OpenCode process left pending when it stopped:

@@ -158,6 +158,7 @@ fn standard_call(mode: &str, session: &str) -> ToolCall {
             mode: crate::Mode::Message,
             text: "try this".to_owned(),
             agent: Some("plan".to_owned()),
+            session: None,
         })
 }
 
@@ -265,6 +266,7 @@ impl Drive {
                 error: None,
             },
             Request::Prompt { .. }
+            | Request::AbortSession { .. }
             | Request::Summarize { .. }
             | Request::AskPermission { .. }
             | Request::RenameSession { .. }

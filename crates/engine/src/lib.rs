@@ -74,7 +74,7 @@ pub use journal::PendingHandOff;
 pub use mode::Mode;
 pub use notice::{
     Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError, WaitingBranch,
 };
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
@@ -82,4 +82,4 @@ pub use render::{
     options_refused, tool_text, LogLevel, ToastVariant, ToolText, OPTIONS_REFUSED_TITLE,
 };
 pub use stats::EngineStats;
-pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};
+pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_SESSION_CHARS, MAX_TEXT_BYTES};

@@ -107,11 +107,59 @@ pub enum Notice {
         hop: u32,
         max_hops: u32,
     },
+    /// A `new` or `fork` call waits: its session already runs
+    /// `max_branches` branches. It opens its branch, in call order, once
+    /// fewer run; `place` is its place in that line (1 is next).
+    BranchWaiting {
+        call: ToolCallId,
+        session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: Mode,
+        place: usize,
+        max_branches: u32,
+        /// The call's result waits for the branch's answer (the host ends
+        /// with the calling turn), so this says nothing to the model.
+        answer_follows: bool,
+    },
+    /// A `message` call to one of the session's branches was accepted: the
+    /// text goes to the branch now (`busy` false) or when its turn ends, and
+    /// its answer comes home as a branch report.
+    FollowUpQueued {
+        call: ToolCallId,
+        relay: RelayId,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        agent: String,
+        busy: bool,
+        hop: u32,
+        max_hops: u32,
+    },
+    /// A `cancel` call stopped a branch: it is no longer followed, what it
+    /// had queued (`dropped`) will not happen, and OpenCode was asked to
+    /// stop its turn; `error` when OpenCode did not confirm that.
+    BranchCancelled {
+        call: ToolCallId,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        dropped: Vec<Cancelled>,
+        error: Option<RequestError>,
+    },
+    /// A `cancel` call named a branch that had already finished: nothing changed.
+    NothingToCancel {
+        call: ToolCallId,
+        session_id: String,
+        branch: BranchInfo,
+    },
     /// A `status` call was answered.
     StatusReported {
         call: ToolCallId,
         session_id: String,
         branches: Vec<BranchInfo>,
+        /// Calls waiting for a place among the running branches, in line order.
+        waiting: Vec<WaitingBranch>,
         stats: EngineStats,
     },
     /// A branch's turn ended and its answer was read.
@@ -232,6 +280,7 @@ pub enum Activity {
     ShowingSession,
     ReadingAnswer,
     ReportingToParent,
+    StoppingSession,
     TellingAboutLostHandOff,
     /// A compact relay's summary waits for the session's turn to end.
     WaitingForTurnToEnd,
@@ -352,6 +401,12 @@ pub enum Refusal {
     Interrupted,
     /// The calling session was deleted.
     SessionDeleted,
+    /// `session` names no branch this session opened (nor the start of the
+    /// title of exactly one); `branches` are those it did.
+    NotABranch {
+        named: String,
+        branches: Vec<BranchInfo>,
+    },
 }
 
 /// Why a tool call failed while it acted.
@@ -393,6 +448,8 @@ pub enum BranchError {
     Unreadable { error: RequestError },
     /// The branch session was deleted.
     SessionDeleted,
+    /// A `cancel` call of its parent stopped it.
+    Cancelled,
     /// An answer of the wrong kind: a bug.
     Internal { answer: String },
 }
@@ -415,8 +472,25 @@ pub struct BranchInfo {
 )]
 pub enum BranchProgress {
     Running,
-    Finished { answer: String },
-    Failed { error: BranchError },
+    Finished {
+        answer: String,
+    },
+    Failed {
+        error: BranchError,
+    },
+    /// Stopped by a `cancel` call of its parent.
+    Cancelled,
+}
+
+/// A `new` or `fork` call waiting for fewer branches to run, as `status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingBranch {
+    pub mode: Mode,
+    pub agent: String,
+    pub text: String,
+    /// 1 is next.
+    pub place: usize,
 }
 
 /// Which note a person was meant to read.

@@ -458,6 +458,33 @@ impl Relays {
         self.start_next(now_ms, session_id, requests, out);
     }
 
+    /// The session's branch was cancelled: everything waiting there, and the
+    /// answer in progress, is dropped without a word of its own; returns
+    /// what was dropped, for the notice that tells of the cancel.
+    pub fn cancel_all(&mut self, session_id: &str, requests: &mut Requests) -> Vec<Cancelled> {
+        let Some(session) = self.sessions.remove(session_id) else {
+            return Vec::new();
+        };
+        let SessionRelays { queue, active, .. } = session;
+        let mut dropped = Vec::new();
+        if let Some(ActiveRelay { relay, stage }) = active {
+            if let Some(waiting) = stage.waits_for() {
+                requests.forget(waiting);
+            }
+            dropped.push(relay);
+        }
+        dropped.extend(queue);
+        dropped
+            .into_iter()
+            .map(|relay| Cancelled::Relay {
+                relay: relay.id,
+                mode: relay.mode,
+                agent: relay.agent,
+                text: relay.text,
+            })
+            .collect()
+    }
+
     pub fn session_deleted(
         &mut self,
         session_id: &str,
@@ -698,7 +725,7 @@ impl Relays {
                 Stage::ReadingModel { request }
             }
             // Only `message` and `compact` are queued (`Mode::is_queued`).
-            Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+            Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => {
                 let parts = vec![relay.text.clone()];
                 let request = prompt(now_ms, session_id, &relay, parts, requests, out);
                 Stage::Answering {

@@ -9,7 +9,7 @@ use crate::ids::{RelayId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{
     Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError, WaitingBranch,
 };
 use crate::shown;
 use crate::stats::EngineStats;
@@ -86,10 +86,10 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             let text = match (mode, within_turn) {
                 (Mode::Compact, false) => queued_compact(*relay, agent, *backlog),
                 (Mode::Compact, true) => queued_compact_within_turn(*relay, agent, *backlog),
-                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, false) => {
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel, false) => {
                     queued_message(*relay, agent, *backlog)
                 }
-                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, true) => {
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel, true) => {
                     queued_message_within_turn(*relay, agent, *backlog)
                 }
             };
@@ -121,7 +121,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     ),
                     log,
                 ],
-                Mode::Message | Mode::New | Mode::Fork | Mode::Status => vec![log],
+                Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => vec![log],
             }
         }
         Notice::RelayDelivered {
@@ -205,7 +205,8 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                 | Refusal::QueuedFromSubagent
                 | Refusal::PermissionRefused { .. }
                 | Refusal::Interrupted
-                | Refusal::SessionDeleted => None,
+                | Refusal::SessionDeleted
+                | Refusal::NotABranch { .. } => None,
             };
             let mut said = Vec::with_capacity(3);
             if let Some(title) = toast {
@@ -254,7 +255,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             }
             let text = match mode {
                 Mode::Fork => started_fork(agent, branch_session_id, title, *shown),
-                Mode::New | Mode::Message | Mode::Compact | Mode::Status => {
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status | Mode::Cancel => {
                     started_new(agent, branch_session_id, title, *shown)
                 }
             };
@@ -263,11 +264,73 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
         Notice::StatusReported {
             call,
             branches,
+            waiting,
             stats,
             ..
         } => {
-            let text = format!("{}\n\n{}", branch_status(branches), engine_summary(stats));
+            let mut text = branch_status(branches);
+            if !waiting.is_empty() {
+                text.push_str(&format!("\n\n{}", waiting_status(waiting)));
+            }
+            text.push_str(&format!("\n\n{}", engine_summary(stats)));
             vec![ok_reply(*call, text)]
+        }
+        Notice::BranchWaiting {
+            call,
+            session_id,
+            agent,
+            mode,
+            place,
+            max_branches,
+            answer_follows,
+            ..
+        } => {
+            let log = Said::log(
+                LogLevel::Info,
+                format!("{mode} → {agent} from {session_id} waits, number {place} in line (maxBranches = {max_branches})"),
+            );
+            if *answer_follows {
+                return vec![log];
+            }
+            vec![log, ok_reply(*call, branch_waiting(*mode, agent, *place, *max_branches))]
+        }
+        Notice::FollowUpQueued {
+            call,
+            relay,
+            session_id,
+            branch_session_id,
+            title,
+            agent,
+            busy,
+            hop,
+            max_hops,
+        } => vec![
+            Said::log(
+                LogLevel::Info,
+                format!("{relay} follows up branch {branch_session_id} from {session_id} (hop {hop} of {max_hops}) → {agent}"),
+            ),
+            ok_reply(*call, follow_up_queued(*relay, branch_session_id, title, agent, *busy)),
+        ],
+        Notice::BranchCancelled {
+            call,
+            session_id,
+            branch_session_id,
+            title,
+            dropped,
+            error,
+        } => {
+            let text = branch_cancelled(branch_session_id, title, dropped, error.as_ref());
+            vec![
+                Said::log(
+                    LogLevel::Info,
+                    format!("branch {branch_session_id} \"{title}\" of {session_id} cancelled"),
+                ),
+                Said::toast(ToastVariant::Info, "Branch cancelled", text.clone()),
+                ok_reply(*call, text),
+            ]
+        }
+        Notice::NothingToCancel { call, branch, .. } => {
+            vec![ok_reply(*call, nothing_to_cancel(branch))]
         }
         Notice::BranchFinished {
             session_id,
@@ -423,6 +486,7 @@ pub(crate) fn activity(activity: Activity) -> &'static str {
         Activity::ShowingSession => "showing the session in the TUI",
         Activity::ReadingAnswer => "reading the branch's answer",
         Activity::ReportingToParent => "reporting to the parent session",
+        Activity::StoppingSession => "stopping the branch's turn",
         Activity::TellingAboutLostHandOff => {
             "telling the session about a hand-off lost when OpenCode stopped"
         }
@@ -519,6 +583,7 @@ fn refusal(mode: Mode, agent: &str, reason: &Refusal) -> String {
         Refusal::SessionDeleted => {
             "The session was deleted before the hand-off was queued. Nothing was sent.".to_owned()
         }
+        Refusal::NotABranch { named, branches } => not_a_branch(named, branches),
     }
 }
 
@@ -528,7 +593,9 @@ fn call_failure(mode: Mode, agent: &str, failure: &CallFailure, certainty: Certa
         CallFailure::BranchNotStarted { error } => {
             let what = match mode {
                 Mode::Fork => "fork",
-                Mode::New | Mode::Message | Mode::Compact | Mode::Status => "new session",
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status | Mode::Cancel => {
+                    "new session"
+                }
             };
             branch_failed(what, &request_error(error), certainty)
         }
@@ -552,6 +619,7 @@ pub(crate) fn branch_error(error: &BranchError) -> String {
             format!("its answer could not be read: {}", request_error(error))
         }
         BranchError::SessionDeleted => "the session was deleted".to_owned(),
+        BranchError::Cancelled => "cancelled from the session that opened it".to_owned(),
         BranchError::Internal { answer } => format!("internal error: unexpected answer {answer}"),
     }
 }
@@ -891,6 +959,7 @@ pub(crate) fn branches_summary(mode: Mode, branches: &[BranchInfo]) -> String {
             }
             BranchProgress::Finished { answer } if answer.is_empty() => "(no answer)".to_owned(),
             BranchProgress::Finished { answer } => cut(answer, SUMMARY_CHARS),
+            BranchProgress::Cancelled => "cancelled".to_owned(),
             // Not in a summary: it is made once every branch is done.
             BranchProgress::Running => "running".to_owned(),
         };
@@ -910,6 +979,99 @@ pub(crate) fn branches_summary(mode: Mode, branches: &[BranchInfo]) -> String {
 /// What the parent's agent is asked once its branches are done: the summary, then the request.
 pub(crate) fn resume_text(summary: &str) -> String {
     format!("{summary}\n\nYour branches are done (above). Compare their results and continue.")
+}
+
+fn branch_waiting(mode: Mode, agent: &str, place: usize, max_branches: u32) -> String {
+    format!(
+        "Waiting: this session already runs {max_branches} branches (maxBranches = {max_branches}). This {mode} → {agent} is number {place} in line and starts on its own as one of them finishes; its report comes here like the others'. This session goes on here."
+    )
+}
+
+fn follow_up_queued(
+    relay: RelayId,
+    session_id: &str,
+    title: &str,
+    agent: &str,
+    busy: bool,
+) -> String {
+    let when = if busy {
+        format!("its turn runs, so {agent} gets your text when that turn ends")
+    } else {
+        format!("{agent} is answering your text there now")
+    };
+    format!(
+        "Sent as {relay} to branch {session_id} \"{title}\": {when}. The answer comes back here as a branch report. This session goes on here."
+    )
+}
+
+fn branch_cancelled(
+    session_id: &str,
+    title: &str,
+    dropped: &[Cancelled],
+    error: Option<&RequestError>,
+) -> String {
+    let dropped = match dropped.len() {
+        0 => String::new(),
+        1 => " 1 hand-off it had queued was dropped.".to_owned(),
+        n => format!(" {n} hand-offs it had queued were dropped."),
+    };
+    match error {
+        None => format!(
+            "Cancelled branch {session_id} \"{title}\": its turn was stopped and it will not report.{dropped}"
+        ),
+        Some(error) => format!(
+            "Branch {session_id} \"{title}\" is no longer followed and will not report, but OpenCode did not confirm that its turn stopped ({}): open it from /sessions to check.{dropped}",
+            request_error(error)
+        ),
+    }
+}
+
+fn nothing_to_cancel(branch: &BranchInfo) -> String {
+    let state = match &branch.state {
+        BranchProgress::Cancelled => "was cancelled already",
+        BranchProgress::Running => "is running",
+        BranchProgress::Finished { .. } | BranchProgress::Failed { .. } => "had already finished",
+    };
+    format!(
+        "Branch {} \"{}\" {state}: nothing was changed. Its report is in this session.",
+        branch.session_id, branch.title
+    )
+}
+
+fn not_a_branch(named: &str, branches: &[BranchInfo]) -> String {
+    let named = shown::quoted(named);
+    if branches.is_empty() {
+        return format!("{named} is not a branch of this session: it has opened none that are still remembered. Nothing was sent.");
+    }
+    let list: Vec<String> = branches
+        .iter()
+        .map(|b| format!("{} \"{}\"", b.session_id, b.title))
+        .collect();
+    format!(
+        "{named} is not a branch of this session (name one by its id, or by the start of exactly one title). Its branches: {}. Nothing was sent.",
+        list.join("; ")
+    )
+}
+
+/// The `status` answer's lines for the branch calls waiting for their place.
+fn waiting_status(waiting: &[WaitingBranch]) -> String {
+    let lines: Vec<String> = waiting
+        .iter()
+        .map(|w| {
+            format!(
+                "- waiting, number {} in line: {} → {}: \"{}\"",
+                w.place,
+                w.mode,
+                w.agent,
+                preview(&w.text, PREVIEW_CHARS / 2)
+            )
+        })
+        .collect();
+    format!(
+        "Waiting for a place (maxBranches), in call order ({}):\n{}",
+        lines.len(),
+        lines.join("\n")
+    )
 }
 
 /// The `status` answer's list of the branches a session opened, oldest first.
@@ -939,6 +1101,7 @@ fn branch_status_line(branch: &BranchInfo) -> String {
             )
         }
         BranchProgress::Failed { error } => format!("ended with an error: {}", branch_error(error)),
+        BranchProgress::Cancelled => "cancelled".to_owned(),
     };
     format!(
         "- \"{}\" ({}, {}) — {state}",
@@ -955,39 +1118,52 @@ pub struct ToolText {
     /// The offered modes, `a | b | c`.
     pub mode: String,
     pub agent: &'static str,
+    /// What `session` means; `None` when no offered mode takes it.
+    pub session: Option<&'static str>,
 }
 
 /// The tool's text for `modes` (in the order they are offered).
 pub fn tool_text(modes: &[Mode]) -> ToolText {
+    let opens_branches = modes.contains(&Mode::New) || modes.contains(&Mode::Fork);
+    let follows_up = opens_branches && modes.contains(&Mode::Message);
     let mut lines = vec![
-        "Hand work to an agent (yourself or another primary agent such as build or plan)."
-            .to_owned(),
+        "Hand work to an agent (you or another primary agent, e.g. plan).".to_owned(),
         "Modes:".to_owned(),
     ];
-    lines.extend(modes.iter().map(|&mode| mode_line(mode).to_owned()));
+    lines.extend(
+        modes
+            .iter()
+            .map(|&mode| mode_line(mode, follows_up).to_owned()),
+    );
+    if opens_branches {
+        lines.push("Branches report here when done.".to_owned());
+    }
     if modes.iter().any(|mode| mode.is_queued()) {
-        lines
-            .push("After message or compact, end your turn: the answer comes after it.".to_owned());
+        lines.push("After message or compact, end your turn.".to_owned());
     }
     ToolText {
         description: lines.join("\n"),
-        text: "What the receiving agent should do, written as a user message",
+        text: "What the receiving agent should do, as a user message",
         mode: modes
             .iter()
             .map(|mode| mode.as_str())
             .collect::<Vec<_>>()
             .join(" | "),
         agent: "Primary agent that answers; default: you",
+        session: (follows_up || modes.contains(&Mode::Cancel))
+            .then_some("Id of one of your branches (see status)"),
     }
 }
 
-fn mode_line(mode: Mode) -> &'static str {
+fn mode_line(mode: Mode, follows_up: bool) -> &'static str {
     match mode {
-        Mode::Message => "- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).",
-        Mode::New => "- new: agent answers text in a fresh session without this history. Use for a clean next phase. Returns at once.",
-        Mode::Compact => "- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.",
-        Mode::Fork => "- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.",
-        Mode::Status => "- status: list the branches (new, fork) you opened, their state and last answer. No text needed.",
+        Mode::Message if follows_up => "- message: when your turn ends, agent answers text here (review, turn-taking); with session, in that branch.",
+        Mode::Message => "- message: when your turn ends, agent answers text here (review, turn-taking).",
+        Mode::New => "- new: agent answers text in a fresh session without this history. Returns at once.",
+        Mode::Compact => "- compact: when your turn ends, this session is summarized, then agent answers text.",
+        Mode::Fork => "- fork: agent answers text in a copy of this session. Call several times to try alternatives in parallel. Returns at once.",
+        Mode::Status => "- status: your branches, their progress and answers.",
+        Mode::Cancel => "- cancel: stop the branch named by session.",
     }
 }
 
@@ -1078,6 +1254,7 @@ mod tests {
             call: ToolCallId(1),
             session_id: "s1".into(),
             branches: Vec::new(),
+            waiting: Vec::new(),
             stats: EngineStats {
                 relays_pending: 1,
                 ..EngineStats::default()

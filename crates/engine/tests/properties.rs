@@ -912,6 +912,7 @@ impl World {
             mode,
             text: text.clone(),
             agent: agent.map(str::to_owned),
+            session: None,
         };
         let session_id = session.id.clone();
         let id = self.engine.handle_tool_call(self.now, call);
@@ -1224,6 +1225,7 @@ impl World {
             }
             Request::RenameSession { session_id, .. }
             | Request::SelectSession { session_id }
+            | Request::AbortSession { session_id }
             | Request::Note { session_id, .. } => {
                 if exists(self, session_id) {
                     (Outcome::Done, None)
