@@ -3,7 +3,7 @@
 //
 //   const mock = await startMockModel({ log })
 //   mock.url        -> "http://127.0.0.1:PORT/v1"   (use as provider baseURL)
-//   mock.requests   -> recorded requests (see `record` below)
+//   mock.requests   -> recorded requests (see `record` below; `closedAt` and `completed` once the response ended)
 //   await mock.close()
 //
 // Behaviour is decided from each POST /v1/chat/completions body:
@@ -338,6 +338,12 @@ export async function startMockModel({ log, port = 0 } = {}) {
       respondedAt: null,
     }
     requests.push(record)
+    // When the response ended, and whether it was whole: a client that gives
+    // up on a stream (OpenCode stopping a turn) closes it before its end.
+    res.on("close", () => {
+      record.closedAt = Date.now()
+      record.completed = res.writableFinished
+    })
     say(
       `mock: #${n} ${a.kind} agent=${a.agent} last=${a.lastRole} ` +
         (reply.error
