@@ -57,6 +57,17 @@ export declare class RelayEngine {
    */
   stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): string | null
   /**
+   * A tool part of a session's turn started (`running`) or ended
+   * (`message.part.updated` of a tool part): `status` tells what a branch runs.
+   */
+  toolState(nowMs: number, sessionId: string, partId: string, tool: string, running: boolean): string | null
+  /**
+   * A permission prompt or a question waits for a person, or was answered:
+   * the `permission.*` or `question.*` event as OpenCode sent it (they are
+   * rare, so they cross whole, and the engine reads what they ask).
+   */
+  personEvent(nowMs: number, event: { type: string, properties?: unknown }): string | null
+  /**
    * The host process ends at the first idle of the session it was started
    * for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
    * of an idle edge, and `new`/`fork` calls return once their branch answered.
@@ -126,6 +137,14 @@ export interface JsAgentSummary {
   hidden?: boolean
 }
 
+/** What a running branch is doing. */
+export type JsBranchActivity =
+  | { kind: 'starting' }
+  | { kind: 'writing' }
+  | { kind: 'runningTool'; tool: string }
+  | { kind: 'waitingForPerson'; what: string; sinceMs: number }
+  | { kind: 'reporting' }
+
 /** Why a branch ended badly. */
 export type JsBranchError =
   | { kind: 'answer'; error: string }
@@ -148,7 +167,7 @@ export interface JsBranchInfo {
 export type JsBranchMode = 'new' | 'fork'
 
 export type JsBranchProgress =
-  | { kind: 'running' }
+  | { kind: 'running'; startedMs: number; steps: number; doing: JsBranchActivity }
   | { kind: 'finished'; answer: string }
   | { kind: 'failed'; error: JsBranchError }
   | { kind: 'cancelled' }
@@ -245,7 +264,8 @@ export type JsNotice =
   | { kind: 'followUpQueued'; call: number; relay: number; sessionId: string; branchSessionId: string; title: string; agent: string; busy: boolean; hop: number; maxHops: number }
   | { kind: 'branchCancelled'; call: number; sessionId: string; branchSessionId: string; title: string; dropped: Array<JsCancelled>; error?: JsRequestError }
   | { kind: 'nothingToCancel'; call: number; sessionId: string; branch: JsBranchInfo }
-  | { kind: 'statusReported'; call: number; sessionId: string; branches: Array<JsBranchInfo>; waiting: Array<JsWaitingBranch>; stats: JsEngineStats }
+  | { kind: 'branchWaitsForPerson'; sessionId: string; parentSessionId: string; title: string; what: string; shown: boolean }
+  | { kind: 'statusReported'; call: number; nowMs: number; sessionId: string; branches: Array<JsBranchInfo>; waiting: Array<JsWaitingBranch>; stats: JsEngineStats }
   | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; call?: number }
   | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError; call?: number }
   | { kind: 'branchesDone'; sessionId: string; mode: JsToolMode; branches: Array<string>; summarized: boolean }

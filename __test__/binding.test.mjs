@@ -7,7 +7,14 @@ const call = toolCallInput
 
 test("the binding lists the event types worth crossing into native code", () => {
   assert.deepEqual(relevantEventTypes().sort(), [
+    "message.part.updated",
     "message.updated",
+    "permission.asked",
+    "permission.replied",
+    "permission.updated",
+    "question.asked",
+    "question.rejected",
+    "question.replied",
     "session.compacted",
     "session.deleted",
     "session.error",

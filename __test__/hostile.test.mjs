@@ -328,6 +328,52 @@ test("engine: agent names over 128 characters are refused; odd ones are checked 
   relayStillWorks(engine)
 })
 
+test("opencode-v1 tool parts cross only as a tool starts and ends; permission and question events cross whole", () => {
+  const engine = parsing(new RelayEngine())
+  const crossed = []
+  const spy = new Proxy(engine, {
+    get(target, name) {
+      const value = target[name]
+      if (typeof value !== "function") return value
+      return (...args) => {
+        crossed.push([name, ...args.slice(1)])
+        return value.apply(target, args)
+      }
+    },
+  })
+  const read = createEventReader(
+    (feed) => feed(spy, 0),
+    (detail) => assert.fail(detail),
+  )
+  const part = (status, extra = {}) => ({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_1", sessionID: "s", type: "tool", tool: "bash", state: { status, ...extra } } },
+  })
+  for (const event of [part("pending"), part("running"), part("running", { metadata: { output: "a" } }), part("completed")]) {
+    read(event)
+  }
+  read({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_2", sessionID: "s", type: "tool", tool: 5, state: { status: "running" } } },
+  })
+  read({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_3", sessionID: "s", type: "tool", tool: "read", state: { status: "completed" } } },
+  })
+  assert.deepEqual(crossed, [
+    ["toolState", "s", "prt_1", "bash", true],
+    ["toolState", "s", "prt_1", "bash", false],
+  ])
+  crossed.length = 0
+  const asked = { type: "permission.asked", properties: { id: "per_1", sessionID: "s", permission: "bash", patterns: ["ls"] } }
+  read(asked)
+  assert.deepEqual(crossed, [["personEvent", asked]])
+  assert.throws(
+    () => engine.personEvent(0, { type: "session.idle", properties: { sessionID: "s" } }),
+    /opencode-sessions: malformed event: expected a permission or question event/,
+  )
+})
+
 test("opencode-v1 events of unexpected shapes are refused naming the missing field, or ignored, and change nothing", () => {
   const engine = parsing(new RelayEngine())
   const refused = []

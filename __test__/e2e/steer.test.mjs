@@ -1,6 +1,7 @@
 // Steering the branches a session opened, in a real `opencode serve`: the
 // maxBranches cap on model streams, a follow-up answered in its branch and
-// reported home, and a cancelled fork whose model stream OpenCode closes.
+// reported home, a cancelled fork whose model stream OpenCode closes, and a
+// fork whose bash command waits for a person, announced at once.
 
 import assert from "node:assert/strict"
 import { after, before, describe, test } from "node:test"
@@ -23,14 +24,14 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
   let oc
 
   before(async () => {
-    ;({ mock, oc } = await bootWithPlugin({ pluginOptions: { maxBranches: 2 } }))
+    ;({ mock, oc } = await bootWithPlugin({ pluginOptions: { maxBranches: 2 }, extraConfig: { permission: { bash: "ask" } } }))
   })
 
   after(() => shutdown({ mock, oc }))
 
   const show = (sessionID) => showSession(oc, sessionID)
 
-  test("four forks under maxBranches 2: never more than two model streams at once, all four answered", async () => {
+  test("four forks under maxBranches 2: never more than two model streams at once, all four answered", async (t) => {
     const session = await oc.createSession(`e2e ${Date.now()}`)
     const forks = ["A", "B", "C", "D"].map((name) => ({ mode: "fork", text: `Try ${name}\nDELAY 1200` }))
     await oc.promptAsync(session.id, cue(...forks), "build")
@@ -68,6 +69,7 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
       most = Math.max(most, open)
     }
     assert.equal(most, 2, JSON.stringify(streams.map((r) => [r.at, r.closedAt])))
+    t.diagnostic(`at most ${most} branch model streams at once, of ${streams.length}`)
   })
 
   test("a follow-up to a branch is answered there and reported home", async () => {
@@ -95,7 +97,7 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
     assert.ok(inBranch.includes("assistant/plan: [plan] got: Now review it"), inBranch.join("\n"))
   })
 
-  test("a cancelled slow fork: its model stream is closed, it does not report, status says cancelled", async () => {
+  test("a cancelled slow fork: its model stream is closed, it does not report, status says cancelled", async (t) => {
     const session = await oc.createSession(`e2e ${Date.now()}`)
     await oc.promptAsync(session.id, cue({ mode: "fork", text: "Think for a minute\nDELAY 60000" }), "build")
     await oc.waitForIdle(session.id)
@@ -117,6 +119,7 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
     await until(() => stream.closedAt !== undefined, { timeoutMs: 5_000 })
     assert.equal(stream.completed, false, "the stream was cut off, not answered")
     assert.ok(stream.closedAt - stream.at < 30_000)
+    t.diagnostic(`the branch's model stream closed ${stream.closedAt - stream.at} ms after it opened, of a 60000 ms answer`)
 
     const statusMark = oc.mark()
     await oc.promptAsync(session.id, cue({ mode: "status" }), "build")
@@ -124,5 +127,41 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
     const status = toolParts(await oc.messages(session.id)).at(-1).state.output
     assert.ok(status.includes(`- "fork · build · Think for a minute" (${branch.id}, build) — cancelled`), status)
     assert.deepEqual(await notesOf(oc, session.id), [], "no report of a half-written answer")
+  })
+
+  test('a fork running bash under "bash": "ask" is announced within a second; status and its report say it waited', async () => {
+    const session = await oc.createSession(`e2e ${Date.now()}`)
+    const bash = JSON.stringify({ command: "echo steer", description: "Say steer" })
+    await oc.promptAsync(session.id, cue({ mode: "fork", text: `Check the tree\nCALL bash ${bash}` }), "build")
+    const asked = await oc.waitForEvent((e) => e.type === "permission.asked" && e.properties.permission === "bash")
+    const toast = await oc.waitForEvent((e) => e.type === "tui.toast.show" && e.properties.title === "A branch waits for you", 5_000, {
+      after: asked,
+    })
+    assert.ok(toast.at - asked.at < 1_000, `announced ${toast.at - asked.at} ms after OpenCode asked`)
+    t.diagnostic(`announced ${toast.at - asked.at} ms after permission.asked`)
+    const branch = asked.properties.sessionID
+    assert.equal(
+      toast.properties.message,
+      `Branch "fork · build · Check the tree" (${branch}) asks: bash (echo steer). Open it from /sessions to answer; it waits until someone does.`,
+    )
+
+    await oc.waitForIdle(session.id)
+    const statusMark = oc.mark()
+    await oc.promptAsync(session.id, cue({ mode: "status" }), "build")
+    await oc.waitForIdle(session.id, { after: statusMark })
+    const status = toolParts(await oc.messages(session.id)).at(-1).state.output
+    assert.match(
+      status,
+      new RegExp(
+        `\\(${branch}, build\\) — running for \\d+ s, \\d+ steps?, now waiting \\d+ s for a person to answer: bash \\(echo steer\\)`,
+      ),
+      status,
+    )
+
+    await oc.api("POST", `/session/${branch}/permissions/${asked.properties.id}`, { response: "once" })
+    const report = await until(async () => (await notesOf(oc, session.id)).find((n) => n.startsWith("[Branch finished]")), {
+      describe: () => show(branch),
+    })
+    assert.match(report, /\n\nIt waited \d+ s for a person to answer: bash \(echo steer\)\.\n\n\[build\] done: /, report)
   })
 })

@@ -1,8 +1,8 @@
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
-    WaitingBranch,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 
 use super::{JsEngineStats, JsToolMode};
@@ -143,9 +143,19 @@ pub enum JsNotice {
         session_id: String,
         branch: JsBranchInfo,
     },
-    /// A `status` call was answered.
+    /// A branch raised a permission prompt or asked a question: it waits for a
+    /// person. `shown`: the TUI was asked to show it (`switchTo`).
+    BranchWaitsForPerson {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        what: String,
+        shown: bool,
+    },
+    /// A `status` call was answered at `nowMs`.
     StatusReported {
         call: i64,
+        now_ms: i64,
         session_id: String,
         branches: Vec<JsBranchInfo>,
         waiting: Vec<JsWaitingBranch>,
@@ -476,10 +486,56 @@ pub struct JsBranchInfo {
     object_from_js = false
 )]
 pub enum JsBranchProgress {
-    Running,
-    Finished { answer: String },
-    Failed { error: JsBranchError },
+    /// Its turn runs since `startedMs`, `steps` model calls so far.
+    Running {
+        started_ms: i64,
+        steps: u32,
+        doing: JsBranchActivity,
+    },
+    Finished {
+        answer: String,
+    },
+    Failed {
+        error: JsBranchError,
+    },
     Cancelled,
+}
+
+/// What a running branch is doing.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsBranchActivity {
+    Starting,
+    Writing,
+    RunningTool { tool: String },
+    WaitingForPerson { what: String, since_ms: i64 },
+    Reporting,
+}
+
+impl From<BranchActivity> for JsBranchActivity {
+    fn from(activity: BranchActivity) -> Self {
+        match activity {
+            BranchActivity::Starting => JsBranchActivity::Starting,
+            BranchActivity::Writing => JsBranchActivity::Writing,
+            BranchActivity::RunningTool { tool } => JsBranchActivity::RunningTool { tool },
+            BranchActivity::WaitingForPerson { what, since_ms } => {
+                JsBranchActivity::WaitingForPerson {
+                    what,
+                    since_ms: since_ms as i64,
+                }
+            }
+            BranchActivity::Reporting => JsBranchActivity::Reporting,
+        }
+    }
 }
 
 /// A `new` or `fork` call waiting for its place, as `status` lists it.
@@ -740,14 +796,29 @@ impl From<Notice> for JsNotice {
                 session_id,
                 branch: branch.into(),
             },
+            Notice::BranchWaitsForPerson {
+                session_id,
+                parent_session_id,
+                title,
+                what,
+                shown,
+            } => JsNotice::BranchWaitsForPerson {
+                session_id,
+                parent_session_id,
+                title,
+                what,
+                shown,
+            },
             Notice::StatusReported {
                 call,
+                now_ms,
                 session_id,
                 branches,
                 waiting,
                 stats,
             } => JsNotice::StatusReported {
                 call: call.0 as i64,
+                now_ms: now_ms as i64,
                 session_id,
                 branches: branches.into_iter().map(JsBranchInfo::from).collect(),
                 waiting: waiting.into_iter().map(JsWaitingBranch::from).collect(),
@@ -1058,7 +1129,15 @@ impl From<BranchInfo> for JsBranchInfo {
 impl From<BranchProgress> for JsBranchProgress {
     fn from(progress: BranchProgress) -> Self {
         match progress {
-            BranchProgress::Running => JsBranchProgress::Running,
+            BranchProgress::Running {
+                started_ms,
+                steps,
+                doing,
+            } => JsBranchProgress::Running {
+                started_ms: started_ms as i64,
+                steps,
+                doing: doing.into(),
+            },
             BranchProgress::Finished { answer } => JsBranchProgress::Finished { answer },
             BranchProgress::Failed { error } => JsBranchProgress::Failed {
                 error: error.into(),

@@ -15,11 +15,13 @@ use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
 use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::mode::Mode;
-use crate::notice::{BranchError, BranchInfo, BranchProgress, Cancelled, NoteKind, Notice};
+use crate::notice::{
+    BranchActivity, BranchError, BranchInfo, BranchProgress, Cancelled, NoteKind, Notice,
+};
 use crate::outcome::Outcome;
 use crate::outputs::Outputs;
 use crate::relays::Relays;
-use crate::render::{self, BranchReport};
+use crate::render::{self, BranchReport, WaitedForPerson};
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
 use std::collections::{HashMap, VecDeque};
@@ -36,6 +38,8 @@ pub(crate) struct Branches {
     parents: HashMap<String, Parent>,
     report: ReportMode,
     resume_parent: bool,
+    /// Branch modes after which the TUI shows the branch, also when it waits for a person.
+    switch_to: Vec<Mode>,
 }
 
 /// What a branch needs of its siblings when it may finish a group: the
@@ -64,6 +68,23 @@ struct Branch {
     followed_up: bool,
     /// A follow-up waits for the answer being read: it goes out once that is reported.
     deliver_after_read: bool,
+    /// When its turn (or its latest follow-up) began to be followed.
+    started_ms: u64,
+    /// Steps (model calls) its turns completed.
+    steps: u32,
+    /// The tools running now: (part id, tool).
+    tools: Vec<(String, String)>,
+    /// Permission prompts and questions of this turn that waited for a person.
+    asks: Vec<PersonAsk>,
+}
+
+/// A permission prompt or question a branch raised.
+#[derive(Debug, Clone)]
+struct PersonAsk {
+    request_id: String,
+    what: String,
+    since_ms: u64,
+    answered_ms: Option<u64>,
 }
 
 /// What a `cancel` call found.
@@ -119,9 +140,46 @@ impl Branch {
         }
     }
 
+    /// What the branch is doing, while it runs.
+    fn activity(&self) -> BranchActivity {
+        if let Some(ask) = self.asks.iter().rev().find(|a| a.answered_ms.is_none()) {
+            return BranchActivity::WaitingForPerson {
+                what: ask.what.clone(),
+                since_ms: ask.since_ms,
+            };
+        }
+        match (&self.state, self.tools.last()) {
+            (BranchState::Reading { .. } | BranchState::Finished { .. }, _) => {
+                BranchActivity::Reporting
+            }
+            (BranchState::Running { .. }, Some((_, tool))) => {
+                BranchActivity::RunningTool { tool: tool.clone() }
+            }
+            (BranchState::Running { busy: true }, None) => BranchActivity::Writing,
+            (BranchState::Running { busy: false }, None) => BranchActivity::Starting,
+        }
+    }
+
+    /// How its turn waited for a person, for its report: the latest ask.
+    fn waited(&self, now_ms: u64) -> Option<WaitedForPerson> {
+        let ask = self.asks.last()?;
+        Some(WaitedForPerson {
+            what: ask.what.clone(),
+            for_ms: ask
+                .answered_ms
+                .unwrap_or(now_ms)
+                .saturating_sub(ask.since_ms),
+            answered: ask.answered_ms.is_some(),
+        })
+    }
+
     fn info(&self, session_id: &str) -> BranchInfo {
         let state = match &self.state {
-            BranchState::Running { .. } | BranchState::Reading { .. } => BranchProgress::Running,
+            BranchState::Running { .. } | BranchState::Reading { .. } => BranchProgress::Running {
+                started_ms: self.started_ms,
+                steps: self.steps,
+                doing: self.activity(),
+            },
             BranchState::Finished {
                 error: Some(BranchError::Cancelled),
                 ..
@@ -155,6 +213,7 @@ impl Branches {
             parents: HashMap::new(),
             report: config.report,
             resume_parent: config.resume_parent,
+            switch_to: config.switch_to.clone(),
         }
     }
 
@@ -311,8 +370,10 @@ impl Branches {
     /// A branch's agent started answering: follow it until its turn ends.
     /// `reply_to` is the call whose result waits for the branch's report;
     /// `parent_busy` when the call runs inside its parent's turn.
+    #[allow(clippy::too_many_arguments)] // a branch as its call opened it
     pub fn track(
         &mut self,
+        now_ms: u64,
         call: &ToolCall,
         slot: &BranchSlot,
         session_id: &str,
@@ -330,6 +391,10 @@ impl Branches {
             error: None,
             followed_up: false,
             deliver_after_read: false,
+            started_ms: now_ms,
+            steps: 0,
+            tools: Vec::new(),
+            asks: Vec::new(),
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
@@ -356,6 +421,10 @@ impl Branches {
         // The call that waited for the branch's first answer has it already.
         branch.reply_to = None;
         branch.followed_up = true;
+        if branch.is_finished() {
+            branch.started_ms = now_ms;
+            branch.asks.clear();
+        }
         let relay_call = ToolCall {
             session_id: session_id.to_owned(),
             message_id: call.message_id.clone(),
@@ -406,6 +475,79 @@ impl Branches {
     }
 
     // ---- events ----
+
+    /// A step (model call) of the session's turn completed.
+    pub fn step_finished(&mut self, session_id: &str) {
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            if !branch.is_finished() {
+                branch.steps += 1;
+            }
+        }
+    }
+
+    /// A tool of the session's turn started (`running`) or ended.
+    pub fn tool_state(&mut self, session_id: &str, part_id: &str, tool: &str, running: bool) {
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        branch.tools.retain(|(id, _)| id != part_id);
+        if running && !branch.is_finished() {
+            branch.tools.push((part_id.to_owned(), tool.to_owned()));
+        }
+    }
+
+    /// A branch raised a permission prompt or asked a question: the person
+    /// is told at once, and the TUI shows the branch where `switchTo` says so.
+    pub fn person_asked(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        request_id: &str,
+        what: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let title = self.current_title(session_id);
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        if branch.is_finished() || branch.asks.iter().any(|a| a.request_id == request_id) {
+            return;
+        }
+        branch.asks.push(PersonAsk {
+            request_id: request_id.to_owned(),
+            what: what.to_owned(),
+            since_ms: now_ms,
+            answered_ms: None,
+        });
+        let shown = self.switch_to.contains(&branch.group.mode);
+        let parent = branch.parent.clone();
+        if shown {
+            let request = Request::SelectSession {
+                session_id: session_id.to_owned(),
+            };
+            requests.issue_in_background(now_ms, request, out);
+        }
+        out.notice(Notice::BranchWaitsForPerson {
+            session_id: session_id.to_owned(),
+            parent_session_id: parent,
+            title,
+            what: what.to_owned(),
+            shown,
+        });
+    }
+
+    /// The person answered a branch's prompt or question.
+    pub fn person_answered(&mut self, now_ms: u64, session_id: &str, request_id: &str) {
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        for ask in branch.asks.iter_mut() {
+            if ask.request_id == request_id && ask.answered_ms.is_none() {
+                ask.answered_ms = Some(now_ms);
+            }
+        }
+    }
 
     pub fn session_busy(&mut self, session_id: &str) {
         if let Some(parent) = self.parents.get_mut(session_id) {
@@ -585,6 +727,8 @@ impl Branches {
         };
         let cancelled = error == Some(BranchError::Cancelled);
         branch.followed_up = false;
+        let waited = branch.waited(now_ms);
+        branch.tools.clear();
         let note = (reported && call.is_none() && !cancelled).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
@@ -592,6 +736,7 @@ impl Branches {
                 agent: &agent,
                 answer: &answer,
                 error: error.as_ref(),
+                waited: waited.as_ref(),
             })
         });
         sib.out.notice(match error {

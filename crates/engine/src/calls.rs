@@ -509,8 +509,15 @@ impl Calls {
                     let reply_to = answer_follows.then_some(id);
                     // A branch that waited for its place may open after its calling turn.
                     let parent_busy = !turn_ended;
-                    sib.branches
-                        .track(&call, &slot, &session_id, &title, reply_to, parent_busy);
+                    sib.branches.track(
+                        now_ms,
+                        &call,
+                        &slot,
+                        &session_id,
+                        &title,
+                        reply_to,
+                        parent_busy,
+                    );
                 }
                 let started = BranchOpened {
                     session_id: &session_id,

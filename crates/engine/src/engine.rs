@@ -124,6 +124,7 @@ impl RelayEngine {
             Mode::Status => {
                 let notice = Notice::StatusReported {
                     call: id,
+                    now_ms,
                     branches: self.branches.status(&call.session_id),
                     waiting: self.calls.waiting_in(&call.session_id),
                     stats: self.stats(),
@@ -235,7 +236,34 @@ impl RelayEngine {
                     self.failed_turns.step_recorded(&session_id);
                 }
                 self.relays.step_finished(&session_id, stopped);
+                self.branches.step_finished(&session_id);
             }
+            BusEvent::ToolState {
+                session_id,
+                part_id,
+                tool,
+                running,
+            } => self
+                .branches
+                .tool_state(&session_id, &part_id, &tool, running),
+            BusEvent::PersonAsked {
+                session_id,
+                request_id,
+                what,
+            } => self.branches.person_asked(
+                now_ms,
+                &session_id,
+                &request_id,
+                &what,
+                &mut self.requests,
+                &mut self.out,
+            ),
+            BusEvent::PersonAnswered {
+                session_id,
+                request_id,
+            } => self
+                .branches
+                .person_answered(now_ms, &session_id, &request_id),
             BusEvent::Deleted { session_id } => {
                 self.failed_turns.forget(&session_id, &mut self.requests);
                 self.calls

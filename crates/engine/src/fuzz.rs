@@ -93,6 +93,9 @@ fn event(value: &Value) -> Result<(), String> {
                 | BusEvent::Compacted { session_id }
                 | BusEvent::Deleted { session_id }
                 | BusEvent::StepFinished { session_id, .. }
+                | BusEvent::ToolState { session_id, .. }
+                | BusEvent::PersonAsked { session_id, .. }
+                | BusEvent::PersonAnswered { session_id, .. }
                 | BusEvent::Error {
                     session_id: Some(session_id),
                     ..

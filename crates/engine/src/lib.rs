@@ -73,8 +73,9 @@ pub use ids::{ActionId, RelayId, ToolCallId};
 pub use journal::PendingHandOff;
 pub use mode::Mode;
 pub use notice::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError, WaitingBranch,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};

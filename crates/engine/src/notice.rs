@@ -153,9 +153,19 @@ pub enum Notice {
         session_id: String,
         branch: BranchInfo,
     },
-    /// A `status` call was answered.
+    /// A branch raised a permission prompt or asked a question: it waits for
+    /// a person. `shown` when the TUI was asked to show it (`switchTo`).
+    BranchWaitsForPerson {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        what: String,
+        shown: bool,
+    },
+    /// A `status` call was answered at `now_ms`.
     StatusReported {
         call: ToolCallId,
+        now_ms: u64,
         session_id: String,
         branches: Vec<BranchInfo>,
         /// Calls waiting for a place among the running branches, in line order.
@@ -471,7 +481,13 @@ pub struct BranchInfo {
     rename_all_fields = "camelCase"
 )]
 pub enum BranchProgress {
-    Running,
+    /// Its turn runs (or its answer is being read), since `started_ms`,
+    /// `steps` model calls so far.
+    Running {
+        started_ms: u64,
+        steps: u32,
+        doing: BranchActivity,
+    },
     Finished {
         answer: String,
     },
@@ -480,6 +496,26 @@ pub enum BranchProgress {
     },
     /// Stopped by a `cancel` call of its parent.
     Cancelled,
+}
+
+/// What a running branch is doing, as far as its events tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum BranchActivity {
+    /// Its prompt was accepted; its turn has not started yet.
+    Starting,
+    /// The model is writing (or thinking): no tool runs.
+    Writing,
+    /// The tool `tool` runs.
+    RunningTool { tool: String },
+    /// A permission prompt or a question waits for a person since `since_ms`.
+    WaitingForPerson { what: String, since_ms: u64 },
+    /// Its turn ended; its answer is being read.
+    Reporting,
 }
 
 /// A `new` or `fork` call waiting for fewer branches to run, as `status` lists it.

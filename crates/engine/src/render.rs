@@ -8,8 +8,9 @@ use crate::error::InputError;
 use crate::ids::{RelayId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError, WaitingBranch,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 use crate::shown;
 use crate::stats::EngineStats;
@@ -261,14 +262,28 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             };
             vec![log, ok_reply(*call, text)]
         }
+        Notice::BranchWaitsForPerson {
+            session_id,
+            title,
+            what,
+            shown,
+            ..
+        } => {
+            let text = waits_for_person(session_id, title, what, *shown);
+            vec![
+                Said::log(LogLevel::Info, text.clone()),
+                Said::toast(ToastVariant::Warning, "A branch waits for you", text),
+            ]
+        }
         Notice::StatusReported {
             call,
+            now_ms,
             branches,
             waiting,
             stats,
             ..
         } => {
-            let mut text = branch_status(branches);
+            let mut text = branch_status(branches, *now_ms);
             if !waiting.is_empty() {
                 text.push_str(&format!("\n\n{}", waiting_status(waiting)));
             }
@@ -351,6 +366,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     agent,
                     answer,
                     error: None,
+                    waited: None,
                 };
                 said.push(ok_reply(*call, branch_report(&report)));
             }
@@ -379,6 +395,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     agent,
                     answer,
                     error: Some(error),
+                    waited: None,
                 };
                 said.push(ok_reply(*call, branch_report(&report)));
             }
@@ -920,6 +937,7 @@ pub(crate) struct BranchReport<'a> {
     /// Already trimmed ([`trimmed_answer`]).
     pub answer: &'a str,
     pub error: Option<&'a BranchError>,
+    pub waited: Option<&'a WaitedForPerson>,
 }
 
 /// The note a parent receives when one of its branches finished its turn.
@@ -930,6 +948,7 @@ pub(crate) fn branch_report(report: &BranchReport) -> String {
         agent,
         answer,
         error,
+        waited,
     } = report;
     let head = match error {
         None => format!("[Branch finished] \"{title}\" ({session_id}, {agent})"),
@@ -938,11 +957,14 @@ pub(crate) fn branch_report(report: &BranchReport) -> String {
             branch_error(error)
         ),
     };
-    let body = if answer.is_empty() {
+    let mut body = if answer.is_empty() {
         "(no answer)".to_owned()
     } else {
         (*answer).to_owned()
     };
+    if let Some(waited) = waited {
+        body = format!("{}\n\n{body}", waited_line(waited));
+    }
     format!("{head}\n\n{body}\n\nThe whole conversation is in session {session_id} (open it from /sessions).")
 }
 
@@ -961,7 +983,7 @@ pub(crate) fn branches_summary(mode: Mode, branches: &[BranchInfo]) -> String {
             BranchProgress::Finished { answer } => cut(answer, SUMMARY_CHARS),
             BranchProgress::Cancelled => "cancelled".to_owned(),
             // Not in a summary: it is made once every branch is done.
-            BranchProgress::Running => "running".to_owned(),
+            BranchProgress::Running { .. } => "running".to_owned(),
         };
         text.push_str(&format!(
             "\n\n{}. \"{}\" ({})\n{outcome}",
@@ -1029,7 +1051,7 @@ fn branch_cancelled(
 fn nothing_to_cancel(branch: &BranchInfo) -> String {
     let state = match &branch.state {
         BranchProgress::Cancelled => "was cancelled already",
-        BranchProgress::Running => "is running",
+        BranchProgress::Running { .. } => "is running",
         BranchProgress::Finished { .. } | BranchProgress::Failed { .. } => "had already finished",
     };
     format!(
@@ -1074,13 +1096,84 @@ fn waiting_status(waiting: &[WaitingBranch]) -> String {
     )
 }
 
+fn waits_for_person(session_id: &str, title: &str, what: &str, shown: bool) -> String {
+    let go = if shown {
+        "The TUI switches to it"
+    } else {
+        "Open it from /sessions to answer"
+    };
+    format!(
+        "Branch \"{title}\" ({session_id}) asks: {}. {go}; it waits until someone does.",
+        preview(what, PREVIEW_CHARS)
+    )
+}
+
+/// `45 s`, `3 min 5 s`, `2 h 4 min`.
+fn duration(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3_599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3_600, (s % 3_600) / 60),
+    }
+}
+
+/// A running branch's line in `status`: how long, how many steps, what now.
+fn running_line(started_ms: u64, steps: u32, doing: &BranchActivity, now_ms: u64) -> String {
+    let steps = match steps {
+        1 => "1 step".to_owned(),
+        n => format!("{n} steps"),
+    };
+    let now = match doing {
+        BranchActivity::Starting => "starting".to_owned(),
+        BranchActivity::Writing => "writing".to_owned(),
+        BranchActivity::RunningTool { tool } => format!("running {tool}"),
+        BranchActivity::WaitingForPerson { what, since_ms } => format!(
+            "waiting {} for a person to answer: {}",
+            duration(now_ms.saturating_sub(*since_ms)),
+            preview(what, PREVIEW_CHARS / 2)
+        ),
+        BranchActivity::Reporting => "done, its answer is being read".to_owned(),
+    };
+    format!(
+        "running for {}, {steps}, now {now}",
+        duration(now_ms.saturating_sub(started_ms))
+    )
+}
+
+/// How a branch's turn waited for a person, as its report tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WaitedForPerson {
+    pub what: String,
+    pub for_ms: u64,
+    pub answered: bool,
+}
+
+fn waited_line(waited: &WaitedForPerson) -> String {
+    let what = preview(&waited.what, PREVIEW_CHARS);
+    if waited.answered {
+        format!(
+            "It waited {} for a person to answer: {what}.",
+            duration(waited.for_ms)
+        )
+    } else {
+        format!(
+            "It was still waiting for a person to answer ({what}) after {}: nobody did.",
+            duration(waited.for_ms)
+        )
+    }
+}
+
 /// The `status` answer's list of the branches a session opened, oldest first.
-fn branch_status(branches: &[BranchInfo]) -> String {
+fn branch_status(branches: &[BranchInfo], now_ms: u64) -> String {
     if branches.is_empty() {
         return "This session has not opened any branches (new or fork) that are still remembered."
             .to_owned();
     }
-    let lines: Vec<String> = branches.iter().map(branch_status_line).collect();
+    let lines: Vec<String> = branches
+        .iter()
+        .map(|branch| branch_status_line(branch, now_ms))
+        .collect();
     format!(
         "Branches opened from this session, oldest first ({}):\n{}\nOpen one from /sessions to read it all.",
         lines.len(),
@@ -1088,9 +1181,13 @@ fn branch_status(branches: &[BranchInfo]) -> String {
     )
 }
 
-fn branch_status_line(branch: &BranchInfo) -> String {
+fn branch_status_line(branch: &BranchInfo, now_ms: u64) -> String {
     let state = match &branch.state {
-        BranchProgress::Running => "running".to_owned(),
+        BranchProgress::Running {
+            started_ms,
+            steps,
+            doing,
+        } => running_line(*started_ms, *steps, doing, now_ms),
         BranchProgress::Finished { answer } if answer.is_empty() => {
             "finished (no answer)".to_owned()
         }
@@ -1164,6 +1261,37 @@ fn mode_line(mode: Mode, follows_up: bool) -> &'static str {
         Mode::Fork => "- fork: agent answers text in a copy of this session. Call several times to try alternatives in parallel. Returns at once.",
         Mode::Status => "- status: your branches, their progress and answers.",
         Mode::Cancel => "- cancel: stop the branch named by session.",
+    }
+}
+
+/// What a permission prompt or a question asks, in a few words: `bash (git
+/// status)`, or the question's text.
+pub(crate) fn person_asked(kind: &str, props: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn text(value: Option<&Value>) -> Option<&str> {
+        value
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+    if kind == "question.asked" {
+        let first = props.get("questions").and_then(|q| q.get(0));
+        let question = text(first.and_then(|q| q.get("question")))
+            .or_else(|| text(first.and_then(|q| q.get("header"))));
+        return question.unwrap_or("a question").to_owned();
+    }
+    // 1.1 and later: `permission` and `patterns`; 1.0: `type`, `pattern` and `title`.
+    let permission = text(props.get("permission")).or_else(|| text(props.get("type")));
+    let patterns: Vec<&str> = match props.get("patterns").or_else(|| props.get("pattern")) {
+        Some(Value::Array(items)) => items.iter().filter_map(|p| text(Some(p))).collect(),
+        other => text(other).into_iter().collect(),
+    };
+    match (permission, patterns.is_empty()) {
+        (Some(permission), false) => format!("{permission} ({})", patterns.join(", ")),
+        (Some(permission), true) => permission.to_owned(),
+        (None, _) => text(props.get("title"))
+            .unwrap_or("a permission")
+            .to_owned(),
     }
 }
 
@@ -1252,6 +1380,7 @@ mod tests {
     fn status_without_branches_says_so_and_sums_up_the_engine() {
         let notice = Notice::StatusReported {
             call: ToolCallId(1),
+            now_ms: 0,
             session_id: "s1".into(),
             branches: Vec::new(),
             waiting: Vec::new(),

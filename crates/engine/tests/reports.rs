@@ -280,7 +280,7 @@ fn status_lists_each_branch_with_its_state_and_last_answer() {
             "Branches opened from this session, oldest first (3):\n\
              - \"fork 1/3 · build · a\" ({}, build) — finished: use Redux\n\
              - \"fork 2/3 · build · b\" ({}, build) — ended with an error: interrupted by the user\n\
-             - \"fork 3/3 · build · c\" ({}, build) — running\n\
+             - \"fork 3/3 · build · c\" ({}, build) — running for 0 s, 0 steps, now starting\n\
              Open one from /sessions to read it all.\n\n\
              Across all sessions: 0 hand-offs pending, 1 branch running, 4 sessions remembered by the plugin.",
             b[0], b[1], b[2]

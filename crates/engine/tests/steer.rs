@@ -1,11 +1,12 @@
 //! Simulations of steering the branches a session opened: the `maxBranches`
-//! cap, `cancel`, and follow-ups (`message` to a branch).
+//! cap, `cancel`, follow-ups (`message` to a branch), a branch waiting for a
+//! person, and what `status` tells of a running branch.
 
 mod sim;
 
 use opencode_sessions_engine::{
     Action, ActionId, BranchError, BranchProgress, EngineConfig, InputError, Mode, Notice, Outcome,
-    Refusal, Request, ToolCall, ToolCallId,
+    Refusal, Request, ToastVariant, ToolCall, ToolCallId,
 };
 use serde_json::json;
 use sim::*;
@@ -632,4 +633,132 @@ fn cancelled_and_followed_up_branches_keep_the_notices_typed() {
         [Notice::StatusReported { call, branches, .. }]
             if *call == status && branches[0].state == BranchProgress::Cancelled
     ));
+}
+
+// ---- a branch waiting for a person, and its progress ----
+
+fn permission_asked(sim: &mut Sim, session: &str, id: &str) {
+    sim.event(json!({"type": "permission.asked", "properties": {
+        "id": id, "sessionID": session, "permission": "bash", "patterns": ["git status"],
+        "metadata": {}, "always": []
+    }}));
+}
+
+fn permission_replied(sim: &mut Sim, session: &str, id: &str) {
+    sim.event(json!({"type": "permission.replied", "properties": {
+        "sessionID": session, "requestID": id, "reply": "once"
+    }}));
+}
+
+fn tool(sim: &mut Sim, session: &str, part: &str, status: &str) {
+    sim.event(json!({"type": "message.part.updated", "properties": {"part": {
+        "id": part, "sessionID": session, "type": "tool", "tool": "bash", "state": {"status": status}
+    }}}));
+}
+
+fn step_finished(sim: &mut Sim, session: &str) {
+    sim.event(json!({"type": "message.updated", "properties": {"info": {
+        "role": "assistant", "sessionID": session, "finish": "tool-calls", "time": {"created": 1, "completed": 2}
+    }}}));
+}
+
+#[test]
+fn a_branch_asking_permission_is_announced_and_its_report_says_it_waited() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    let b = branches[0].clone();
+    sim.idle("p");
+    sim.drain();
+    sim.busy(&b);
+    sim.advance(4_000);
+    permission_asked(&mut sim, &b, "per_1");
+    let actions = sim.drain();
+    assert_eq!(
+        toasts(&actions),
+        [(
+            ToastVariant::Warning,
+            "A branch waits for you".to_owned(),
+            format!("Branch \"fork · build · A\" ({b}) asks: bash (git status). Open it from /sessions to answer; it waits until someone does.")
+        )]
+    );
+    // Repeated, it is not announced twice.
+    permission_asked(&mut sim, &b, "per_1");
+    assert!(toasts(&sim.drain()).is_empty());
+    sim.advance(12_000);
+    let status = status_text(&mut sim, "p");
+    assert!(
+        status.contains(&format!("- \"fork · build · A\" ({b}, build) — running for 16 s, 0 steps, now waiting 12 s for a person to answer: bash (git status)")),
+        "{status}"
+    );
+    sim.advance(3_000);
+    permission_replied(&mut sim, &b, "per_1");
+    tool(&mut sim, &b, "prt_1", "running");
+    assert!(status_text(&mut sim, "p").contains("— running for 19 s, 0 steps, now running bash"));
+    tool(&mut sim, &b, "prt_1", "completed");
+    step_finished(&mut sim, &b);
+    assert!(status_text(&mut sim, "p").contains("— running for 19 s, 1 step, now writing"));
+    let after = branch_answers(&mut sim, &b, "status is clean");
+    let notes = notes(&mut sim, "p", &after);
+    assert!(
+        notes[0].contains(
+            "It waited 15 s for a person to answer: bash (git status).\n\nstatus is clean"
+        ),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn a_branch_left_waiting_for_a_person_says_so_when_it_ends() {
+    let mut sim = Sim::with_config(EngineConfig {
+        switch_to: vec![Mode::Fork],
+        ..EngineConfig::default()
+    });
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    let b = branches[0].clone();
+    sim.idle("p");
+    sim.drain();
+    sim.busy(&b);
+    sim.event(json!({"type": "question.asked", "properties": {
+        "id": "que_1", "sessionID": &b, "questions": [{"question": "Which database should I use?", "header": "DB", "options": []}]
+    }}));
+    let actions = sim.drain_quiet();
+    // With switchTo naming fork, the TUI is taken to the branch.
+    assert!(requests(&actions)
+        .iter()
+        .any(|(_, r)| matches!(r, Request::SelectSession { session_id } if *session_id == b)));
+    let (_, title, message) = &toasts(&actions)[0];
+    assert_eq!(title, "A branch waits for you");
+    assert!(
+        message.ends_with("asks: Which database should I use?. The TUI switches to it; it waits until someone does."),
+        "{message}"
+    );
+    assert!(notices(&actions)
+        .iter()
+        .any(|n| matches!(n, Notice::BranchWaitsForPerson { shown: true, .. })));
+    // Nobody answers; a person stops the branch's turn in the end.
+    sim.advance(600_000);
+    sim.interrupt(&b);
+    sim.idle(&b);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    sim.outcome(read, answer(""));
+    let after = sim.drain_quiet();
+    let notes = notes(&mut sim, "p", &after);
+    assert!(
+        notes[0].starts_with("[Branch ended with an error]")
+            && notes[0].contains("It was still waiting for a person to answer (Which database should I use?) after 10 min 0 s: nobody did."),
+        "{notes:#?}"
+    );
+}
+
+#[test]
+fn a_prompt_in_a_session_that_is_no_branch_is_left_to_opencode() {
+    let mut sim = Sim::default();
+    sim.busy("p");
+    permission_asked(&mut sim, "p", "per_1");
+    assert!(sim.drain().is_empty());
+    assert!(sim.engine.is_empty());
 }
