@@ -191,6 +191,7 @@ export type JsCertainty = 'definite' | 'uncertain'
 export type JsDelivery =
   | { kind: 'answered'; afterMs: number }
   | { kind: 'answeringWhenDeleted' }
+  | { kind: 'answeringWhenCancelled' }
 
 /**
  * What an input left to do: every input method of `RelayEngine` returns
@@ -317,6 +318,7 @@ export type JsRefusal =
 /** Why a relay failed. */
 export type JsRelayFailure =
   | { kind: 'sessionDeleted' }
+  | { kind: 'branchCancelled' }
   | { kind: 'notStarted'; error: JsSessionError }
   | { kind: 'requestFailed'; activity: JsActivity; message: string }
   | { kind: 'timedOut'; error: JsRequestError }

@@ -232,9 +232,12 @@ pub enum JsNotice {
 )]
 pub enum JsDelivery {
     /// Its agent's turn ended, `afterMs` after the relay was queued.
-    Answered { after_ms: i64 },
+    Answered {
+        after_ms: i64,
+    },
     /// Its agent was answering when the session was deleted.
     AnsweringWhenDeleted,
+    AnsweringWhenCancelled,
 }
 
 /// Whether a failure is certain, or the engine only stopped waiting.
@@ -304,6 +307,7 @@ pub enum JsActivity {
 )]
 pub enum JsRelayFailure {
     SessionDeleted,
+    BranchCancelled,
     NotStarted {
         error: JsSessionError,
     },
@@ -925,6 +929,7 @@ impl From<Delivery> for JsDelivery {
                 after_ms: after_ms as i64,
             },
             Delivery::AnsweringWhenDeleted => JsDelivery::AnsweringWhenDeleted,
+            Delivery::AnsweringWhenCancelled => JsDelivery::AnsweringWhenCancelled,
         }
     }
 }
@@ -982,6 +987,7 @@ impl From<RelayFailure> for JsRelayFailure {
     fn from(failure: RelayFailure) -> Self {
         match failure {
             RelayFailure::SessionDeleted => JsRelayFailure::SessionDeleted,
+            RelayFailure::BranchCancelled => JsRelayFailure::BranchCancelled,
             RelayFailure::NotStarted { error } => JsRelayFailure::NotStarted {
                 error: error.into(),
             },

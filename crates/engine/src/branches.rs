@@ -76,6 +76,11 @@ struct Branch {
     tools: Vec<(String, String)>,
     /// Permission prompts and questions of this turn that waited for a person.
     asks: Vec<PersonAsk>,
+    /// A turn runs in the branch session, as its events say, whatever the
+    /// branch's state (a person may write there once it finished).
+    session_busy: bool,
+    /// The branch session was deleted: it takes no follow-up.
+    deleted: bool,
 }
 
 /// A permission prompt or question a branch raised.
@@ -104,6 +109,8 @@ pub(crate) struct FollowUp {
     pub title: String,
     /// The branch's turn runs: the text goes out when it ends.
     pub busy: bool,
+    /// The branch is idle: the caller delivers it now, once it told of it.
+    pub now: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,6 +278,11 @@ impl Branches {
         }
     }
 
+    /// Whether branch `session_id` was deleted: it takes no follow-up.
+    pub fn is_deleted(&self, session_id: &str) -> bool {
+        self.branches.get(session_id).is_some_and(|b| b.deleted)
+    }
+
     /// The agent that answers in branch `session_id`.
     pub fn agent_of(&self, session_id: &str) -> Option<String> {
         self.branches.get(session_id).map(|b| b.agent.clone())
@@ -369,7 +381,8 @@ impl Branches {
 
     /// A branch's agent started answering: follow it until its turn ends.
     /// `reply_to` is the call whose result waits for the branch's report;
-    /// `parent_busy` when the call runs inside its parent's turn.
+    /// `parent_busy` when the call runs inside its parent's turn,
+    /// `branch_busy` when the branch's turn started already.
     #[allow(clippy::too_many_arguments)] // a branch as its call opened it
     pub fn track(
         &mut self,
@@ -380,6 +393,7 @@ impl Branches {
         title: &str,
         reply_to: Option<ToolCallId>,
         parent_busy: bool,
+        branch_busy: bool,
     ) {
         let branch = Branch {
             reply_to,
@@ -387,7 +401,7 @@ impl Branches {
             group: slot.key.clone(),
             title: title.to_owned(),
             agent: call.target_agent().to_owned(),
-            state: BranchState::Running { busy: false },
+            state: BranchState::Running { busy: branch_busy },
             error: None,
             followed_up: false,
             deliver_after_read: false,
@@ -395,6 +409,8 @@ impl Branches {
             steps: 0,
             tools: Vec::new(),
             asks: Vec::new(),
+            session_busy: branch_busy,
+            deleted: false,
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
@@ -434,21 +450,41 @@ impl Branches {
             agent: Some(call.target_agent().to_owned()),
             session: None,
         };
-        let (relay, _) = sib.relays.enqueue(now_ms, &relay_call, sib.requests);
-        let busy = match branch.state {
-            BranchState::Running { .. } => true,
-            BranchState::Reading { .. } => {
-                branch.deliver_after_read = true;
-                false
+        // Queued as the branch's events say: a turn that runs (or is about to
+        // start) delivers it as it ends; an idle branch gets it now, or once
+        // the answer being read is reported.
+        // Queued as the branch session's events say: a turn that runs there
+        // (the branch's own, its stop not yet done, a person's) delivers it
+        // as it ends, and the branch is followed from that turn; an idle
+        // branch gets it now, or once the answer being read is reported.
+        let (relay, busy, now) = if branch.session_busy {
+            if branch.is_finished() {
+                branch.state = BranchState::Running { busy: true };
             }
-            BranchState::Finished { .. } => {
-                branch.state = BranchState::Running { busy: false };
-                sib.relays
-                    .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
-                false
+            let (relay, _) = sib.relays.enqueue(now_ms, &relay_call, sib.requests);
+            (relay, true, false)
+        } else {
+            let relay = sib
+                .relays
+                .enqueue_elsewhere(now_ms, &relay_call, sib.requests);
+            match branch.state {
+                BranchState::Reading { .. } => {
+                    branch.deliver_after_read = true;
+                    (relay, false, false)
+                }
+                BranchState::Finished { .. } => {
+                    branch.state = BranchState::Running { busy: false };
+                    (relay, false, true)
+                }
+                BranchState::Running { .. } => (relay, false, true),
             }
         };
-        Some(FollowUp { relay, title, busy })
+        Some(FollowUp {
+            relay,
+            title,
+            busy,
+            now,
+        })
     }
 
     /// A `cancel` call stops branch `session_id`: it is finished as
@@ -468,7 +504,7 @@ impl Branches {
             BranchState::Running { .. } => {}
         }
         branch.deliver_after_read = false;
-        let dropped = sib.relays.cancel_all(session_id, sib.requests);
+        let dropped = sib.relays.cancel_all(session_id, sib.requests, sib.out);
         let error = Some(BranchError::Cancelled);
         self.finished(now_ms, session_id, String::new(), error, sib);
         Cancelling::Stopped { title, dropped }
@@ -553,12 +589,11 @@ impl Branches {
         if let Some(parent) = self.parents.get_mut(session_id) {
             parent.busy = true;
         }
-        if let Some(Branch {
-            state: BranchState::Running { busy },
-            ..
-        }) = self.branches.get_mut(session_id)
-        {
-            *busy = true;
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            branch.session_busy = true;
+            if let BranchState::Running { busy } = &mut branch.state {
+                *busy = true;
+            }
         }
     }
 
@@ -586,6 +621,7 @@ impl Branches {
         let Some(branch) = self.branches.get_mut(session_id) else {
             return;
         };
+        branch.session_busy = false;
         // A branch that queued hand-offs of its own is done once they are.
         if branch.state == (BranchState::Running { busy: true }) && pending_relays == 0 {
             let owner = Owner::Branch {
@@ -633,14 +669,22 @@ impl Branches {
                 {
                     continue;
                 }
-                if let Some(Branch {
-                    state: BranchState::Reading { request },
-                    ..
-                }) = self.branches.remove(&branch)
-                {
+                let Some(removed) = self.branches.remove(&branch) else {
+                    continue;
+                };
+                if let BranchState::Reading { request } = removed.state {
                     sib.requests.forget(request);
                 }
+                // A follow-up waiting for the answer being read goes out all
+                // the same: it was accepted, though nobody hears its answer.
+                if removed.deliver_after_read {
+                    sib.relays
+                        .deliver_when_idle(now_ms, &branch, sib.requests, sib.out);
+                }
             }
+        }
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            branch.deleted = true;
         }
         match self.branches.get(session_id).map(|b| &b.state) {
             Some(BranchState::Reading { request }) => sib.requests.forget(*request),

@@ -102,6 +102,9 @@ struct PendingCall {
     parent_gone: bool,
     /// The branch session was deleted before its prompt was confirmed.
     branch_gone: bool,
+    /// A turn runs in the branch session, as its events said before its
+    /// prompt was confirmed.
+    branch_busy: bool,
 }
 
 /// A branch whose agent is answering, as its call tells it.
@@ -385,6 +388,7 @@ impl Calls {
             turn_ended: false,
             parent_gone: false,
             branch_gone: false,
+            branch_busy: false,
         };
         self.calls.insert(id, pending);
     }
@@ -399,6 +403,7 @@ impl Calls {
             turn_ended,
             parent_gone,
             branch_gone,
+            branch_busy,
             ..
         } = pending;
         // A time-out or a server error may hide a session that was made after all.
@@ -517,6 +522,7 @@ impl Calls {
                         &title,
                         reply_to,
                         parent_busy,
+                        branch_busy,
                     );
                 }
                 let started = BranchOpened {
@@ -680,22 +686,34 @@ impl Calls {
             sib.out.notice(refused(id, &call, reason));
             return;
         }
+        if sib.branches.is_deleted(&branch) {
+            sib.out.notice(refused(id, &call, Refusal::SessionDeleted));
+            return;
+        }
         let hop = sib.hops.count(&call.session_id);
         let (branches, mut siblings) = sib.for_branches();
-        if let Some(FollowUp { relay, title, busy }) =
-            branches.follow_up(now_ms, &call, &branch, &mut siblings)
+        if let Some(FollowUp {
+            relay,
+            title,
+            busy,
+            now,
+        }) = branches.follow_up(now_ms, &call, &branch, &mut siblings)
         {
             sib.out.notice(Notice::FollowUpQueued {
                 call: id,
                 relay,
                 session_id: call.session_id.clone(),
-                branch_session_id: branch,
+                branch_session_id: branch.clone(),
                 title,
                 agent: call.target_agent().to_owned(),
                 busy,
                 hop,
                 max_hops: sib.hops.max_hops(),
             });
+            if now {
+                sib.relays
+                    .deliver_when_idle(now_ms, &branch, sib.requests, sib.out);
+            }
         }
     }
 
@@ -796,6 +814,17 @@ impl Calls {
             hop,
             max_hops: sib.hops.max_hops(),
         });
+    }
+
+    /// A turn started (`busy`) or ended in `session_id`: a branch whose
+    /// prompt is not yet confirmed learns it once it is followed.
+    pub fn branch_status(&mut self, session_id: &str, busy: bool) {
+        for pending in self.calls.values_mut() {
+            if matches!(&pending.stage, CallStage::PromptingBranch { session_id: branch, .. } if branch == session_id)
+            {
+                pending.branch_busy = busy;
+            }
+        }
     }
 
     /// The session's turn ended: calls it made that are still undecided

@@ -247,6 +247,8 @@ pub enum Delivery {
     Answered { after_ms: u64 },
     /// Its agent was answering when the session was deleted.
     AnsweringWhenDeleted,
+    /// Its agent was answering when a `cancel` stopped the branch.
+    AnsweringWhenCancelled,
 }
 
 /// Whether a failure is certain, or the engine only stopped waiting.
@@ -314,6 +316,8 @@ pub enum Activity {
 pub enum RelayFailure {
     /// The session was deleted first.
     SessionDeleted,
+    /// Its session, a branch, was cancelled while its prompt was unconfirmed.
+    BranchCancelled,
     /// OpenCode accepted the prompt but reported an error instead of answering.
     NotStarted { error: SessionError },
     /// A request failed while the relay was at `activity`.

@@ -139,6 +139,9 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                 Delivery::AnsweringWhenDeleted => {
                     format!("{agent} was answering when the session was deleted")
                 }
+                Delivery::AnsweringWhenCancelled => {
+                    format!("{agent} was answering when the branch was cancelled")
+                }
             };
             vec![Said::log(
                 LogLevel::Info,
@@ -543,6 +546,9 @@ const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no se
 fn relay_failure(reason: &RelayFailure) -> String {
     match reason {
         RelayFailure::SessionDeleted => "the session was deleted".to_owned(),
+        RelayFailure::BranchCancelled => {
+            "the branch was cancelled before OpenCode confirmed the prompt".to_owned()
+        }
         RelayFailure::NotStarted { error } => {
             format!(
                 "OpenCode did not start the answer: {}",

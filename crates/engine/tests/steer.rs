@@ -762,3 +762,61 @@ fn a_prompt_in_a_session_that_is_no_branch_is_left_to_opencode() {
     assert!(sim.drain().is_empty());
     assert!(sim.engine.is_empty());
 }
+
+#[test]
+fn a_follow_up_to_a_finished_branch_whose_session_runs_a_turn_waits_for_it() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    let b = branches[0].clone();
+    sim.idle("p");
+    let done = branch_answers(&mut sim, &b, "answer A");
+    notes(&mut sim, "p", &done);
+    // A person writes in the finished branch.
+    sim.busy(&b);
+    sim.busy("p");
+    let (call, actions) = follow_up(&mut sim, "p", &b, "one more thing");
+    assert!(reply_to(&actions, call).1.contains("its turn runs"));
+    assert!(requests(&actions).is_empty(), "{actions:#?}");
+    let prompt = deliver_next(&mut sim, &b);
+    assert_eq!(prompt, sim::prompt(&b, "build", &["one more thing"]));
+}
+
+#[test]
+fn a_follow_up_to_a_deleted_branch_is_refused() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    sim.drain();
+    sim.deleted(&branches[0]);
+    sim.drain();
+    let (call, actions) = follow_up(&mut sim, "p", &branches[0], "still there?");
+    let (ok, text) = reply_to(&actions, call);
+    assert!(!ok && text.starts_with("The session was deleted"), "{text}");
+    assert!(requests(&actions).is_empty());
+}
+
+#[test]
+fn cancelling_a_branch_answering_a_follow_up_says_the_text_arrived() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    let b = branches[0].clone();
+    sim.idle("p");
+    let done = branch_answers(&mut sim, &b, "answer A");
+    notes(&mut sim, "p", &done);
+    sim.busy("p");
+    let (_, actions) = follow_up(&mut sim, "p", &b, "go on");
+    let prompt = single_request(&actions, |r| matches!(r, Request::Prompt { .. }));
+    sim.outcome(prompt, Outcome::Done);
+    sim.busy(&b);
+    let (_, actions) = cancel(&mut sim, "p", &b);
+    assert!(notices(&actions).iter().any(|n| matches!(
+        n,
+        Notice::RelayDelivered {
+            delivery: opencode_sessions_engine::Delivery::AnsweringWhenCancelled,
+            ..
+        }
+    )));
+    assert_eq!(sim.engine.pending_relays(&b), 0);
+}
