@@ -129,7 +129,7 @@ describe("steering branches in real OpenCode", { timeout: 240_000 }, () => {
     assert.deepEqual(await notesOf(oc, session.id), [], "no report of a half-written answer")
   })
 
-  test('a fork running bash under "bash": "ask" is announced within a second; status and its report say it waited', async () => {
+  test('a fork running bash under "bash": "ask" is announced within a second; status and its report say it waited', async (t) => {
     const session = await oc.createSession(`e2e ${Date.now()}`)
     const bash = JSON.stringify({ command: "echo steer", description: "Say steer" })
     await oc.promptAsync(session.id, cue({ mode: "fork", text: `Check the tree\nCALL bash ${bash}` }), "build")
