@@ -820,3 +820,27 @@ fn cancelling_a_branch_answering_a_follow_up_says_the_text_arrived() {
     )));
     assert_eq!(sim.engine.pending_relays(&b), 0);
 }
+
+#[test]
+fn where_the_host_ends_with_the_turn_a_waiting_call_returns_with_its_branch_report() {
+    let mut sim = Sim::with_config(capped(1));
+    sim.engine.handle_host_ends_with_turn();
+    let (calls, actions) = fork_calls(&mut sim, "p", &["A", "B"]);
+    assert_eq!(forks_requested(&actions), 1);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::ReplyToTool { .. })),
+        "{actions:#?}"
+    );
+    let first = open(&mut sim, "p", &actions);
+    let after = branch_answers(&mut sim, &first[0], "answer A");
+    assert!(reply_to(&after, calls[0]).1.contains("answer A"));
+    let second = open(&mut sim, "p", &after);
+    let after = branch_answers(&mut sim, &second[0], "answer B");
+    let (ok, text) = reply_to(&after, calls[1]);
+    assert!(
+        ok && text.starts_with("[Branch finished] \"fork 2/2 · build · B\""),
+        "{text}"
+    );
+}
