@@ -57,6 +57,17 @@ export declare class RelayEngine {
    */
   stepFinished(nowMs: number, sessionId: string, finish: string | null, error: string | null): string | null
   /**
+   * A tool part of a session's turn started (`running`) or ended
+   * (`message.part.updated` of a tool part): `status` tells what a branch runs.
+   */
+  toolState(nowMs: number, sessionId: string, partId: string, tool: string, running: boolean): string | null
+  /**
+   * A permission prompt or a question waits for a person, or was answered:
+   * the `permission.*` or `question.*` event as OpenCode sent it (they are
+   * rare, so they cross whole, and the engine reads what they ask).
+   */
+  personEvent(nowMs: number, event: { type: string, properties?: unknown }): string | null
+  /**
    * The host process ends at the first idle of the session it was started
    * for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
    * of an idle edge, and `new`/`fork` calls return once their branch answered.
@@ -116,7 +127,7 @@ export type JsAction =
   | { type: 'notice'; notice: JsNotice }
 
 /** What the engine was doing or waiting for. */
-export type JsActivity = 'listingAgents' | 'creatingSession' | 'forkingSession' | 'sendingPrompt' | 'readingModel' | 'summarizing' | 'askingPermission' | 'renamingSession' | 'showingSession' | 'readingAnswer' | 'reportingToParent' | 'tellingAboutLostHandOff' | 'waitingForTurnToEnd' | 'waitingForCompaction' | 'waitingForOpenCodeToCompact' | 'waitingForAnswerToStart' | 'waitingForFailedTurnToClose'
+export type JsActivity = 'listingAgents' | 'creatingSession' | 'forkingSession' | 'sendingPrompt' | 'readingModel' | 'summarizing' | 'askingPermission' | 'renamingSession' | 'showingSession' | 'readingAnswer' | 'reportingToParent' | 'stoppingSession' | 'tellingAboutLostHandOff' | 'waitingForTurnToEnd' | 'waitingForCompaction' | 'waitingForOpenCodeToCompact' | 'waitingForAnswerToStart' | 'waitingForFailedTurnToClose'
 
 /** An agent as the host lists it (only the fields the engine reads). */
 export interface JsAgentSummary {
@@ -126,6 +137,14 @@ export interface JsAgentSummary {
   hidden?: boolean
 }
 
+/** What a running branch is doing. */
+export type JsBranchActivity =
+  | { kind: 'starting' }
+  | { kind: 'writing' }
+  | { kind: 'runningTool'; tool: string }
+  | { kind: 'waitingForPerson'; what: string; sinceMs: number }
+  | { kind: 'reporting' }
+
 /** Why a branch ended badly. */
 export type JsBranchError =
   | { kind: 'answer'; error: string }
@@ -133,6 +152,7 @@ export type JsBranchError =
   | { kind: 'interrupted' }
   | { kind: 'unreadable'; error: JsRequestError }
   | { kind: 'sessionDeleted' }
+  | { kind: 'cancelled' }
   | { kind: 'internal'; answer: string }
 
 /** A branch as `status` lists it. */
@@ -147,9 +167,10 @@ export interface JsBranchInfo {
 export type JsBranchMode = 'new' | 'fork'
 
 export type JsBranchProgress =
-  | { kind: 'running' }
+  | { kind: 'running'; startedMs: number; steps: number; doing: JsBranchActivity }
   | { kind: 'finished'; answer: string }
   | { kind: 'failed'; error: JsBranchError }
+  | { kind: 'cancelled' }
 
 /** Why a tool call failed while it acted. */
 export type JsCallFailure =
@@ -170,6 +191,7 @@ export type JsCertainty = 'definite' | 'uncertain'
 export type JsDelivery =
   | { kind: 'answered'; afterMs: number }
   | { kind: 'answeringWhenDeleted' }
+  | { kind: 'answeringWhenCancelled' }
 
 /**
  * What an input left to do: every input method of `RelayEngine` returns
@@ -209,12 +231,12 @@ export interface JsEngineStats {
 export type JsFailureCause = 'unreachable' | 'unavailable' | 'refused'
 
 /**
- * A hand-off mode the host cannot perform, given to the `RelayEngine`
- * constructor: the tool neither offers nor accepts it, and a call to it is
+ * A mode the host cannot perform (a hand-off, or `cancel`; never `status`),
+ * given to the `RelayEngine` constructor: the tool neither offers nor accepts it, and a call to it is
  * refused with "this OpenCode lacks <lacks>".
  */
 export interface JsHostLimit {
-  mode: JsSessionMode
+  mode: JsToolMode
   /** What the host lacks, finishing "this OpenCode lacks …", e.g. "a way to fork a session from a plugin". */
   lacks: string
 }
@@ -239,7 +261,12 @@ export type JsNotice =
   | { kind: 'callRefused'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; reason: JsRefusal }
   | { kind: 'callFailed'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; failure: JsCallFailure; certainty: JsCertainty }
   | { kind: 'branchStarted'; call: number; sessionId: string; branchSessionId: string; title: string; callerAgent: string; agent: string; mode: JsToolMode; shown: boolean; answerFollows: boolean; hop: number; maxHops: number }
-  | { kind: 'statusReported'; call: number; sessionId: string; branches: Array<JsBranchInfo>; stats: JsEngineStats }
+  | { kind: 'branchWaiting'; call: number; sessionId: string; callerAgent: string; agent: string; mode: JsToolMode; place: number; maxBranches: number; answerFollows: boolean }
+  | { kind: 'followUpQueued'; call: number; relay: number; sessionId: string; branchSessionId: string; title: string; agent: string; busy: boolean; hop: number; maxHops: number }
+  | { kind: 'branchCancelled'; call: number; sessionId: string; branchSessionId: string; title: string; dropped: Array<JsCancelled>; error?: JsRequestError }
+  | { kind: 'nothingToCancel'; call: number; sessionId: string; branch: JsBranchInfo }
+  | { kind: 'branchWaitsForPerson'; sessionId: string; parentSessionId: string; title: string; what: string; shown: boolean }
+  | { kind: 'statusReported'; call: number; nowMs: number; sessionId: string; branches: Array<JsBranchInfo>; waiting: Array<JsWaitingBranch>; stats: JsEngineStats }
   | { kind: 'branchFinished'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; call?: number }
   | { kind: 'branchFailed'; sessionId: string; parentSessionId: string; title: string; agent: string; answer: string; error: JsBranchError; call?: number }
   | { kind: 'branchesDone'; sessionId: string; mode: JsToolMode; branches: Array<string>; summarized: boolean }
@@ -286,10 +313,12 @@ export type JsRefusal =
   | { kind: 'turnOver' }
   | { kind: 'interrupted' }
   | { kind: 'sessionDeleted' }
+  | { kind: 'notABranch'; named: string; branches: Array<JsBranchInfo> }
 
 /** Why a relay failed. */
 export type JsRelayFailure =
   | { kind: 'sessionDeleted' }
+  | { kind: 'branchCancelled' }
   | { kind: 'notStarted'; error: JsSessionError }
   | { kind: 'requestFailed'; activity: JsActivity; message: string }
   | { kind: 'timedOut'; error: JsRequestError }
@@ -311,6 +340,7 @@ export type JsRequest =
   | { op: 'renameSession'; sessionId: string; title: string }
   | { op: 'selectSession'; sessionId: string }
   | { op: 'lastAnswer'; sessionId: string }
+  | { op: 'abortSession'; sessionId: string }
   | { op: 'note'; sessionId: string; agent: string; text: string }
 
 /** Why a request did not succeed. */
@@ -351,6 +381,11 @@ export interface JsSessionsOptions {
    * their parent's count plus one. Whole number from 1 to 1000. Default 8.
    */
   maxHops?: number
+  /**
+   * Branches (`new`, `fork`) of one session that run at once; the next wait and start in call
+   * order as others finish. Whole number from 1 to 100. Default 4.
+   */
+  maxBranches?: number
   /** Modes the tool offers; the others are neither shown to the model nor accepted. Default: all four. */
   modes?: Array<JsSessionMode>
   /** Agents a hand-off may go to. Default: every primary agent that is not hidden. */
@@ -383,10 +418,13 @@ export interface JsSessionToolArgs {
    * - `compact`: when the calling turn ends, the session is summarized, then `agent` answers `text`.
    * - `fork`: `agent` answers `text` in a copy of the session with its full history; returns at once.
    * - `status`: lists the branches (`new`, `fork`) this session opened.
+   * - `cancel`: stops the branch `session` names.
    */
   mode: JsToolMode
   /** Primary agent that answers; defaults to the calling agent. */
   agent?: string
+  /** The branch (its id) a `message` goes to or a `cancel` stops. */
+  session?: string
 }
 
 /** How a toast looks. */
@@ -410,6 +448,8 @@ export interface JsToolCallInput {
   text: string
   /** Agent that should answer; left out (or null) means the caller. */
   agent?: string
+  /** The branch a `message` follows up or a `cancel` stops; left out (or null) for none. */
+  session?: string
 }
 
 /**
@@ -422,8 +462,8 @@ export interface JsToolCallStarted {
   drain: JsDrain | null
 }
 
-/** A mode of the `session` tool: the four hand-offs and `status`. */
-export type JsToolMode = 'message' | 'new' | 'compact' | 'fork' | 'status'
+/** A mode of the `session` tool: the four hand-offs, `status` and `cancel`. */
+export type JsToolMode = 'message' | 'new' | 'compact' | 'fork' | 'status' | 'cancel'
 
 /**
  * What the model reads about the `session` tool (`RelayEngine.toolText()`):
@@ -437,6 +477,16 @@ export interface JsToolText {
   mode: string
   /** What `agent` means. */
   agent: string
+  /** What `session` means; absent when no offered mode takes it. */
+  session?: string
+}
+
+/** A `new` or `fork` call waiting for its place, as `status` lists it. */
+export interface JsWaitingBranch {
+  mode: JsToolMode
+  agent: string
+  text: string
+  place: number
 }
 
 /** Every mode of the `session` tool, in the order it lists them. */

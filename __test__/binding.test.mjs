@@ -7,7 +7,14 @@ const call = toolCallInput
 
 test("the binding lists the event types worth crossing into native code", () => {
   assert.deepEqual(relevantEventTypes().sort(), [
+    "message.part.updated",
     "message.updated",
+    "permission.asked",
+    "permission.replied",
+    "permission.updated",
+    "question.asked",
+    "question.rejected",
+    "question.replied",
     "session.compacted",
     "session.deleted",
     "session.error",
@@ -17,9 +24,10 @@ test("the binding lists the event types worth crossing into native code", () => 
 })
 
 test("the modes and option names come from the engine, and the options type names every option", () => {
-  assert.deepEqual(modes(), ["message", "new", "compact", "fork", "status"])
+  assert.deepEqual(modes(), ["message", "new", "compact", "fork", "status", "cancel"])
   assert.deepEqual(optionNames(), [
     "maxHops",
+    "maxBranches",
     "modes",
     "agents",
     "switchTo",
@@ -34,6 +42,7 @@ test("the modes and option names come from the engine, and the options type name
   assert.deepEqual(Object.keys(engine.options), optionNames())
   assert.deepEqual(engine.options, {
     maxHops: 8,
+    maxBranches: 4,
     modes: ["message", "new", "compact", "fork"],
     agents: ["plan"],
     switchTo: ["fork"],
@@ -212,7 +221,7 @@ test("options are checked when the engine is made, naming what is wrong", () => 
 
 test("the modes left on are listed in the tool's order, and hops reset when a person writes", () => {
   const engine = parsing(new RelayEngine({ modes: ["fork", "message"] }))
-  assert.deepEqual(engine.enabledModes(), ["message", "fork", "status"])
+  assert.deepEqual(engine.enabledModes(), ["message", "fork", "status", "cancel"])
   assert.deepEqual(new RelayEngine({ modes: ["compact"] }).enabledModes(), ["compact"], "status only comes with branches")
   assert.equal(engine.hops("ses_1"), 0)
   engine.userMessage("ses_1", false)

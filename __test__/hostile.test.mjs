@@ -11,7 +11,7 @@ import { createPlugin } from "../lib/plugin.js"
 import { fakeClient, isolatedProject, parsing, settle, status, toolCallInput, toolContext } from "./fake-client.mjs"
 
 const PREFIX = "opencode-sessions: "
-const MODES = "use one of message, new, compact, fork, status"
+const MODES = "use one of message, new, compact, fork, status, cancel"
 const MAX_TEXT_BYTES = 1024 * 1024
 const TEXT_LIMIT = `over the limit of ${MAX_TEXT_BYTES} bytes (1 MiB): shorten it, or write the details to a file and name the file in \`text\``
 
@@ -119,8 +119,8 @@ test("engine: options of the wrong type are refused, naming what was expected", 
     () => new RelayEngine({ agents: ["../../etc/passwd", 5] }),
     'invalid option "agents": must be a non-empty list of names, got ["../../etc/passwd",5]',
   )
-  assert.deepEqual(new RelayEngine(undefined).enabledModes(), ["message", "new", "compact", "fork", "status"])
-  assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status"])
+  assert.deepEqual(new RelayEngine(undefined).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
+  assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
 })
 
 /** Every input method that takes the time first, with valid other arguments. */
@@ -235,7 +235,7 @@ test("engine: each field of a tool call of the wrong type is refused, naming the
     sessionId: "a string",
     messageId: "a string",
     callerAgent: "a string",
-    mode: 'one of "message", "new", "compact", "fork", "status"',
+    mode: 'one of "message", "new", "compact", "fork", "status", "cancel"',
     text: "a string",
     agent: "the name of a primary agent, or left out",
   }
@@ -326,6 +326,52 @@ test("engine: agent names over 128 characters are refused; odd ones are checked 
     "`agent` is 1000000 characters long, longer than any agent name (at most 128): name a primary agent such as build or plan, or leave `agent` out to answer yourself",
   )
   relayStillWorks(engine)
+})
+
+test("opencode-v1 tool parts cross only as a tool starts and ends; permission and question events cross whole", () => {
+  const engine = parsing(new RelayEngine())
+  const crossed = []
+  const spy = new Proxy(engine, {
+    get(target, name) {
+      const value = target[name]
+      if (typeof value !== "function") return value
+      return (...args) => {
+        crossed.push([name, ...args.slice(1)])
+        return value.apply(target, args)
+      }
+    },
+  })
+  const read = createEventReader(
+    (feed) => feed(spy, 0),
+    (detail) => assert.fail(detail),
+  )
+  const part = (status, extra = {}) => ({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_1", sessionID: "s", type: "tool", tool: "bash", state: { status, ...extra } } },
+  })
+  for (const event of [part("pending"), part("running"), part("running", { metadata: { output: "a" } }), part("completed")]) {
+    read(event)
+  }
+  read({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_2", sessionID: "s", type: "tool", tool: 5, state: { status: "running" } } },
+  })
+  read({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_3", sessionID: "s", type: "tool", tool: "read", state: { status: "completed" } } },
+  })
+  assert.deepEqual(crossed, [
+    ["toolState", "s", "prt_1", "bash", true],
+    ["toolState", "s", "prt_1", "bash", false],
+  ])
+  crossed.length = 0
+  const asked = { type: "permission.asked", properties: { id: "per_1", sessionID: "s", permission: "bash", patterns: ["ls"] } }
+  read(asked)
+  assert.deepEqual(crossed, [["personEvent", asked]])
+  assert.throws(
+    () => engine.personEvent(0, { type: "session.idle", properties: { sessionID: "s" } }),
+    /opencode-sessions: malformed event: expected a permission or question event/,
+  )
 })
 
 test("opencode-v1 events of unexpected shapes are refused naming the missing field, or ignored, and change nothing", () => {
@@ -444,14 +490,23 @@ test("plugin tool: arguments of every wrong type reject the call with the field 
   const { fake, execute, stillWorks } = await setup()
   const rejects = (args, message, ctx) => assert.rejects(execute(args, ctx), { message: PREFIX + message }, label(args))
   for (const args of [undefined, null, 5, "fork", true, [], {}]) await rejects(args, `\`mode\` is missing: ${MODES}`)
-  await rejects({ mode: 5, text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", got the number 5')
-  await rejects({ mode: ["fork"], text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", got a list ["fork"]')
+  await rejects({ mode: 5, text: "x" }, '`mode` must be one of "message", "new", "compact", "fork", "status", "cancel", got the number 5')
+  await rejects(
+    { mode: ["fork"], text: "x" },
+    '`mode` must be one of "message", "new", "compact", "fork", "status", "cancel", got a list ["fork"]',
+  )
   await rejects({ mode: "fork", text: { body: "x" } }, '`text` must be a string, got an object {"body":"x"}')
   await rejects({ mode: "fork", text: ["a", "b"] }, '`text` must be a string, got a list ["a","b"]')
   await rejects({ mode: "fork", text: 12n }, "`text` must be a string, got the number 12")
   await rejects({ mode: "fork", text: false }, "`text` must be a string, got false")
   await rejects({ mode: "fork", text: "x", agent: 0 }, "`agent` must be the name of a primary agent, or left out, got the number 0")
   await rejects({ mode: "fork", text: "x", agent: true }, "`agent` must be the name of a primary agent, or left out, got true")
+  await rejects({ mode: "cancel", session: 7 }, "`session` must be a branch's session id, or left out, got the number 7")
+  await rejects({ mode: "cancel" }, "`session` is missing: cancel stops a branch of this session, so name it by its id (see status)")
+  await rejects(
+    { mode: "fork", text: "x", session: "ses_1" },
+    '`session` is not taken by mode "fork": only message (to follow up a branch) and cancel name a branch; leave it out',
+  )
   await rejects(
     { mode: "fork", text: "x", agent: Symbol("a") },
     "malformed tool call: JS symbols cannot be represented as a serde_json::Value",

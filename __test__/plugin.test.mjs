@@ -37,16 +37,21 @@ test("each entry is what the OpenCode that loads it expects, and calls each expo
   assert.deepEqual(Object.keys(await import("../lib/plugin.js")), ["createPlugin"])
 })
 
-test("the tool offers text, mode and an optional agent, with only mode required", async () => {
+test("the tool offers text, mode, an optional agent and an optional branch session, with only mode required", async () => {
   const { hooks } = await setup()
   const { args, description } = hooks.tool.session
-  assert.deepEqual(Object.keys(args), ["text", "mode", "agent"])
+  assert.deepEqual(Object.keys(args), ["text", "mode", "agent", "session"])
   assert.deepEqual(argumentsSchema(args), {
     type: "object",
     properties: {
       text: { type: "string", description: args.text.jsonSchema.description },
-      mode: { type: "string", enum: ["message", "new", "compact", "fork", "status"], description: args.mode.jsonSchema.description },
+      mode: {
+        type: "string",
+        enum: ["message", "new", "compact", "fork", "status", "cancel"],
+        description: args.mode.jsonSchema.description,
+      },
       agent: { type: "string", description: args.agent.jsonSchema.description },
+      session: { type: "string", description: args.session.jsonSchema.description },
     },
     required: ["mode"],
     additionalProperties: false,
@@ -206,8 +211,12 @@ test("events that cannot matter never reach the engine and never throw", async (
 test("options restrict the modes on offer and are checked at load", async () => {
   const { hooks } = await setup({}, { modes: ["fork", "new"] })
   const { args, description } = hooks.tool.session
-  assert.deepEqual(args.mode.jsonSchema.enum, ["new", "fork", "status"])
+  assert.deepEqual(args.mode.jsonSchema.enum, ["new", "fork", "status", "cancel"])
   assert.doesNotMatch(description, /- message:|- compact:|end your turn/)
+  // Only cancel names a branch here; without branches nothing does.
+  assert.ok(args.session)
+  const { hooks: queued } = await setup({}, { modes: ["message", "compact"] })
+  assert.deepEqual(Object.keys(queued.tool.session.args), ["text", "mode", "agent"])
 
   const fake = fakeClient()
   await assert.rejects(createPlugin({ client: fake.client }, { maxHops: "eight" }), {

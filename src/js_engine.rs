@@ -12,8 +12,9 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    tool_text, Action, ActionId, BusEvent, EngineConfig, HostLimit, Mode, Outcome, PendingHandOff,
-    RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES, RELEVANT_EVENT_TYPES,
+    tool_text, Action, ActionId, BusEvent, EngineConfig, HostLimit, InputError, Mode, Outcome,
+    PendingHandOff, RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES,
+    RELEVANT_EVENT_TYPES,
 };
 use serde_json::Value;
 
@@ -221,6 +222,70 @@ impl JsRelayEngine {
                 error,
             },
         )
+    }
+
+    /// A tool part of a session's turn started (`running`) or ended
+    /// (`message.part.updated` of a tool part): `status` tells what a branch runs.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, partId: string, tool: string, running: boolean",
+        ts_return_type = "string | null"
+    )]
+    pub fn tool_state(
+        &mut self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        part_id: Unknown<'_>,
+        tool: Unknown<'_>,
+        running: Unknown<'_>,
+    ) -> Result<Option<AsciiJson>> {
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let part_id = non_empty_string("partId", part_id).map_err(JsInputError::Argument)?;
+        let tool = non_empty_string("tool", tool).map_err(JsInputError::Argument)?;
+        let running = boolean("running", running).map_err(JsInputError::Argument)?;
+        self.event(
+            now,
+            BusEvent::ToolState {
+                session_id,
+                part_id,
+                tool,
+                running,
+            },
+        )
+    }
+
+    /// A permission prompt or a question waits for a person, or was answered:
+    /// the `permission.*` or `question.*` event as OpenCode sent it (they are
+    /// rare, so they cross whole, and the engine reads what they ask).
+    #[napi(
+        ts_args_type = "nowMs: number, event: { type: string, properties?: unknown }",
+        ts_return_type = "string | null"
+    )]
+    pub fn person_event(
+        &mut self,
+        now_ms: Unknown<'_>,
+        event: Unknown<'_>,
+    ) -> Result<Option<AsciiJson>> {
+        let now = now(now_ms)?;
+        let value = json("event", event).map_err(JsInputError::Argument)?;
+        let event = BusEvent::from_json(&value).map_err(JsInputError::Argument)?;
+        match event {
+            BusEvent::PersonAsked { .. } | BusEvent::PersonAnswered { .. } => {
+                self.event(now, event)
+            }
+            BusEvent::Status { .. }
+            | BusEvent::Idle { .. }
+            | BusEvent::Compacted { .. }
+            | BusEvent::Error { .. }
+            | BusEvent::Deleted { .. }
+            | BusEvent::StepFinished { .. }
+            | BusEvent::ToolState { .. }
+            | BusEvent::Other => Err(JsInputError::Argument(InputError::malformed(
+                "event",
+                "expected a permission or question event",
+            ))
+            .into()),
+        }
     }
 
     /// The host process ends at the first idle of the session it was started

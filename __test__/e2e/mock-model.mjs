@@ -3,7 +3,7 @@
 //
 //   const mock = await startMockModel({ log })
 //   mock.url        -> "http://127.0.0.1:PORT/v1"   (use as provider baseURL)
-//   mock.requests   -> recorded requests (see `record` below)
+//   mock.requests   -> recorded requests (see `record` below; `closedAt` and `completed` once the response ended)
 //   await mock.close()
 //
 // Behaviour is decided from each POST /v1/chat/completions body:
@@ -14,6 +14,7 @@
 //   - agent: taken from an "AGENT=<name>" marker in the system message(s), else "?"
 //   - last message is a user message: cues in its text, one per line
 //       CALL session {json}   -> one `session` tool call per line, all in one response
+//       CALL <tool> {json}    -> a call of any other tool (e.g. bash), the same way
 //       DELAY <ms>            -> whole response delayed by <ms>
 //       THEN DELAY <ms>       -> the reply to the tool results of this turn is delayed by <ms>
 //       FAIL SUMMARY          -> the first summary of a conversation holding this line fails with HTTP 400
@@ -131,15 +132,15 @@ export function parseCues(text) {
   let chain = null
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim()
-    let m = /^CALL\s+session\s+(\{.*\})\s*$/.exec(line)
+    let m = /^CALL\s+(\w+)\s+(\{.*\})\s*$/.exec(line)
     if (m) {
-      let args = m[1]
+      let args = m[2]
       try {
         args = JSON.stringify(JSON.parse(args)) // normalise, keep as string
       } catch {
         // invalid JSON is passed through verbatim (lets tests exercise bad arguments)
       }
-      calls.push({ name: "session", arguments: args })
+      calls.push({ name: m[1], arguments: args })
       continue
     }
     m = /^DELAY\s+(\d+)\s*(ms)?$/i.exec(line)
@@ -338,6 +339,12 @@ export async function startMockModel({ log, port = 0 } = {}) {
       respondedAt: null,
     }
     requests.push(record)
+    // When the response ended, and whether it was whole: a client that gives
+    // up on a stream (OpenCode stopping a turn) closes it before its end.
+    res.on("close", () => {
+      record.closedAt = Date.now()
+      record.completed = res.writableFinished
+    })
     say(
       `mock: #${n} ${a.kind} agent=${a.agent} last=${a.lastRole} ` +
         (reply.error

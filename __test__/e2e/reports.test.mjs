@@ -54,7 +54,7 @@ describe("branches report back in real OpenCode", { timeout: 240_000 }, () => {
     const parameters = mock.requests.find((r) => r.kind === "chat").body.tools.find((t) => t.function.name === "session")
       .function.parameters
     assert.deepEqual(parameters.required, ["mode"])
-    assert.deepEqual(parameters.properties.mode.enum, ["message", "new", "compact", "fork", "status"])
+    assert.deepEqual(parameters.properties.mode.enum, ["message", "new", "compact", "fork", "status", "cancel"])
 
     // status, asked by the agent in a new turn of the parent, without text.
     const mark = oc.mark()

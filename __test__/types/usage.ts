@@ -8,6 +8,7 @@ import { type JsAction, type JsDrain, type JsOutcome, type JsToolCallStarted, mo
 const args: SessionToolArgs = { text: "Review the auth module", mode: "message", agent: "plan" }
 const options: SessionsOptions = {
   maxHops: 4,
+  maxBranches: 2,
   modes: ["message", "fork"],
   agents: ["build", "plan"],
   switchTo: ["new"],
@@ -16,6 +17,8 @@ const options: SessionsOptions = {
   requestTimeoutMs: 10_000,
 }
 const status: SessionToolArgs = { mode: "status" }
+const stop: SessionToolArgs = { mode: "cancel", session: "ses_branch" }
+const followUp: SessionToolArgs = { mode: "message", session: "ses_branch", text: "Now add tests" }
 // @ts-expect-error switchTo takes only the branch modes
 const badSwitch: SessionsOptions = { switchTo: ["message"] }
 const asPlugin: Plugin = createPlugin
@@ -51,4 +54,4 @@ async function load(hooks: Promise<Hooks>) {
   const tools = (await hooks).tool
   void tools
 }
-void [args, options, status, badSwitch, asPlugin, asModule, wrong, load, call, failed, badCause, all, handOff, notHandOff]
+void [args, options, status, stop, followUp, badSwitch, asPlugin, asModule, wrong, load, call, failed, badCause, all, handOff, notHandOff]

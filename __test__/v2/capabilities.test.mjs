@@ -40,7 +40,7 @@ async function stderrOf(fn) {
 describe("capabilities of OpenCode 2 builds, probed at setup", () => {
   test("no fork in the plugin API and no server address: fork is neither offered nor accepted, and the refusal names the lack", async () => {
     await boot({ build: "latest" })
-    assert.deepEqual(offered(), ["message", "new", "compact", "status"])
+    assert.deepEqual(offered(), ["message", "new", "compact", "status", "cancel"])
     assert.doesNotMatch(oc.tools.get("session").description, /- fork:/)
     const sessionID = await oc.startTurn(cue({ mode: "fork", agent: "plan", text: "x" }))
     const answer = await oc.until(() => oc.transcript(sessionID).find((line) => line.startsWith("build: ")))
@@ -54,11 +54,11 @@ describe("capabilities of OpenCode 2 builds, probed at setup", () => {
 
   test("a build with `rename` and no `compact`: compact is left out without the server, and reached through it with the host's password", async () => {
     await boot({ build: "rename" })
-    assert.deepEqual(offered(), ["message", "new", "status"])
+    assert.deepEqual(offered(), ["message", "new", "status", "cancel"])
     await oc.stop()
 
     await boot({ build: "rename", server: true })
-    assert.deepEqual(offered(), ["message", "new", "compact", "fork", "status"])
+    assert.deepEqual(offered(), ["message", "new", "compact", "fork", "status", "cancel"])
     const sessionID = await oc.startTurn(cue({ mode: "compact", agent: "plan", text: "on the summary" }))
     await oc.until(() => oc.transcript(sessionID).some((line) => line.startsWith("plan: ") && line.endsWith("on the summary")))
     assert.ok(oc.calls.some((c) => c.name === `http POST /api/session/${sessionID}/compact`))
@@ -109,11 +109,32 @@ describe("capabilities of OpenCode 2 builds, probed at setup", () => {
     assert.ok(oc.stderr.some((line) => line.includes('invalid option "maxhops"')))
   })
 
+  test("a build without ctx.session.interrupt: cancel is neither offered nor accepted, and the refusal names the lack", async () => {
+    isolateState()
+    oc = new FakeOpencode2({ server: true })
+    const context = oc.context()
+    delete context.session.interrupt
+    const found = probe(context)
+    assert.deepEqual(
+      found.limits.filter((limit) => limit.mode === "cancel"),
+      [{ mode: "cancel", lacks: "a way to stop a session's turn from a plugin (ctx.session.interrupt)" }],
+    )
+    const engine = new RelayEngine(null, found.limits)
+    assert.ok(!engine.enabledModes().includes("cancel"), engine.enabledModes().join())
+    assert.ok(engine.enabledModes().includes("status"))
+    assert.ok(engine.toolText().session, "a follow-up still names a branch")
+    const call = { sessionId: "s", messageId: "m", callerAgent: "build", mode: "cancel", text: "", session: "ses_b" }
+    const { drain } = JSON.parse(engine.toolCall(0, call))
+    const reply = drain.actions.find((action) => action.type === "replyToTool")
+    assert.equal(reply.ok, false)
+    assert.match(reply.text, /^Mode "cancel" is not available here: this OpenCode lacks a way to stop a session's turn from a plugin/)
+  })
+
   test("the engine's constructor takes the host's limits and refuses a list it cannot read, naming it", () => {
     const engine = new RelayEngine(null, [{ mode: "compact", lacks: "a way to compact" }])
-    assert.deepEqual(engine.enabledModes(), ["message", "new", "fork", "status"])
-    assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status"])
-    assert.deepEqual(new RelayEngine(undefined, undefined).enabledModes(), ["message", "new", "compact", "fork", "status"])
+    assert.deepEqual(engine.enabledModes(), ["message", "new", "fork", "status", "cancel"])
+    assert.deepEqual(new RelayEngine(null).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
+    assert.deepEqual(new RelayEngine(undefined, undefined).enabledModes(), ["message", "new", "compact", "fork", "status", "cancel"])
     assert.throws(() => new RelayEngine(null, [{ mode: "status", lacks: "x" }]), /malformed host limits: "status" is not a hand-off mode/)
     assert.throws(() => new RelayEngine(null, { mode: "fork" }), /malformed host limits: expected an array/)
   })

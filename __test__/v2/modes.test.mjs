@@ -33,7 +33,7 @@ describe("session tool over OpenCode 2's plugin API (model)", () => {
     assert.deepEqual(tool.options, { codemode: false })
     assert.equal(tool.input.type, "object")
     assert.deepEqual(tool.input.required, ["mode"])
-    assert.deepEqual(tool.input.properties.mode.enum, ["message", "new", "compact", "fork", "status"])
+    assert.deepEqual(tool.input.properties.mode.enum, ["message", "new", "compact", "fork", "status", "cancel"])
     assert.match(tool.description, /^Hand work to an agent/)
     assert.deepEqual(oc.stderr, [])
   })
@@ -155,6 +155,21 @@ describe("session tool over OpenCode 2's plugin API (model)", () => {
     })
     for (const text of ["Try Redux", "Try Context", "Try Zustand"]) assert.ok(status.includes(text), status)
     assert.match(status, /finished/)
+  })
+
+  test("cancel: a running fork is interrupted through ctx.session.interrupt and shows as cancelled", async () => {
+    await boot({ server: true })
+    const parent = await oc.startTurn(cue({ mode: "fork", agent: "plan", text: "STALL" }))
+    const branch = await oc.until(() => [...oc.sessions.values()].find((s) => s.parentID === parent))
+    await oc.until(() => oc.idle(parent))
+    oc.personPrompt(parent, cue({ mode: "cancel", session: branch.id }), "build")
+    const answer = await oc.until(() => oc.transcript(parent).find((line) => line.startsWith("build: [build] done: Cancelled branch")))
+    assert.match(answer, new RegExp(`Cancelled branch ${branch.id} "fork · plan · STALL": its turn was stopped`))
+    assert.ok(oc.calls.some((c) => c.name === "session.interrupt" && c.input.sessionID === branch.id))
+    await oc.until(() => oc.idle(parent))
+    oc.personPrompt(parent, cue({ mode: "status" }), "build")
+    const status = await oc.until(() => oc.transcript(parent).find((line) => line.includes("— cancelled")))
+    assert.ok(status.includes(branch.id), status)
   })
 
   test("fork through ctx.session.fork, where the build has it", async () => {

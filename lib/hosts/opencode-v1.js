@@ -80,7 +80,7 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
     event(input) {
       try {
         const event = input?.event
-        if (relevant.has(event?.type) && (event.type !== "message.updated" || fromAssistant(event))) readEvent(event)
+        if (relevant.has(event?.type) && worthReading(event)) readEvent(event)
       } catch (error) {
         // As an async hook would: a throw becomes a rejected promise.
         return Promise.reject(error)
@@ -113,10 +113,19 @@ export function createHooks({ driver, modes, toolText, eventTypes, log, client, 
 
 /**
  * Of the many `message.updated` events, only an assistant message's can
- * matter: it tells a step of the turn began or how it ended.
+ * matter: it tells a step of the turn began or how it ended. Of the many
+ * more `message.part.updated` (text streams through them up to OpenCode
+ * 1.3), only a tool part's: it tells which tool runs.
  */
-function fromAssistant(event) {
-  return event.properties?.info?.role === "assistant"
+function worthReading(event) {
+  switch (event.type) {
+    case "message.updated":
+      return event.properties?.info?.role === "assistant"
+    case "message.part.updated":
+      return event.properties?.part?.type === "tool"
+    default:
+      return true
+  }
 }
 
 /** OpenCode's error name for a step a person stopped. */
@@ -139,6 +148,8 @@ export function createEventReader(input, malformed) {
    * engine of that step first, so the stop counts as one.
    */
   const openSteps = new Set()
+  /** The last state told of each running tool part: a part is updated many times while it runs. */
+  const toolsRunning = new Set()
   const closeOpenStep = (sessionId) => {
     if (openSteps.delete(sessionId)) input((engine, now) => engine.stepFinished(now, sessionId, null, STOPPED))
   }
@@ -179,6 +190,27 @@ export function createEventReader(input, malformed) {
         const message = text(props?.error?.data?.message)
         return void input((engine, now) => engine.sessionError(now, sessionId, name, message))
       }
+      case "message.part.updated": {
+        const part = props?.part
+        const status = part?.state?.status
+        if (!isId(part?.sessionID) || !isId(part.id) || !isId(part.tool)) return
+        const running = status === "running"
+        if (!running && status !== "completed" && status !== "error") return
+        // Only the start and the end of each tool cross.
+        if (running === toolsRunning.has(part.id)) return
+        if (running) toolsRunning.add(part.id)
+        else toolsRunning.delete(part.id)
+        const { sessionID: sessionId, id: partId, tool } = part
+        return void input((engine, now) => engine.toolState(now, sessionId, partId, tool, running))
+      }
+      case "permission.asked":
+      case "permission.updated":
+      case "permission.replied":
+      case "question.asked":
+      case "question.replied":
+      case "question.rejected":
+        // Rare, and the engine reads what they ask: they cross whole.
+        return void input((engine, now) => engine.personEvent(now, event))
       case "message.updated": {
         // An assistant message is a step of a turn: begun, or ended once completed.
         const info = props?.info

@@ -107,6 +107,7 @@ function registerTool(ctx, driver, engine) {
         text: { type: "string", description: text.text },
         mode: { type: "string", enum: engine.enabledModes(), description: text.mode },
         agent: { type: "string", description: text.agent },
+        ...(text.session ? { session: { type: "string", description: text.session } } : {}),
       },
       required: ["mode"],
     },

@@ -1,7 +1,7 @@
 use napi_derive::napi;
 use opencode_sessions_engine::Mode;
 
-/// A mode of the `session` tool: the four hand-offs and `status`.
+/// A mode of the `session` tool: the four hand-offs, `status` and `cancel`.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 #[napi(string_enum = "lowercase")]
@@ -16,6 +16,8 @@ pub enum JsToolMode {
     Fork,
     /// Lists the branches (`new`, `fork`) the session opened; hands nothing off.
     Status,
+    /// Stops a branch the session opened; hands nothing off.
+    Cancel,
 }
 
 /// A hand-off mode of the `session` tool (the `modes` option chooses from these).
@@ -42,6 +44,7 @@ impl From<Mode> for JsToolMode {
             Mode::Compact => JsToolMode::Compact,
             Mode::Fork => JsToolMode::Fork,
             Mode::Status => JsToolMode::Status,
+            Mode::Cancel => JsToolMode::Cancel,
         }
     }
 }
@@ -55,7 +58,7 @@ impl TryFrom<Mode> for JsSessionMode {
             Mode::New => Ok(JsSessionMode::New),
             Mode::Compact => Ok(JsSessionMode::Compact),
             Mode::Fork => Ok(JsSessionMode::Fork),
-            Mode::Status => Err(mode),
+            Mode::Status | Mode::Cancel => Err(mode),
         }
     }
 }
@@ -67,7 +70,7 @@ impl TryFrom<Mode> for JsBranchMode {
         match mode {
             Mode::New => Ok(JsBranchMode::New),
             Mode::Fork => Ok(JsBranchMode::Fork),
-            Mode::Message | Mode::Compact | Mode::Status => Err(mode),
+            Mode::Message | Mode::Compact | Mode::Status | Mode::Cancel => Err(mode),
         }
     }
 }

@@ -1,7 +1,8 @@
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, Mode, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 
 use super::{JsEngineStats, JsToolMode};
@@ -102,11 +103,62 @@ pub enum JsNotice {
         hop: u32,
         max_hops: u32,
     },
-    /// A `status` call was answered.
-    StatusReported {
+    /// A `new` or `fork` call waits: its session runs `maxBranches`
+    /// branches already; `place` is its place in line (1 is next).
+    BranchWaiting {
         call: i64,
         session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: JsToolMode,
+        place: u32,
+        max_branches: u32,
+        answer_follows: bool,
+    },
+    /// A `message` to one of the session's branches was accepted; its answer
+    /// comes home as a branch report. `busy`: it goes out when the branch's turn ends.
+    FollowUpQueued {
+        call: i64,
+        relay: i64,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        agent: String,
+        busy: bool,
+        hop: u32,
+        max_hops: u32,
+    },
+    /// A `cancel` call stopped a branch; `error` when OpenCode did not confirm its turn stopped.
+    BranchCancelled {
+        call: i64,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        dropped: Vec<JsCancelled>,
+        error: Option<JsRequestError>,
+    },
+    /// A `cancel` call named a branch that had already finished: nothing changed.
+    NothingToCancel {
+        call: i64,
+        session_id: String,
+        branch: JsBranchInfo,
+    },
+    /// A branch raised a permission prompt or asked a question: it waits for a
+    /// person. `shown`: the TUI was asked to show it (`switchTo`).
+    BranchWaitsForPerson {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        what: String,
+        shown: bool,
+    },
+    /// A `status` call was answered at `nowMs`.
+    StatusReported {
+        call: i64,
+        now_ms: i64,
+        session_id: String,
         branches: Vec<JsBranchInfo>,
+        waiting: Vec<JsWaitingBranch>,
         stats: JsEngineStats,
     },
     /// A branch's turn ended and its answer was read.
@@ -180,9 +232,12 @@ pub enum JsNotice {
 )]
 pub enum JsDelivery {
     /// Its agent's turn ended, `afterMs` after the relay was queued.
-    Answered { after_ms: i64 },
+    Answered {
+        after_ms: i64,
+    },
     /// Its agent was answering when the session was deleted.
     AnsweringWhenDeleted,
+    AnsweringWhenCancelled,
 }
 
 /// Whether a failure is certain, or the engine only stopped waiting.
@@ -228,6 +283,7 @@ pub enum JsActivity {
     ShowingSession,
     ReadingAnswer,
     ReportingToParent,
+    StoppingSession,
     TellingAboutLostHandOff,
     WaitingForTurnToEnd,
     WaitingForCompaction,
@@ -251,6 +307,7 @@ pub enum JsActivity {
 )]
 pub enum JsRelayFailure {
     SessionDeleted,
+    BranchCancelled,
     NotStarted {
         error: JsSessionError,
     },
@@ -352,6 +409,11 @@ pub enum JsRefusal {
     TurnOver,
     Interrupted,
     SessionDeleted,
+    /// `session` names no branch of this session; `branches` are those it opened.
+    NotABranch {
+        named: String,
+        branches: Vec<JsBranchInfo>,
+    },
 }
 
 /// Why a tool call failed while it acted.
@@ -401,6 +463,7 @@ pub enum JsBranchError {
     Interrupted,
     Unreadable { error: JsRequestError },
     SessionDeleted,
+    Cancelled,
     Internal { answer: String },
 }
 
@@ -427,9 +490,85 @@ pub struct JsBranchInfo {
     object_from_js = false
 )]
 pub enum JsBranchProgress {
-    Running,
-    Finished { answer: String },
-    Failed { error: JsBranchError },
+    /// Its turn runs since `startedMs`, `steps` model calls so far.
+    Running {
+        started_ms: i64,
+        steps: u32,
+        doing: JsBranchActivity,
+    },
+    Finished {
+        answer: String,
+    },
+    Failed {
+        error: JsBranchError,
+    },
+    Cancelled,
+}
+
+/// What a running branch is doing.
+#[derive(serde::Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
+pub enum JsBranchActivity {
+    Starting,
+    Writing,
+    RunningTool { tool: String },
+    WaitingForPerson { what: String, since_ms: i64 },
+    Reporting,
+}
+
+impl From<BranchActivity> for JsBranchActivity {
+    fn from(activity: BranchActivity) -> Self {
+        match activity {
+            BranchActivity::Starting => JsBranchActivity::Starting,
+            BranchActivity::Writing => JsBranchActivity::Writing,
+            BranchActivity::RunningTool { tool } => JsBranchActivity::RunningTool { tool },
+            BranchActivity::WaitingForPerson { what, since_ms } => {
+                JsBranchActivity::WaitingForPerson {
+                    what,
+                    since_ms: since_ms as i64,
+                }
+            }
+            BranchActivity::Reporting => JsBranchActivity::Reporting,
+        }
+    }
+}
+
+/// A `new` or `fork` call waiting for its place, as `status` lists it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[napi(object, object_from_js = false)]
+pub struct JsWaitingBranch {
+    pub mode: JsToolMode,
+    pub agent: String,
+    pub text: String,
+    pub place: u32,
+}
+
+impl From<WaitingBranch> for JsWaitingBranch {
+    fn from(
+        WaitingBranch {
+            mode,
+            agent,
+            text,
+            place,
+        }: WaitingBranch,
+    ) -> Self {
+        JsWaitingBranch {
+            mode: mode.into(),
+            agent,
+            text,
+            place: u32::try_from(place).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// Which note a person was meant to read.
@@ -597,15 +736,96 @@ impl From<Notice> for JsNotice {
                 hop,
                 max_hops,
             },
-            Notice::StatusReported {
+            Notice::BranchWaiting {
                 call,
                 session_id,
+                caller_agent,
+                agent,
+                mode,
+                place,
+                max_branches,
+                answer_follows,
+            } => JsNotice::BranchWaiting {
+                call: call.0 as i64,
+                session_id,
+                caller_agent,
+                agent,
+                mode: mode.into(),
+                place: u32::try_from(place).unwrap_or(u32::MAX),
+                max_branches,
+                answer_follows,
+            },
+            Notice::FollowUpQueued {
+                call,
+                relay,
+                session_id,
+                branch_session_id,
+                title,
+                agent,
+                busy,
+                hop,
+                max_hops,
+            } => JsNotice::FollowUpQueued {
+                call: call.0 as i64,
+                relay: relay.0 as i64,
+                session_id,
+                branch_session_id,
+                title,
+                agent,
+                busy,
+                hop,
+                max_hops,
+            },
+            Notice::BranchCancelled {
+                call,
+                session_id,
+                branch_session_id,
+                title,
+                dropped,
+                error,
+            } => JsNotice::BranchCancelled {
+                call: call.0 as i64,
+                session_id,
+                branch_session_id,
+                title,
+                dropped: dropped.into_iter().map(JsCancelled::from).collect(),
+                error: error.map(JsRequestError::from),
+            },
+            Notice::NothingToCancel {
+                call,
+                session_id,
+                branch,
+            } => JsNotice::NothingToCancel {
+                call: call.0 as i64,
+                session_id,
+                branch: branch.into(),
+            },
+            Notice::BranchWaitsForPerson {
+                session_id,
+                parent_session_id,
+                title,
+                what,
+                shown,
+            } => JsNotice::BranchWaitsForPerson {
+                session_id,
+                parent_session_id,
+                title,
+                what,
+                shown,
+            },
+            Notice::StatusReported {
+                call,
+                now_ms,
+                session_id,
                 branches,
+                waiting,
                 stats,
             } => JsNotice::StatusReported {
                 call: call.0 as i64,
+                now_ms: now_ms as i64,
                 session_id,
                 branches: branches.into_iter().map(JsBranchInfo::from).collect(),
+                waiting: waiting.into_iter().map(JsWaitingBranch::from).collect(),
                 stats: stats.into(),
             },
             Notice::BranchFinished {
@@ -709,6 +929,7 @@ impl From<Delivery> for JsDelivery {
                 after_ms: after_ms as i64,
             },
             Delivery::AnsweringWhenDeleted => JsDelivery::AnsweringWhenDeleted,
+            Delivery::AnsweringWhenCancelled => JsDelivery::AnsweringWhenCancelled,
         }
     }
 }
@@ -751,6 +972,7 @@ impl From<Activity> for JsActivity {
             Activity::ShowingSession => JsActivity::ShowingSession,
             Activity::ReadingAnswer => JsActivity::ReadingAnswer,
             Activity::ReportingToParent => JsActivity::ReportingToParent,
+            Activity::StoppingSession => JsActivity::StoppingSession,
             Activity::TellingAboutLostHandOff => JsActivity::TellingAboutLostHandOff,
             Activity::WaitingForTurnToEnd => JsActivity::WaitingForTurnToEnd,
             Activity::WaitingForCompaction => JsActivity::WaitingForCompaction,
@@ -765,6 +987,7 @@ impl From<RelayFailure> for JsRelayFailure {
     fn from(failure: RelayFailure) -> Self {
         match failure {
             RelayFailure::SessionDeleted => JsRelayFailure::SessionDeleted,
+            RelayFailure::BranchCancelled => JsRelayFailure::BranchCancelled,
             RelayFailure::NotStarted { error } => JsRelayFailure::NotStarted {
                 error: error.into(),
             },
@@ -844,6 +1067,10 @@ impl From<Refusal> for JsRefusal {
             Refusal::TurnOver => JsRefusal::TurnOver,
             Refusal::Interrupted => JsRefusal::Interrupted,
             Refusal::SessionDeleted => JsRefusal::SessionDeleted,
+            Refusal::NotABranch { named, branches } => JsRefusal::NotABranch {
+                named,
+                branches: branches.into_iter().map(JsBranchInfo::from).collect(),
+            },
         }
     }
 }
@@ -881,6 +1108,7 @@ impl From<BranchError> for JsBranchError {
                 error: error.into(),
             },
             BranchError::SessionDeleted => JsBranchError::SessionDeleted,
+            BranchError::Cancelled => JsBranchError::Cancelled,
             BranchError::Internal { answer } => JsBranchError::Internal { answer },
         }
     }
@@ -907,11 +1135,20 @@ impl From<BranchInfo> for JsBranchInfo {
 impl From<BranchProgress> for JsBranchProgress {
     fn from(progress: BranchProgress) -> Self {
         match progress {
-            BranchProgress::Running => JsBranchProgress::Running,
+            BranchProgress::Running {
+                started_ms,
+                steps,
+                doing,
+            } => JsBranchProgress::Running {
+                started_ms: started_ms as i64,
+                steps,
+                doing: doing.into(),
+            },
             BranchProgress::Finished { answer } => JsBranchProgress::Finished { answer },
             BranchProgress::Failed { error } => JsBranchProgress::Failed {
                 error: error.into(),
             },
+            BranchProgress::Cancelled => JsBranchProgress::Cancelled,
         }
     }
 }

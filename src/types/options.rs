@@ -20,6 +20,9 @@ pub struct JsSessionsOptions {
     /// there; the next one is refused. `new` and `fork` branches start from
     /// their parent's count plus one. Whole number from 1 to 1000. Default 8.
     pub max_hops: Option<u32>,
+    /// Branches (`new`, `fork`) of one session that run at once; the next wait and start in call
+    /// order as others finish. Whole number from 1 to 100. Default 4.
+    pub max_branches: Option<u32>,
     /// Modes the tool offers; the others are neither shown to the model nor accepted. Default: all four.
     pub modes: Option<Vec<JsSessionMode>>,
     /// Agents a hand-off may go to. Default: every primary agent that is not hidden.
@@ -60,6 +63,7 @@ impl From<&EngineConfig> for JsSessionsOptions {
             summarize_timeout_ms,
             permission_timeout_ms,
             max_hops,
+            max_branches,
             modes,
             agents,
             switch_to,
@@ -73,6 +77,7 @@ impl From<&EngineConfig> for JsSessionsOptions {
         let ms = |ms: &u64| u32::try_from(*ms).unwrap_or(u32::MAX);
         JsSessionsOptions {
             max_hops: Some(*max_hops),
+            max_branches: Some(*max_branches),
             modes: Some(
                 modes
                     .iter()

@@ -44,6 +44,8 @@ pub enum JsRequest {
     SelectSession { session_id: String },
     /// Read the final answer of the session's last turn. Outcome: `answer`.
     LastAnswer { session_id: String },
+    /// Stop the session's running turn, as a person's Esc would. Outcome: `done`.
+    AbortSession { session_id: String },
     /// Add `text` to the session as a user message that starts no turn,
     /// recorded under `agent` so the session keeps its agent. Outcome: `done`.
     Note {
@@ -93,6 +95,7 @@ impl From<Request> for JsRequest {
             }
             Request::SelectSession { session_id } => JsRequest::SelectSession { session_id },
             Request::LastAnswer { session_id } => JsRequest::LastAnswer { session_id },
+            Request::AbortSession { session_id } => JsRequest::AbortSession { session_id },
             Request::Note {
                 session_id,
                 agent,

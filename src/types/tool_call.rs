@@ -21,6 +21,8 @@ pub struct JsToolCallInput {
     pub text: String,
     /// Agent that should answer; left out (or null) means the caller.
     pub agent: Option<String>,
+    /// The branch a `message` follows up or a `cancel` stops; left out (or null) for none.
+    pub session: Option<String>,
 }
 
 /// Arguments of the `session` tool, as the model writes them.
@@ -35,7 +37,10 @@ pub struct JsSessionToolArgs {
     /// - `compact`: when the calling turn ends, the session is summarized, then `agent` answers `text`.
     /// - `fork`: `agent` answers `text` in a copy of the session with its full history; returns at once.
     /// - `status`: lists the branches (`new`, `fork`) this session opened.
+    /// - `cancel`: stops the branch `session` names.
     pub mode: JsToolMode,
     /// Primary agent that answers; defaults to the calling agent.
     pub agent: Option<String>,
+    /// The branch (its id) a `message` goes to or a `cancel` stops.
+    pub session: Option<String>,
 }

@@ -12,6 +12,8 @@ pub struct JsToolText {
     pub mode: String,
     /// What `agent` means.
     pub agent: String,
+    /// What `session` means; absent when no offered mode takes it.
+    pub session: Option<String>,
 }
 
 impl From<ToolText> for JsToolText {
@@ -21,12 +23,14 @@ impl From<ToolText> for JsToolText {
             text,
             mode,
             agent,
+            session,
         } = text;
         JsToolText {
             description,
             text: text.to_owned(),
             mode,
             agent: agent.to_owned(),
+            session: session.map(str::to_owned),
         }
     }
 }

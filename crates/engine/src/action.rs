@@ -80,6 +80,9 @@ pub enum Request {
     /// Read the final answer of the session's last turn.
     /// Outcome: [`crate::Outcome::Answer`].
     LastAnswer { session_id: String },
+    /// Stop the session's running turn, as a person's Esc would.
+    /// Outcome: [`crate::Outcome::Done`].
+    AbortSession { session_id: String },
     /// Add `text` to the session as a user message that starts no turn,
     /// recorded under `agent` so the session keeps its agent.
     /// Outcome: [`crate::Outcome::Done`].
@@ -105,6 +108,7 @@ impl Request {
             Request::SelectSession { .. } => Activity::ShowingSession,
             Request::LastAnswer { .. } => Activity::ReadingAnswer,
             Request::Note { .. } => Activity::ReportingToParent,
+            Request::AbortSession { .. } => Activity::StoppingSession,
         }
     }
 
@@ -121,7 +125,8 @@ impl Request {
             | Request::LastUserModel { .. }
             | Request::RenameSession { .. }
             | Request::SelectSession { .. }
-            | Request::LastAnswer { .. } => true,
+            | Request::LastAnswer { .. }
+            | Request::AbortSession { .. } => true,
             Request::CreateSession { .. }
             | Request::ForkSession { .. }
             | Request::Prompt { .. }
@@ -145,6 +150,7 @@ impl Request {
             | Request::RenameSession { .. }
             | Request::SelectSession { .. }
             | Request::LastAnswer { .. }
+            | Request::AbortSession { .. }
             | Request::Note { .. } => true,
         }
     }

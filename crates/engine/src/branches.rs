@@ -13,13 +13,15 @@ use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
-use crate::ids::{ActionId, ToolCallId};
+use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::mode::Mode;
-use crate::notice::{BranchError, BranchInfo, BranchProgress, NoteKind, Notice};
+use crate::notice::{
+    BranchActivity, BranchError, BranchInfo, BranchProgress, Cancelled, NoteKind, Notice,
+};
 use crate::outcome::Outcome;
 use crate::outputs::Outputs;
 use crate::relays::Relays;
-use crate::render::{self, BranchReport};
+use crate::render::{self, BranchReport, WaitedForPerson};
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
 use std::collections::{HashMap, VecDeque};
@@ -36,6 +38,8 @@ pub(crate) struct Branches {
     parents: HashMap<String, Parent>,
     report: ReportMode,
     resume_parent: bool,
+    /// Branch modes after which the TUI shows the branch, also when it waits for a person.
+    switch_to: Vec<Mode>,
 }
 
 /// What a branch needs of its siblings when it may finish a group: the
@@ -59,6 +63,54 @@ struct Branch {
     error: Option<BranchError>,
     /// The tool call whose result is this branch's report (it waits for it).
     reply_to: Option<ToolCallId>,
+    /// A follow-up (`message` to the branch) was sent: the answer to it is
+    /// reported whatever `report` says but `off`.
+    followed_up: bool,
+    /// A follow-up waits for the answer being read: it goes out once that is reported.
+    deliver_after_read: bool,
+    /// When its turn (or its latest follow-up) began to be followed.
+    started_ms: u64,
+    /// Steps (model calls) its turns completed.
+    steps: u32,
+    /// The tools running now: (part id, tool).
+    tools: Vec<(String, String)>,
+    /// Permission prompts and questions of this turn that waited for a person.
+    asks: Vec<PersonAsk>,
+    /// A turn runs in the branch session, as its events say, whatever the
+    /// branch's state (a person may write there once it finished).
+    session_busy: bool,
+    /// The branch session was deleted: it takes no follow-up.
+    deleted: bool,
+}
+
+/// A permission prompt or question a branch raised.
+#[derive(Debug, Clone)]
+struct PersonAsk {
+    request_id: String,
+    what: String,
+    since_ms: u64,
+    answered_ms: Option<u64>,
+}
+
+/// What a `cancel` call found.
+pub(crate) enum Cancelling {
+    /// The branch had finished already; nothing changed.
+    Finished(BranchInfo),
+    /// The branch is no longer followed; `dropped` is what it had queued.
+    Stopped {
+        title: String,
+        dropped: Vec<Cancelled>,
+    },
+}
+
+/// A follow-up on its way to a branch.
+pub(crate) struct FollowUp {
+    pub relay: RelayId,
+    pub title: String,
+    /// The branch's turn runs: the text goes out when it ends.
+    pub busy: bool,
+    /// The branch is idle: the caller delivers it now, once it told of it.
+    pub now: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +147,50 @@ impl Branch {
         }
     }
 
+    /// What the branch is doing, while it runs.
+    fn activity(&self) -> BranchActivity {
+        if let Some(ask) = self.asks.iter().rev().find(|a| a.answered_ms.is_none()) {
+            return BranchActivity::WaitingForPerson {
+                what: ask.what.clone(),
+                since_ms: ask.since_ms,
+            };
+        }
+        match (&self.state, self.tools.last()) {
+            (BranchState::Reading { .. } | BranchState::Finished { .. }, _) => {
+                BranchActivity::Reporting
+            }
+            (BranchState::Running { .. }, Some((_, tool))) => {
+                BranchActivity::RunningTool { tool: tool.clone() }
+            }
+            (BranchState::Running { busy: true }, None) => BranchActivity::Writing,
+            (BranchState::Running { busy: false }, None) => BranchActivity::Starting,
+        }
+    }
+
+    /// How its turn waited for a person, for its report: the latest ask.
+    fn waited(&self, now_ms: u64) -> Option<WaitedForPerson> {
+        let ask = self.asks.last()?;
+        Some(WaitedForPerson {
+            what: ask.what.clone(),
+            for_ms: ask
+                .answered_ms
+                .unwrap_or(now_ms)
+                .saturating_sub(ask.since_ms),
+            answered: ask.answered_ms.is_some(),
+        })
+    }
+
     fn info(&self, session_id: &str) -> BranchInfo {
         let state = match &self.state {
-            BranchState::Running { .. } | BranchState::Reading { .. } => BranchProgress::Running,
+            BranchState::Running { .. } | BranchState::Reading { .. } => BranchProgress::Running {
+                started_ms: self.started_ms,
+                steps: self.steps,
+                doing: self.activity(),
+            },
+            BranchState::Finished {
+                error: Some(BranchError::Cancelled),
+                ..
+            } => BranchProgress::Cancelled,
             BranchState::Finished {
                 error: Some(error), ..
             } => BranchProgress::Failed {
@@ -127,6 +220,7 @@ impl Branches {
             parents: HashMap::new(),
             report: config.report,
             resume_parent: config.resume_parent,
+            switch_to: config.switch_to.clone(),
         }
     }
 
@@ -149,6 +243,59 @@ impl Branches {
 
     pub fn running(&self) -> usize {
         self.branches.values().filter(|b| !b.is_finished()).count()
+    }
+
+    /// Branches of `parent` whose turn has not yet been reported.
+    pub fn running_of(&self, parent: &str) -> usize {
+        self.parents.get(parent).map_or(0, |p| {
+            p.branches
+                .iter()
+                .filter(|id| self.branches.get(*id).is_some_and(|b| !b.is_finished()))
+                .count()
+        })
+    }
+
+    /// The branch of `parent` that `named` names: its session id, or the
+    /// start of the title of exactly one. Else the branches it has, for the
+    /// refusal to list.
+    pub fn resolve(&self, parent: &str, named: &str) -> Result<String, Vec<BranchInfo>> {
+        let Some(entry) = self.parents.get(parent) else {
+            return Err(Vec::new());
+        };
+        let known = |id: &&String| self.branches.contains_key(*id);
+        if let Some(id) = entry.branches.iter().filter(known).find(|id| *id == named) {
+            return Ok(id.clone());
+        }
+        let by_title: Vec<&String> = entry
+            .branches
+            .iter()
+            .filter(known)
+            .filter(|id| self.current_title(id).starts_with(named))
+            .collect();
+        match by_title[..] {
+            [id] => Ok(id.clone()),
+            _ => Err(self.status(parent)),
+        }
+    }
+
+    /// Whether branch `session_id` was deleted: it takes no follow-up.
+    pub fn is_deleted(&self, session_id: &str) -> bool {
+        self.branches.get(session_id).is_some_and(|b| b.deleted)
+    }
+
+    /// The agent that answers in branch `session_id`.
+    pub fn agent_of(&self, session_id: &str) -> Option<String> {
+        self.branches.get(session_id).map(|b| b.agent.clone())
+    }
+
+    /// The title the branch carries now: renamed as later calls of its turn joined.
+    fn current_title(&self, session_id: &str) -> String {
+        let Some(branch) = self.branches.get(session_id) else {
+            return String::new();
+        };
+        self.groups
+            .title_of(&branch.group, session_id)
+            .unwrap_or_else(|| branch.title.clone())
     }
 
     /// Sessions remembered as branches or parents.
@@ -233,14 +380,20 @@ impl Branches {
     }
 
     /// A branch's agent started answering: follow it until its turn ends.
-    /// `reply_to` is the call whose result waits for the branch's report.
+    /// `reply_to` is the call whose result waits for the branch's report;
+    /// `parent_busy` when the call runs inside its parent's turn,
+    /// `branch_busy` when the branch's turn started already.
+    #[allow(clippy::too_many_arguments)] // a branch as its call opened it
     pub fn track(
         &mut self,
+        now_ms: u64,
         call: &ToolCall,
         slot: &BranchSlot,
         session_id: &str,
         title: &str,
         reply_to: Option<ToolCallId>,
+        parent_busy: bool,
+        branch_busy: bool,
     ) {
         let branch = Branch {
             reply_to,
@@ -248,29 +401,199 @@ impl Branches {
             group: slot.key.clone(),
             title: title.to_owned(),
             agent: call.target_agent().to_owned(),
-            state: BranchState::Running { busy: false },
+            state: BranchState::Running { busy: branch_busy },
             error: None,
+            followed_up: false,
+            deliver_after_read: false,
+            started_ms: now_ms,
+            steps: 0,
+            tools: Vec::new(),
+            asks: Vec::new(),
+            session_busy: branch_busy,
+            deleted: false,
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
-        // The call runs inside the parent's turn.
-        parent.busy = true;
+        if parent_busy {
+            parent.busy = true;
+        }
         parent.agent.clone_from(&call.caller_agent);
         parent.branches.push(session_id.to_owned());
     }
 
+    /// `call` (a `message` from the branch's parent) follows up branch
+    /// `session_id`: its text is queued there like any relay, delivered now
+    /// when the branch is idle, and the branch is followed again until its
+    /// next turn ends. `None` when the branch is not (or no longer) known.
+    pub fn follow_up(
+        &mut self,
+        now_ms: u64,
+        call: &ToolCall,
+        session_id: &str,
+        sib: &mut Siblings,
+    ) -> Option<FollowUp> {
+        let title = self.current_title(session_id);
+        let branch = self.branches.get_mut(session_id)?;
+        // The call that waited for the branch's first answer has it already.
+        branch.reply_to = None;
+        branch.followed_up = true;
+        if branch.is_finished() {
+            branch.started_ms = now_ms;
+            branch.asks.clear();
+        }
+        let relay_call = ToolCall {
+            session_id: session_id.to_owned(),
+            message_id: call.message_id.clone(),
+            caller_agent: call.caller_agent.clone(),
+            mode: Mode::Message,
+            text: call.text.clone(),
+            agent: Some(call.target_agent().to_owned()),
+            session: None,
+        };
+        // Queued as the branch's events say: a turn that runs (or is about to
+        // start) delivers it as it ends; an idle branch gets it now, or once
+        // the answer being read is reported.
+        // Queued as the branch session's events say: a turn that runs there
+        // (the branch's own, its stop not yet done, a person's) delivers it
+        // as it ends, and the branch is followed from that turn; an idle
+        // branch gets it now, or once the answer being read is reported.
+        let (relay, busy, now) = if branch.session_busy {
+            if branch.is_finished() {
+                branch.state = BranchState::Running { busy: true };
+            }
+            let (relay, _) = sib.relays.enqueue(now_ms, &relay_call, sib.requests);
+            (relay, true, false)
+        } else {
+            let relay = sib
+                .relays
+                .enqueue_elsewhere(now_ms, &relay_call, sib.requests);
+            match branch.state {
+                BranchState::Reading { .. } => {
+                    branch.deliver_after_read = true;
+                    (relay, false, false)
+                }
+                BranchState::Finished { .. } => {
+                    branch.state = BranchState::Running { busy: false };
+                    (relay, false, true)
+                }
+                BranchState::Running { .. } => (relay, false, true),
+            }
+        };
+        Some(FollowUp {
+            relay,
+            title,
+            busy,
+            now,
+        })
+    }
+
+    /// A `cancel` call stops branch `session_id`: it is finished as
+    /// cancelled (no report of a half-written answer), and the hand-offs it
+    /// queued are dropped. Stopping its turn is the caller's request.
+    pub fn cancel(&mut self, now_ms: u64, session_id: &str, sib: &mut Siblings) -> Cancelling {
+        let title = self.current_title(session_id);
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return Cancelling::Stopped {
+                title,
+                dropped: Vec::new(),
+            };
+        };
+        match branch.state {
+            BranchState::Finished { .. } => return Cancelling::Finished(branch.info(session_id)),
+            BranchState::Reading { request } => sib.requests.forget(request),
+            BranchState::Running { .. } => {}
+        }
+        branch.deliver_after_read = false;
+        let dropped = sib.relays.cancel_all(session_id, sib.requests, sib.out);
+        let error = Some(BranchError::Cancelled);
+        self.finished(now_ms, session_id, String::new(), error, sib);
+        Cancelling::Stopped { title, dropped }
+    }
+
     // ---- events ----
+
+    /// A step (model call) of the session's turn completed.
+    pub fn step_finished(&mut self, session_id: &str) {
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            if !branch.is_finished() {
+                branch.steps += 1;
+            }
+        }
+    }
+
+    /// A tool of the session's turn started (`running`) or ended.
+    pub fn tool_state(&mut self, session_id: &str, part_id: &str, tool: &str, running: bool) {
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        branch.tools.retain(|(id, _)| id != part_id);
+        if running && !branch.is_finished() {
+            branch.tools.push((part_id.to_owned(), tool.to_owned()));
+        }
+    }
+
+    /// A branch raised a permission prompt or asked a question: the person
+    /// is told at once, and the TUI shows the branch where `switchTo` says so.
+    pub fn person_asked(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        request_id: &str,
+        what: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        let title = self.current_title(session_id);
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        if branch.is_finished() || branch.asks.iter().any(|a| a.request_id == request_id) {
+            return;
+        }
+        branch.asks.push(PersonAsk {
+            request_id: request_id.to_owned(),
+            what: what.to_owned(),
+            since_ms: now_ms,
+            answered_ms: None,
+        });
+        let shown = self.switch_to.contains(&branch.group.mode);
+        let parent = branch.parent.clone();
+        if shown {
+            let request = Request::SelectSession {
+                session_id: session_id.to_owned(),
+            };
+            requests.issue_in_background(now_ms, request, out);
+        }
+        out.notice(Notice::BranchWaitsForPerson {
+            session_id: session_id.to_owned(),
+            parent_session_id: parent,
+            title,
+            what: what.to_owned(),
+            shown,
+        });
+    }
+
+    /// The person answered a branch's prompt or question.
+    pub fn person_answered(&mut self, now_ms: u64, session_id: &str, request_id: &str) {
+        let Some(branch) = self.branches.get_mut(session_id) else {
+            return;
+        };
+        for ask in branch.asks.iter_mut() {
+            if ask.request_id == request_id && ask.answered_ms.is_none() {
+                ask.answered_ms = Some(now_ms);
+            }
+        }
+    }
 
     pub fn session_busy(&mut self, session_id: &str) {
         if let Some(parent) = self.parents.get_mut(session_id) {
             parent.busy = true;
         }
-        if let Some(Branch {
-            state: BranchState::Running { busy },
-            ..
-        }) = self.branches.get_mut(session_id)
-        {
-            *busy = true;
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            branch.session_busy = true;
+            if let BranchState::Running { busy } = &mut branch.state {
+                *busy = true;
+            }
         }
     }
 
@@ -298,6 +621,7 @@ impl Branches {
         let Some(branch) = self.branches.get_mut(session_id) else {
             return;
         };
+        branch.session_busy = false;
         // A branch that queued hand-offs of its own is done once they are.
         if branch.state == (BranchState::Running { busy: true }) && pending_relays == 0 {
             let owner = Owner::Branch {
@@ -345,14 +669,22 @@ impl Branches {
                 {
                     continue;
                 }
-                if let Some(Branch {
-                    state: BranchState::Reading { request },
-                    ..
-                }) = self.branches.remove(&branch)
-                {
+                let Some(removed) = self.branches.remove(&branch) else {
+                    continue;
+                };
+                if let BranchState::Reading { request } = removed.state {
                     sib.requests.forget(request);
                 }
+                // A follow-up waiting for the answer being read goes out all
+                // the same: it was accepted, though nobody hears its answer.
+                if removed.deliver_after_read {
+                    sib.relays
+                        .deliver_when_idle(now_ms, &branch, sib.requests, sib.out);
+                }
             }
+        }
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            branch.deleted = true;
         }
         match self.branches.get(session_id).map(|b| &b.state) {
             Some(BranchState::Reading { request }) => sib.requests.forget(*request),
@@ -428,15 +760,27 @@ impl Branches {
             .title_of(&group, session_id)
             .unwrap_or_else(|| branch.title.clone());
         let agent = branch.agent.clone();
-        // A call that waited for the report has it as its result already.
+        // A call that waited for the report has it as its result already; a
+        // follow-up's answer is told as soon as it comes, and a cancelled
+        // branch was stopped by the parent's own call, which says so.
         let call = branch.reply_to;
-        let note = (self.report == ReportMode::Each && call.is_none()).then(|| {
+        let reported = match self.report {
+            ReportMode::Each => true,
+            ReportMode::All => branch.followed_up,
+            ReportMode::Off => false,
+        };
+        let cancelled = error == Some(BranchError::Cancelled);
+        branch.followed_up = false;
+        let waited = branch.waited(now_ms);
+        branch.tools.clear();
+        let note = (reported && call.is_none() && !cancelled).then(|| {
             render::branch_report(&BranchReport {
                 title: &title,
                 session_id,
                 agent: &agent,
                 answer: &answer,
                 error: error.as_ref(),
+                waited: waited.as_ref(),
             })
         });
         sib.out.notice(match error {
@@ -460,6 +804,13 @@ impl Branches {
         });
         if let Some(note) = note {
             self.add_note(now_ms, &parent, note, sib.requests, sib.out);
+        }
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            if std::mem::take(&mut branch.deliver_after_read) {
+                branch.state = BranchState::Running { busy: false };
+                sib.relays
+                    .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+            }
         }
         self.forget_old_branches(&parent);
         self.group_progress(now_ms, &group, sib);
@@ -541,6 +892,7 @@ impl Branches {
             mode: Mode::Message,
             text: render::resume_text(summary),
             agent: None,
+            session: None,
         };
         if sib.hops.count_within_limit(&call.session_id).is_none() {
             sib.out.notice(Notice::ParentNotResumed {

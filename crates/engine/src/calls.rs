@@ -1,26 +1,30 @@
 //! Carrying a `session` tool call from its arguments to its result: check
 //! the target agent and the limits the user set, ask OpenCode's permission
-//! system, then queue a relay (`message`, `compact`) or open a branch session
-//! (`new`, `fork`) and answer the tool. [`Calls`] owns the calls in progress;
-//! every answer it gives is a [`Notice`] carrying the call's id.
+//! system, then queue a relay (`message`, `compact`, a follow-up to a
+//! branch) or open a branch session (`new`, `fork`) and answer the tool; or
+//! stop a branch (`cancel`). [`Calls`] owns the calls in progress, and the
+//! branch calls waiting for their place under `maxBranches`; every answer it
+//! gives is a [`Notice`] carrying the call's id.
 
 use crate::action::Request;
 use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
-use crate::branches::{Branches, Siblings};
+use crate::branches::{Branches, Cancelling, FollowUp, Siblings};
 use crate::config::EngineConfig;
 use crate::groups::BranchSlot;
 use crate::hops::Hops;
 use crate::host_limits::HostLimit;
 use crate::ids::{ActionId, ToolCallId};
 use crate::mode::Mode;
-use crate::notice::{CallFailure, Cancelled, Certainty, Notice, Refusal, RequestError};
+use crate::notice::{
+    CallFailure, Cancelled, Certainty, Notice, Refusal, RequestError, WaitingBranch,
+};
 use crate::outcome::Outcome;
 use crate::outputs::Outputs;
 use crate::relays::Relays;
 use crate::render;
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 #[derive(Debug)]
 pub(crate) struct Calls {
@@ -37,6 +41,28 @@ pub(crate) struct Calls {
     /// The host ends with the calling turn: relays go out within it, and a
     /// branch call returns once its branch answered.
     within_turn: bool,
+    /// Branches of one session that run at once.
+    max_branches: u32,
+    /// Branch calls waiting for fewer branches of their session to run, in call order.
+    waiting: VecDeque<WaitingCall>,
+    /// Branches can be opened, so `cancel` and follow-ups have something to name.
+    opens_branches: bool,
+    /// What the host lacks to stop a session, when it cannot.
+    cancel_lacks: Option<String>,
+    /// The modes the tool offers, for refusals to list.
+    offered: Vec<Mode>,
+}
+
+/// A `new` or `fork` call whose branch waits for its place.
+#[derive(Debug)]
+struct WaitingCall {
+    id: ToolCallId,
+    call: ToolCall,
+    slot: BranchSlot,
+    /// The request that opens its branch session.
+    open: Request,
+    /// The calling turn ended while it waited.
+    turn_ended: bool,
 }
 
 /// The siblings a call acts through.
@@ -76,6 +102,9 @@ struct PendingCall {
     parent_gone: bool,
     /// The branch session was deleted before its prompt was confirmed.
     branch_gone: bool,
+    /// A turn runs in the branch session, as its events said before its
+    /// prompt was confirmed.
+    branch_busy: bool,
 }
 
 /// A branch whose agent is answering, as its call tells it.
@@ -102,6 +131,12 @@ enum CallStage {
         title: String,
         slot: BranchSlot,
     },
+    /// `cancel`: the branch is no longer followed; waiting for OpenCode to stop its turn.
+    StoppingBranch {
+        session_id: String,
+        title: String,
+        dropped: Vec<Cancelled>,
+    },
 }
 
 impl CallStage {
@@ -109,7 +144,19 @@ impl CallStage {
     fn is_undecided(&self) -> bool {
         match self {
             CallStage::CheckingAgent | CallStage::AskingPermission => true,
-            CallStage::OpeningBranch { .. } | CallStage::PromptingBranch { .. } => false,
+            CallStage::OpeningBranch { .. }
+            | CallStage::PromptingBranch { .. }
+            | CallStage::StoppingBranch { .. } => false,
+        }
+    }
+
+    /// Whether the call is opening a branch, which counts as running.
+    fn is_opening(&self) -> bool {
+        match self {
+            CallStage::OpeningBranch { .. } | CallStage::PromptingBranch { .. } => true,
+            CallStage::CheckingAgent
+            | CallStage::AskingPermission
+            | CallStage::StoppingBranch { .. } => false,
         }
     }
 }
@@ -147,6 +194,11 @@ impl Calls {
             switch_to: config.switch_to.clone(),
             permission_timeout_ms: config.permission_timeout_ms,
             within_turn: false,
+            max_branches: config.max_branches,
+            waiting: VecDeque::new(),
+            opens_branches: config.opens_branches(),
+            cancel_lacks: config.host_lacks(Mode::Cancel).map(str::to_owned),
+            offered: config.offered_modes(),
         }
     }
 
@@ -166,7 +218,66 @@ impl Calls {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
+        self.calls.is_empty() && self.waiting.is_empty()
+    }
+
+    /// The branch calls of `session_id` waiting for their place, in line order.
+    pub fn waiting_in(&self, session_id: &str) -> Vec<WaitingBranch> {
+        self.waiting
+            .iter()
+            .filter(|w| w.call.session_id == session_id)
+            .enumerate()
+            .map(|(n, w)| WaitingBranch {
+                mode: w.call.mode,
+                agent: w.call.target_agent().to_owned(),
+                text: w.call.text.clone(),
+                place: n + 1,
+            })
+            .collect()
+    }
+
+    /// Branches of `parent` that run, those being opened included.
+    fn running_for(&self, parent: &str, branches: &Branches) -> usize {
+        let opening = self
+            .calls
+            .values()
+            .filter(|p| p.call.session_id == parent && p.stage.is_opening())
+            .count();
+        branches.running_of(parent) + opening
+    }
+
+    /// Opens the branches that wait, in call order, while their session
+    /// runs fewer than `max_branches`.
+    pub fn start_waiting(&mut self, now_ms: u64, sib: &mut CallSiblings) {
+        let mut next = 0;
+        while next < self.waiting.len() {
+            let Some(parent) = self.waiting.get(next).map(|w| w.call.session_id.clone()) else {
+                break;
+            };
+            let first_of_its_session = !self
+                .waiting
+                .iter()
+                .take(next)
+                .any(|w| w.call.session_id == parent);
+            let room = self.running_for(&parent, sib.branches) < self.max_branches as usize;
+            if !(first_of_its_session && room) {
+                next += 1;
+                continue;
+            }
+            if let Some(WaitingCall {
+                id,
+                call,
+                slot,
+                open,
+                turn_ended,
+            }) = self.waiting.remove(next)
+            {
+                self.open_branch(now_ms, id, call, slot, open, sib);
+                if let Some(pending) = self.calls.get_mut(&id) {
+                    pending.turn_ended = turn_ended;
+                }
+            }
+        }
     }
 
     /// Whether a call made in the session is in progress: its turn runs.
@@ -176,8 +287,18 @@ impl Calls {
             .any(|pending| pending.call.session_id == session_id)
     }
 
-    /// A call that hands work off (any mode but `status`) began.
-    pub fn begin(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
+    /// A call that hands work off or stops a branch (any mode but `status`) began.
+    pub fn begin(
+        &mut self,
+        now_ms: u64,
+        id: ToolCallId,
+        mut call: ToolCall,
+        sib: &mut CallSiblings,
+    ) {
+        if call.mode == Mode::Cancel {
+            self.cancel(now_ms, id, call, sib);
+            return;
+        }
         if !self.modes.contains(&call.mode) {
             let enabled = self.modes.clone();
             let reason = match self.host_limits.iter().find(|l| l.mode == call.mode) {
@@ -190,11 +311,73 @@ impl Calls {
             sib.out.notice(refused(id, &call, reason));
             return;
         }
+        // A follow-up names one of the session's branches, whose agent answers by default.
+        if let Some(named) = call.session.clone() {
+            match sib.branches.resolve(&call.session_id, &named) {
+                Ok(branch) => {
+                    if call.agent.is_none() {
+                        call.agent = sib.branches.agent_of(&branch);
+                    }
+                    call.session = Some(branch);
+                }
+                Err(branches) => {
+                    let reason = Refusal::NotABranch { named, branches };
+                    sib.out.notice(refused(id, &call, reason));
+                    return;
+                }
+            }
+        }
         // Agents come and go with the config, so each call checks afresh.
         let request = sib
             .requests
             .issue(now_ms, Owner::Call(id), Request::ListAgents, sib.out);
         self.track(id, call, CallStage::CheckingAgent, request);
+    }
+
+    /// `cancel`: stops the branch the call names, if it runs.
+    fn cancel(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
+        let enabled = self.offered.clone();
+        let refusal = match (&self.cancel_lacks, self.opens_branches) {
+            (Some(lacks), _) => Some(Refusal::HostLacks {
+                lacks: lacks.clone(),
+                enabled,
+            }),
+            (None, false) => Some(Refusal::ModeDisabled { enabled }),
+            (None, true) => None,
+        };
+        if let Some(reason) = refusal {
+            sib.out.notice(refused(id, &call, reason));
+            return;
+        }
+        let named = call.session.clone().unwrap_or_default();
+        let branch = match sib.branches.resolve(&call.session_id, &named) {
+            Ok(branch) => branch,
+            Err(branches) => {
+                let reason = Refusal::NotABranch { named, branches };
+                sib.out.notice(refused(id, &call, reason));
+                return;
+            }
+        };
+        let (branches, mut siblings) = sib.for_branches();
+        match branches.cancel(now_ms, &branch, &mut siblings) {
+            Cancelling::Finished(info) => sib.out.notice(Notice::NothingToCancel {
+                call: id,
+                session_id: call.session_id.clone(),
+                branch: info,
+            }),
+            Cancelling::Stopped { title, dropped } => {
+                let stop = Request::AbortSession {
+                    session_id: branch.clone(),
+                };
+                let request = sib.requests.issue(now_ms, Owner::Call(id), stop, sib.out);
+                let stage = CallStage::StoppingBranch {
+                    session_id: branch,
+                    title,
+                    dropped,
+                };
+                self.track(id, call, stage, request);
+            }
+        }
     }
 
     fn track(&mut self, id: ToolCallId, call: ToolCall, stage: CallStage, request: ActionId) {
@@ -205,6 +388,7 @@ impl Calls {
             turn_ended: false,
             parent_gone: false,
             branch_gone: false,
+            branch_busy: false,
         };
         self.calls.insert(id, pending);
     }
@@ -219,6 +403,7 @@ impl Calls {
             turn_ended,
             parent_gone,
             branch_gone,
+            branch_busy,
             ..
         } = pending;
         // A time-out or a server error may hide a session that was made after all.
@@ -304,6 +489,7 @@ impl Calls {
                 self.track(id, call, stage, request);
                 if let Some(pending) = self.calls.get_mut(&id) {
                     pending.parent_gone = parent_gone;
+                    pending.turn_ended = turn_ended;
                 }
             }
             (CallStage::OpeningBranch { slot }, Err(error)) => {
@@ -326,8 +512,18 @@ impl Calls {
                 let answer_follows = tracked && self.within_turn;
                 if tracked {
                     let reply_to = answer_follows.then_some(id);
-                    sib.branches
-                        .track(&call, &slot, &session_id, &title, reply_to);
+                    // A branch that waited for its place may open after its calling turn.
+                    let parent_busy = !turn_ended;
+                    sib.branches.track(
+                        now_ms,
+                        &call,
+                        &slot,
+                        &session_id,
+                        &title,
+                        reply_to,
+                        parent_busy,
+                        branch_busy,
+                    );
                 }
                 let started = BranchOpened {
                     session_id: &session_id,
@@ -351,6 +547,21 @@ impl Calls {
                 };
                 sib.out.notice(failed(id, &call, failure, certainty));
             }
+            (
+                CallStage::StoppingBranch {
+                    session_id,
+                    title,
+                    dropped,
+                },
+                result,
+            ) => sib.out.notice(Notice::BranchCancelled {
+                call: id,
+                session_id: call.session_id.clone(),
+                branch_session_id: session_id,
+                title,
+                dropped,
+                error: result.err(),
+            }),
             (stage, Ok(outcome)) => {
                 let failure = CallFailure::Internal {
                     answer: format!("{outcome:?}"),
@@ -411,6 +622,7 @@ impl Calls {
 
     fn confirmed(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
         match call.mode {
+            Mode::Message if call.session.is_some() => self.follow_up(now_ms, id, call, sib),
             Mode::Message | Mode::Compact => {
                 // The hop counts from the moment it is promised.
                 let hop = sib.hops.count(&call.session_id);
@@ -435,7 +647,7 @@ impl Calls {
                 let request = Request::CreateSession {
                     title: sib.branches.title(&slot, &call),
                 };
-                self.open_branch(now_ms, id, call, slot, request, sib);
+                self.open_or_wait(now_ms, id, call, slot, request, sib);
             }
             Mode::Fork => {
                 let slot = sib
@@ -446,10 +658,10 @@ impl Calls {
                     session_id: call.session_id.clone(),
                     message_id: call.message_id.clone(),
                 };
-                self.open_branch(now_ms, id, call, slot, request, sib);
+                self.open_or_wait(now_ms, id, call, slot, request, sib);
             }
-            // Answered by the engine before any check; never tracked here.
-            Mode::Status => {
+            // Answered before any check; never confirmed.
+            Mode::Status | Mode::Cancel => {
                 let failure = CallFailure::Internal {
                     answer: format!("{:?}", call.mode),
                     stage: format!("{:?}", CallStage::AskingPermission),
@@ -458,6 +670,95 @@ impl Calls {
                     .notice(failed(id, &call, failure, Certainty::Definite));
             }
         }
+    }
+
+    /// A follow-up to one of the session's branches: queued there like any
+    /// relay, its answer reported home.
+    fn follow_up(&mut self, now_ms: u64, id: ToolCallId, call: ToolCall, sib: &mut CallSiblings) {
+        let branch = call.session.clone().unwrap_or_default();
+        if !sib.branches.is_branch(&branch) {
+            // Forgotten or deleted while permission was asked.
+            let branches = sib.branches.status(&call.session_id);
+            let reason = Refusal::NotABranch {
+                named: branch,
+                branches,
+            };
+            sib.out.notice(refused(id, &call, reason));
+            return;
+        }
+        if sib.branches.is_deleted(&branch) {
+            sib.out.notice(refused(id, &call, Refusal::SessionDeleted));
+            return;
+        }
+        let hop = sib.hops.count(&call.session_id);
+        let (branches, mut siblings) = sib.for_branches();
+        if let Some(FollowUp {
+            relay,
+            title,
+            busy,
+            now,
+        }) = branches.follow_up(now_ms, &call, &branch, &mut siblings)
+        {
+            sib.out.notice(Notice::FollowUpQueued {
+                call: id,
+                relay,
+                session_id: call.session_id.clone(),
+                branch_session_id: branch.clone(),
+                title,
+                agent: call.target_agent().to_owned(),
+                busy,
+                hop,
+                max_hops: sib.hops.max_hops(),
+            });
+            if now {
+                sib.relays
+                    .deliver_when_idle(now_ms, &branch, sib.requests, sib.out);
+            }
+        }
+    }
+
+    /// Opens the call's branch, or lines it up when its session runs
+    /// `max_branches` already (or others wait before it).
+    fn open_or_wait(
+        &mut self,
+        now_ms: u64,
+        id: ToolCallId,
+        call: ToolCall,
+        slot: BranchSlot,
+        open: Request,
+        sib: &mut CallSiblings,
+    ) {
+        let ahead = self
+            .waiting
+            .iter()
+            .filter(|w| w.call.session_id == call.session_id)
+            .count();
+        let room = self.running_for(&call.session_id, sib.branches) < self.max_branches as usize;
+        if ahead == 0 && room {
+            self.open_branch(now_ms, id, call, slot, open, sib);
+            return;
+        }
+        sib.out.notice(Notice::BranchWaiting {
+            call: id,
+            session_id: call.session_id.clone(),
+            caller_agent: call.caller_agent.clone(),
+            agent: call.target_agent().to_owned(),
+            mode: call.mode,
+            place: ahead + 1,
+            max_branches: self.max_branches,
+            answer_follows: self.within_turn,
+        });
+        // Where the host ends with the turn, the result waits for the branch's report.
+        if !self.within_turn {
+            sib.out.answered_early(id);
+        }
+        self.waiting.push_back(WaitingCall {
+            id,
+            call,
+            slot,
+            open,
+            turn_ended: false,
+        });
     }
 
     /// Asks for the session a `new` or `fork` call opens.
@@ -515,12 +816,28 @@ impl Calls {
         });
     }
 
+    /// A turn started (`busy`) or ended in `session_id`: a branch whose
+    /// prompt is not yet confirmed learns it once it is followed.
+    pub fn branch_status(&mut self, session_id: &str, busy: bool) {
+        for pending in self.calls.values_mut() {
+            if matches!(&pending.stage, CallStage::PromptingBranch { session_id: branch, .. } if branch == session_id)
+            {
+                pending.branch_busy = busy;
+            }
+        }
+    }
+
     /// The session's turn ended: calls it made that are still undecided
     /// must not queue a relay for a turn that is already over.
     pub fn turn_ended(&mut self, session_id: &str) {
         for pending in self.calls.values_mut() {
             if pending.call.session_id == session_id {
                 pending.turn_ended = true;
+            }
+        }
+        for waiting in &mut self.waiting {
+            if waiting.call.session_id == session_id {
+                waiting.turn_ended = true;
             }
         }
     }
@@ -590,6 +907,15 @@ impl Calls {
                 requests.forget(pending.request);
                 out.notice(refused(id, &pending.call, Refusal::SessionDeleted));
             }
+        }
+        // Branches still waiting for their place have nobody to report to.
+        let (gone, stay): (VecDeque<WaitingCall>, VecDeque<WaitingCall>) = self
+            .waiting
+            .drain(..)
+            .partition(|w| w.call.session_id == session_id);
+        self.waiting = stay;
+        for waiting in gone {
+            out.notice(refused(waiting.id, &waiting.call, Refusal::SessionDeleted));
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct EngineConfig {
     pub permission_timeout_ms: u64,
     /// Agent-to-agent hand-offs allowed since a person last wrote in a session.
     pub max_hops: u32,
+    /// Branches (`new`, `fork`) of one session that run at once; the next
+    /// wait and start in call order as others finish.
+    pub max_branches: u32,
     /// Modes the tool offers; the others are refused.
     pub modes: Vec<Mode>,
     /// Agents a hand-off may target; `None` allows every primary agent.
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
             summarize_timeout_ms: 600_000,
             permission_timeout_ms: 3_600_000,
             max_hops: 8,
+            max_branches: 4,
             modes: Mode::ALL.to_vec(),
             agents: None,
             switch_to: Vec::new(),
@@ -114,14 +118,35 @@ impl EngineConfig {
             .collect()
     }
 
+    /// Whether `new` or `fork` is on, so that branches can be opened.
+    pub fn opens_branches(&self) -> bool {
+        self.mode_enabled(Mode::New) || self.mode_enabled(Mode::Fork)
+    }
+
+    /// Whether the tool offers a steering mode (`status`, `cancel`): branches
+    /// can be opened and the host can do it.
+    pub fn steering_enabled(&self, mode: Mode) -> bool {
+        Mode::STEERING.contains(&mode) && self.opens_branches() && self.host_lacks(mode).is_none()
+    }
+
     /// The modes the tool offers: the enabled hand-offs in their usual order,
-    /// and `status` whenever branches can be opened.
+    /// then `status` and `cancel` whenever branches can be opened (and the
+    /// host can stop a session, for `cancel`).
     pub fn offered_modes(&self) -> Vec<Mode> {
         let mut offered = self.enabled_hand_offs();
-        if self.mode_enabled(Mode::New) || self.mode_enabled(Mode::Fork) {
-            offered.push(Mode::Status);
-        }
+        offered.extend(
+            Mode::STEERING
+                .into_iter()
+                .filter(|mode| self.steering_enabled(*mode)),
+        );
         offered
+    }
+
+    /// Whether the tool offers the `session` argument: to follow up a branch
+    /// (`message` with branches) or to name the one `cancel` stops.
+    pub fn offers_session_argument(&self) -> bool {
+        self.steering_enabled(Mode::Cancel)
+            || (self.mode_enabled(Mode::Message) && self.opens_branches())
     }
 
     /// Whether the user's `agents` option lets hand-offs reach `agent`.

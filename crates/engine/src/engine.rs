@@ -124,18 +124,28 @@ impl RelayEngine {
             Mode::Status => {
                 let notice = Notice::StatusReported {
                     call: id,
+                    now_ms,
                     branches: self.branches.status(&call.session_id),
+                    waiting: self.calls.waiting_in(&call.session_id),
                     stats: self.stats(),
                     session_id: call.session_id,
                 };
                 self.out.notice(notice);
             }
-            Mode::Message | Mode::New | Mode::Compact | Mode::Fork => {
+            Mode::Message | Mode::New | Mode::Compact | Mode::Fork | Mode::Cancel => {
                 let (calls, mut sib) = self.call_siblings();
                 calls.begin(now_ms, id, call, &mut sib);
             }
         }
+        self.start_waiting(now_ms);
         id
+    }
+
+    /// Branches waiting for their place open as far as `maxBranches` lets
+    /// them: after every input, since any may have ended a branch.
+    fn start_waiting(&mut self, now_ms: u64) {
+        let (calls, mut sib) = self.call_siblings();
+        calls.start_waiting(now_ms, &mut sib);
     }
 
     /// The host process ends when the turn it was started for ends, at the
@@ -180,6 +190,11 @@ impl RelayEngine {
     /// A bus event arrived. Events may repeat or arrive late; the engine
     /// tolerates both.
     pub fn handle_event(&mut self, now_ms: u64, event: BusEvent) {
+        self.event(now_ms, event);
+        self.start_waiting(now_ms);
+    }
+
+    fn event(&mut self, now_ms: u64, event: BusEvent) {
         match event {
             BusEvent::Status {
                 session_id,
@@ -188,6 +203,7 @@ impl RelayEngine {
                 self.failed_turns.forget(&session_id, &mut self.requests);
                 self.relays.session_busy(&session_id, &mut self.requests);
                 self.branches.session_busy(&session_id);
+                self.calls.branch_status(&session_id, true);
             }
             BusEvent::Status {
                 session_id,
@@ -221,7 +237,34 @@ impl RelayEngine {
                     self.failed_turns.step_recorded(&session_id);
                 }
                 self.relays.step_finished(&session_id, stopped);
+                self.branches.step_finished(&session_id);
             }
+            BusEvent::ToolState {
+                session_id,
+                part_id,
+                tool,
+                running,
+            } => self
+                .branches
+                .tool_state(&session_id, &part_id, &tool, running),
+            BusEvent::PersonAsked {
+                session_id,
+                request_id,
+                what,
+            } => self.branches.person_asked(
+                now_ms,
+                &session_id,
+                &request_id,
+                &what,
+                &mut self.requests,
+                &mut self.out,
+            ),
+            BusEvent::PersonAnswered {
+                session_id,
+                request_id,
+            } => self
+                .branches
+                .person_answered(now_ms, &session_id, &request_id),
             BusEvent::Deleted { session_id } => {
                 self.failed_turns.forget(&session_id, &mut self.requests);
                 self.calls
@@ -273,6 +316,7 @@ impl RelayEngine {
     /// The end of a session's turn (a busy→idle edge, or a repeat of one).
     fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
         self.calls.turn_ended(session_id);
+        self.calls.branch_status(session_id, false);
         let (branches, mut sib) = self.branch_siblings();
         branches.close_groups(now_ms, session_id, &mut sib);
         if let Some(stopped_midway) = self.relays.idle_begins(session_id) {
@@ -333,6 +377,7 @@ impl RelayEngine {
                 if let Some(due) = due {
                     self.route(now_ms, due);
                 }
+                self.start_waiting(now_ms);
                 true
             }
         }
@@ -348,6 +393,7 @@ impl RelayEngine {
             };
             self.route(now_ms, due);
         }
+        self.start_waiting(now_ms);
     }
 
     /// Hand-offs an earlier OpenCode process left pending when it stopped:

@@ -2,7 +2,7 @@
 //! (an HTTP error, a deleted session) are not errors here: they are reported
 //! to the user through actions.
 
-use crate::limits::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
+use crate::limits::{MAX_AGENT_CHARS, MAX_SESSION_CHARS, MAX_TEXT_BYTES};
 use crate::mode::Mode;
 use crate::shown;
 use thiserror::Error;
@@ -31,6 +31,17 @@ pub enum InputError {
         "`agent` is {chars} characters long, longer than any agent name (at most {MAX_AGENT_CHARS}): name a primary agent such as build or plan, or leave `agent` out to answer yourself"
     )]
     AgentTooLong { chars: usize },
+
+    #[error(
+        "`session` is {chars} characters long, longer than any session id (at most {MAX_SESSION_CHARS}): name a branch by its id as new, fork or status printed it"
+    )]
+    SessionTooLong { chars: usize },
+
+    #[error("`session` is missing: cancel stops a branch of this session, so name it by its id (see status)")]
+    MissingSession,
+
+    #[error("`session` is not taken by mode \"{mode}\": only message (to follow up a branch) and cancel name a branch; leave it out")]
+    SessionNotTaken { mode: Mode },
 
     /// A field of a tool call has the wrong JSON type.
     #[error("`{field}` must be {expected}, got {got}")]

@@ -3,16 +3,24 @@
 //! before handing events over, so the hot path never crosses into native code.
 
 use crate::error::InputError;
+use crate::render;
 use serde_json::Value;
 
 /// Event `type`s that can change what the engine does.
-pub const RELEVANT_EVENT_TYPES: [&str; 6] = [
+pub const RELEVANT_EVENT_TYPES: [&str; 13] = [
     "session.status",
     "session.idle",
     "session.compacted",
     "session.error",
     "session.deleted",
     "message.updated",
+    "message.part.updated",
+    "permission.asked",
+    "permission.updated",
+    "permission.replied",
+    "question.asked",
+    "question.replied",
+    "question.rejected",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,27 @@ pub enum BusEvent {
         session_id: String,
         finish: Option<String>,
         error: Option<String>,
+    },
+    /// A tool part of a session's turn started (`running`) or ended
+    /// (`message.part.updated` of a tool part).
+    ToolState {
+        session_id: String,
+        part_id: String,
+        tool: String,
+        running: bool,
+    },
+    /// A permission prompt (`permission.asked`, `permission.updated` up to
+    /// OpenCode 1.0) or a question (`question.asked`) waits for a person;
+    /// `what` says what is asked, in a few words.
+    PersonAsked {
+        session_id: String,
+        request_id: String,
+        what: String,
+    },
+    /// The person answered it (`permission.replied`, `question.replied` or `.rejected`).
+    PersonAnswered {
+        session_id: String,
+        request_id: String,
     },
     /// Any other event type.
     Other,
@@ -139,6 +168,57 @@ impl BusEvent {
                     _ => BusEvent::Other,
                 }
             }
+            "message.part.updated" => {
+                let part = props.get("part").unwrap_or(&Value::Null);
+                let text = |key: &str| {
+                    part.get(key)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                };
+                let status = part
+                    .get("state")
+                    .and_then(|s| s.get("status"))
+                    .and_then(Value::as_str);
+                let running = match status {
+                    Some("running") => Some(true),
+                    Some("completed" | "error") => Some(false),
+                    _ => None,
+                };
+                match (
+                    text("type"),
+                    text("sessionID"),
+                    text("id"),
+                    text("tool"),
+                    running,
+                ) {
+                    (Some("tool"), Some(session_id), Some(part_id), Some(tool), Some(running)) => {
+                        BusEvent::ToolState {
+                            session_id: session_id.to_owned(),
+                            part_id: part_id.to_owned(),
+                            tool: tool.to_owned(),
+                            running,
+                        }
+                    }
+                    _ => BusEvent::Other,
+                }
+            }
+            "permission.asked" | "permission.updated" | "question.asked" => BusEvent::PersonAsked {
+                session_id: session_id(&["sessionID"])?,
+                request_id: session_id(&["id"])?,
+                what: render::person_asked(kind, props),
+            },
+            "permission.replied" | "question.replied" | "question.rejected" => {
+                // 1.0 names the request `permissionID`, later releases `requestID`.
+                let request = if props.get("requestID").is_some() {
+                    "requestID"
+                } else {
+                    "permissionID"
+                };
+                BusEvent::PersonAnswered {
+                    session_id: session_id(&["sessionID"])?,
+                    request_id: session_id(&[request])?,
+                }
+            }
             _ => BusEvent::Other,
         })
     }
@@ -227,11 +307,76 @@ mod tests {
     }
 
     #[test]
+    fn a_person_is_asked_by_a_permission_or_a_question_and_answers_it() {
+        let asked = |kind: &str, props: Value| {
+            BusEvent::from_json(&json!({"type": kind, "properties": props})).unwrap()
+        };
+        assert_eq!(
+            asked(
+                "permission.asked",
+                json!({"id": "per_1", "sessionID": "s", "permission": "bash", "patterns": ["git status"]})
+            ),
+            BusEvent::PersonAsked {
+                session_id: "s".into(),
+                request_id: "per_1".into(),
+                what: "bash (git status)".into()
+            }
+        );
+        assert_eq!(
+            asked(
+                "permission.updated",
+                json!({"id": "per_1", "sessionID": "s", "type": "bash", "pattern": "ls", "title": "Run ls"})
+            ),
+            BusEvent::PersonAsked {
+                session_id: "s".into(),
+                request_id: "per_1".into(),
+                what: "bash (ls)".into()
+            }
+        );
+        assert_eq!(
+            asked(
+                "question.asked",
+                json!({"id": "que_1", "sessionID": "s", "questions": [{"question": "Which database?", "header": "DB"}]})
+            ),
+            BusEvent::PersonAsked {
+                session_id: "s".into(),
+                request_id: "que_1".into(),
+                what: "Which database?".into()
+            }
+        );
+        assert_eq!(
+            asked(
+                "permission.replied",
+                json!({"sessionID": "s", "permissionID": "per_1", "response": "once"})
+            ),
+            BusEvent::PersonAnswered {
+                session_id: "s".into(),
+                request_id: "per_1".into()
+            }
+        );
+        assert_eq!(
+            asked(
+                "question.rejected",
+                json!({"sessionID": "s", "requestID": "que_1"})
+            ),
+            BusEvent::PersonAnswered {
+                session_id: "s".into(),
+                request_id: "que_1".into()
+            }
+        );
+        let pending = json!({"part": {"type": "tool", "sessionID": "s", "id": "p", "tool": "bash", "state": {"status": "pending"}}});
+        assert_eq!(asked("message.part.updated", pending), BusEvent::Other);
+        let text = json!({"part": {"type": "text", "sessionID": "s", "id": "p", "text": "hi"}});
+        assert_eq!(asked("message.part.updated", text), BusEvent::Other);
+    }
+
+    #[test]
     fn every_relevant_type_is_decoded_to_something_other_than_other() {
         for kind in RELEVANT_EVENT_TYPES {
             let event = json!({"type": kind, "properties": {
-                "sessionID": "s", "status": {"type": "idle"},
-                "info": {"id": "s", "sessionID": "s", "role": "assistant", "time": {"completed": 2}}
+                "sessionID": "s", "status": {"type": "idle"}, "id": "r", "requestID": "r",
+                "info": {"id": "s", "sessionID": "s", "role": "assistant", "time": {"completed": 2}},
+                "part": {"type": "tool", "sessionID": "s", "id": "p", "tool": "bash", "state": {"status": "running"}}
             }});
             assert_ne!(
                 BusEvent::from_json(&event).unwrap(),

@@ -93,6 +93,9 @@ fn event(value: &Value) -> Result<(), String> {
                 | BusEvent::Compacted { session_id }
                 | BusEvent::Deleted { session_id }
                 | BusEvent::StepFinished { session_id, .. }
+                | BusEvent::ToolState { session_id, .. }
+                | BusEvent::PersonAsked { session_id, .. }
+                | BusEvent::PersonAnswered { session_id, .. }
                 | BusEvent::Error {
                     session_id: Some(session_id),
                     ..
@@ -158,6 +161,7 @@ fn standard_call(mode: &str, session: &str) -> ToolCall {
             mode: crate::Mode::Message,
             text: "try this".to_owned(),
             agent: Some("plan".to_owned()),
+            session: None,
         })
 }
 
@@ -265,6 +269,7 @@ impl Drive {
                 error: None,
             },
             Request::Prompt { .. }
+            | Request::AbortSession { .. }
             | Request::Summarize { .. }
             | Request::AskPermission { .. }
             | Request::RenameSession { .. }

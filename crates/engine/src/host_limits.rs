@@ -1,5 +1,5 @@
-//! Hand-off modes the host cannot perform, as the host says at construction:
-//! an OpenCode build whose plugin API has no way to fork or compact a
+//! Modes the host cannot perform, as the host says at construction: an
+//! OpenCode build whose plugin API has no way to fork, compact or stop a
 //! session, say. Such a mode is neither offered to the model nor accepted,
 //! and a call to it is refused naming what the host lacks.
 
@@ -21,7 +21,7 @@ const MAX_LACKS_CHARS: usize = 200;
 
 impl HostLimit {
     /// Reads `[{mode: "fork", lacks: "…"}, …]`; `null` is none. A mode that is
-    /// not a hand-off (`status`, a typo) or an empty `lacks` is refused.
+    /// not a hand-off or `cancel` (`status`, a typo) or an empty `lacks` is refused.
     pub fn list_from_json(value: &Value) -> Result<Vec<HostLimit>, InputError> {
         let items = match value {
             Value::Null => return Ok(Vec::new()),
@@ -37,9 +37,13 @@ impl HostLimit {
         let mode = item.get("mode").and_then(Value::as_str).unwrap_or_default();
         let mode = Mode::ALL
             .into_iter()
+            .chain([Mode::Cancel])
             .find(|m| m.as_str() == mode)
             .ok_or_else(|| {
-                InputError::malformed("host limits", format!("{mode:?} is not a hand-off mode"))
+                InputError::malformed(
+                    "host limits",
+                    format!("{mode:?} is not a hand-off mode or cancel"),
+                )
             })?;
         let lacks = item
             .get("lacks")

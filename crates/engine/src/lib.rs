@@ -73,8 +73,9 @@ pub use ids::{ActionId, RelayId, ToolCallId};
 pub use journal::PendingHandOff;
 pub use mode::Mode;
 pub use notice::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 pub use options::OPTION_NAMES;
 pub use outcome::{FailureCause, Outcome};
@@ -82,4 +83,4 @@ pub use render::{
     options_refused, tool_text, LogLevel, ToastVariant, ToolText, OPTIONS_REFUSED_TITLE,
 };
 pub use stats::EngineStats;
-pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_TEXT_BYTES};
+pub use tool_call::{ToolCall, MAX_AGENT_CHARS, MAX_SESSION_CHARS, MAX_TEXT_BYTES};

@@ -8,3 +8,7 @@ pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
 
 /// The longest `agent` name a call may give, in characters.
 pub const MAX_AGENT_CHARS: usize = 128;
+
+/// The longest `session` a call may name, in characters: far longer than
+/// any session id, long enough for the start of a title.
+pub const MAX_SESSION_CHARS: usize = 200;

@@ -1,6 +1,6 @@
-//! The four ways the `session` tool hands work to an agent, and `status`,
-//! which asks about the branches a session opened. Reading a mode the model
-//! wrote is `tool_call.rs`'s.
+//! The four ways the `session` tool hands work to an agent, `status`, which
+//! asks about the branches a session opened, and `cancel`, which stops one of
+//! them. Reading a mode the model wrote is `tool_call.rs`'s.
 
 use serde::Serialize;
 use std::fmt;
@@ -18,6 +18,8 @@ pub enum Mode {
     Fork,
     /// Lists the branches (`new`, `fork`) this session opened; hands nothing off.
     Status,
+    /// Stops a branch this session opened; hands nothing off.
+    Cancel,
 }
 
 impl Mode {
@@ -25,13 +27,18 @@ impl Mode {
     pub const ALL: [Mode; 4] = [Mode::Message, Mode::New, Mode::Compact, Mode::Fork];
 
     /// Every mode of the tool, `status` included, in the order it lists them.
-    pub const EVERY: [Mode; 5] = [
+    pub const EVERY: [Mode; 6] = [
         Mode::Message,
         Mode::New,
         Mode::Compact,
         Mode::Fork,
         Mode::Status,
+        Mode::Cancel,
     ];
+
+    /// The modes that steer the branches a session opened rather than hand
+    /// work off: offered whenever a branch can be opened.
+    pub const STEERING: [Mode; 2] = [Mode::Status, Mode::Cancel];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +47,15 @@ impl Mode {
             Mode::Compact => "compact",
             Mode::Fork => "fork",
             Mode::Status => "status",
+            Mode::Cancel => "cancel",
+        }
+    }
+
+    /// Whether a call of this mode may leave `text` out.
+    pub fn needs_no_text(self) -> bool {
+        match self {
+            Mode::Status | Mode::Cancel => true,
+            Mode::Message | Mode::New | Mode::Compact | Mode::Fork => false,
         }
     }
 
@@ -47,7 +63,7 @@ impl Mode {
     pub fn is_queued(self) -> bool {
         match self {
             Mode::Message | Mode::Compact => true,
-            Mode::New | Mode::Fork | Mode::Status => false,
+            Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => false,
         }
     }
 }

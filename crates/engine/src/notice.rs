@@ -107,11 +107,69 @@ pub enum Notice {
         hop: u32,
         max_hops: u32,
     },
-    /// A `status` call was answered.
-    StatusReported {
+    /// A `new` or `fork` call waits: its session already runs
+    /// `max_branches` branches. It opens its branch, in call order, once
+    /// fewer run; `place` is its place in that line (1 is next).
+    BranchWaiting {
         call: ToolCallId,
         session_id: String,
+        caller_agent: String,
+        agent: String,
+        mode: Mode,
+        place: usize,
+        max_branches: u32,
+        /// The call's result waits for the branch's answer (the host ends
+        /// with the calling turn), so this says nothing to the model.
+        answer_follows: bool,
+    },
+    /// A `message` call to one of the session's branches was accepted: the
+    /// text goes to the branch now (`busy` false) or when its turn ends, and
+    /// its answer comes home as a branch report.
+    FollowUpQueued {
+        call: ToolCallId,
+        relay: RelayId,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        agent: String,
+        busy: bool,
+        hop: u32,
+        max_hops: u32,
+    },
+    /// A `cancel` call stopped a branch: it is no longer followed, what it
+    /// had queued (`dropped`) will not happen, and OpenCode was asked to
+    /// stop its turn; `error` when OpenCode did not confirm that.
+    BranchCancelled {
+        call: ToolCallId,
+        session_id: String,
+        branch_session_id: String,
+        title: String,
+        dropped: Vec<Cancelled>,
+        error: Option<RequestError>,
+    },
+    /// A `cancel` call named a branch that had already finished: nothing changed.
+    NothingToCancel {
+        call: ToolCallId,
+        session_id: String,
+        branch: BranchInfo,
+    },
+    /// A branch raised a permission prompt or asked a question: it waits for
+    /// a person. `shown` when the TUI was asked to show it (`switchTo`).
+    BranchWaitsForPerson {
+        session_id: String,
+        parent_session_id: String,
+        title: String,
+        what: String,
+        shown: bool,
+    },
+    /// A `status` call was answered at `now_ms`.
+    StatusReported {
+        call: ToolCallId,
+        now_ms: u64,
+        session_id: String,
         branches: Vec<BranchInfo>,
+        /// Calls waiting for a place among the running branches, in line order.
+        waiting: Vec<WaitingBranch>,
         stats: EngineStats,
     },
     /// A branch's turn ended and its answer was read.
@@ -189,6 +247,8 @@ pub enum Delivery {
     Answered { after_ms: u64 },
     /// Its agent was answering when the session was deleted.
     AnsweringWhenDeleted,
+    /// Its agent was answering when a `cancel` stopped the branch.
+    AnsweringWhenCancelled,
 }
 
 /// Whether a failure is certain, or the engine only stopped waiting.
@@ -232,6 +292,7 @@ pub enum Activity {
     ShowingSession,
     ReadingAnswer,
     ReportingToParent,
+    StoppingSession,
     TellingAboutLostHandOff,
     /// A compact relay's summary waits for the session's turn to end.
     WaitingForTurnToEnd,
@@ -255,6 +316,8 @@ pub enum Activity {
 pub enum RelayFailure {
     /// The session was deleted first.
     SessionDeleted,
+    /// Its session, a branch, was cancelled while its prompt was unconfirmed.
+    BranchCancelled,
     /// OpenCode accepted the prompt but reported an error instead of answering.
     NotStarted { error: SessionError },
     /// A request failed while the relay was at `activity`.
@@ -352,6 +415,12 @@ pub enum Refusal {
     Interrupted,
     /// The calling session was deleted.
     SessionDeleted,
+    /// `session` names no branch this session opened (nor the start of the
+    /// title of exactly one); `branches` are those it did.
+    NotABranch {
+        named: String,
+        branches: Vec<BranchInfo>,
+    },
 }
 
 /// Why a tool call failed while it acted.
@@ -393,6 +462,8 @@ pub enum BranchError {
     Unreadable { error: RequestError },
     /// The branch session was deleted.
     SessionDeleted,
+    /// A `cancel` call of its parent stopped it.
+    Cancelled,
     /// An answer of the wrong kind: a bug.
     Internal { answer: String },
 }
@@ -414,9 +485,52 @@ pub struct BranchInfo {
     rename_all_fields = "camelCase"
 )]
 pub enum BranchProgress {
-    Running,
-    Finished { answer: String },
-    Failed { error: BranchError },
+    /// Its turn runs (or its answer is being read), since `started_ms`,
+    /// `steps` model calls so far.
+    Running {
+        started_ms: u64,
+        steps: u32,
+        doing: BranchActivity,
+    },
+    Finished {
+        answer: String,
+    },
+    Failed {
+        error: BranchError,
+    },
+    /// Stopped by a `cancel` call of its parent.
+    Cancelled,
+}
+
+/// What a running branch is doing, as far as its events tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum BranchActivity {
+    /// Its prompt was accepted; its turn has not started yet.
+    Starting,
+    /// The model is writing (or thinking): no tool runs.
+    Writing,
+    /// The tool `tool` runs.
+    RunningTool { tool: String },
+    /// A permission prompt or a question waits for a person since `since_ms`.
+    WaitingForPerson { what: String, since_ms: u64 },
+    /// Its turn ended; its answer is being read.
+    Reporting,
+}
+
+/// A `new` or `fork` call waiting for fewer branches to run, as `status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingBranch {
+    pub mode: Mode,
+    pub agent: String,
+    pub text: String,
+    /// 1 is next.
+    pub place: usize,
 }
 
 /// Which note a person was meant to read.

@@ -10,8 +10,9 @@ use crate::shown;
 use serde_json::{Map, Value};
 
 /// Every option the plugin reads, in the order the README documents them.
-pub const OPTION_NAMES: [&str; 9] = [
+pub const OPTION_NAMES: [&str; 10] = [
     "maxHops",
+    "maxBranches",
     "modes",
     "agents",
     "switchTo",
@@ -25,6 +26,8 @@ pub const OPTION_NAMES: [&str; 9] = [
 /// The longest delay JS timers honour (about 24.8 days); longer ones fire at once.
 const MAX_TIMER_MS: u64 = 2_147_483_647;
 const MAX_HOPS_LIMIT: u64 = 1_000;
+/// More branches of one session at once than any provider's rate limit allows.
+const MAX_BRANCHES_LIMIT: u64 = 100;
 
 impl EngineConfig {
     /// Reads the plugin options. `null` (no options given) means the defaults.
@@ -45,6 +48,9 @@ impl EngineConfig {
             match key.as_str() {
                 "maxHops" => {
                     config.max_hops = whole(key, value, 1, MAX_HOPS_LIMIT)? as u32;
+                }
+                "maxBranches" => {
+                    config.max_branches = whole(key, value, 1, MAX_BRANCHES_LIMIT)? as u32;
                 }
                 "requestTimeoutMs" => {
                     config.request_timeout_ms = whole(key, value, 1, MAX_TIMER_MS)?;
@@ -203,13 +209,14 @@ mod tests {
     #[test]
     fn reads_every_option() {
         let config = EngineConfig::from_options(&json!({
-            "maxHops": 3, "modes": ["fork", "message", "fork"], "agents": ["plan"],
+            "maxHops": 3, "maxBranches": 2, "modes": ["fork", "message", "fork"], "agents": ["plan"],
             "switchTo": ["new"], "report": "all", "resumeParent": true,
             "requestTimeoutMs": 2000, "summarizeTimeoutMs": 9000,
             "permissionTimeoutMs": 60000
         }))
         .unwrap();
         assert_eq!(config.max_hops, 3);
+        assert_eq!(config.max_branches, 2);
         assert_eq!(config.modes, [Mode::Fork, Mode::Message]);
         assert_eq!(config.agents, Some(vec!["plan".to_owned()]));
         assert_eq!(config.switch_to, [Mode::New]);
@@ -233,6 +240,10 @@ mod tests {
             "invalid option \"maxHops\": must be a whole number from 1 to 1000, got 0"
         );
         assert!(error(json!({"maxHops": "8"})).contains("got \"8\""));
+        assert_eq!(
+            error(json!({"maxBranches": 0})),
+            "invalid option \"maxBranches\": must be a whole number from 1 to 100, got 0"
+        );
         assert!(error(json!({"requestTimeoutMs": 1.5})).contains("requestTimeoutMs"));
         assert!(error(json!({"requestTimeoutMs": 3_000_000_000u64})).contains("2147483647"));
         assert!(error(json!({"modes": []})).contains("non-empty list"));
@@ -250,7 +261,7 @@ mod tests {
     fn unknown_options_are_refused_with_a_hint() {
         assert_eq!(
             error(json!({"maxhops": 3})),
-            "invalid option \"maxhops\": is not an option (did you mean \"maxHops\"?); the options are maxHops, modes, agents, switchTo, report, resumeParent, requestTimeoutMs, summarizeTimeoutMs, permissionTimeoutMs"
+            "invalid option \"maxhops\": is not an option (did you mean \"maxHops\"?); the options are maxHops, maxBranches, modes, agents, switchTo, report, resumeParent, requestTimeoutMs, summarizeTimeoutMs, permissionTimeoutMs"
         );
     }
 }

@@ -1,19 +1,24 @@
 //! The engine's outbox: the actions [`crate::RelayEngine::poll_action`] hands
 //! out, in order, and what the last pending list given to the journal held.
 //! A [`Notice`] goes out as an [`Action::Notice`], followed at once by the
-//! toasts, log lines and tool result `render.rs` makes from it.
+//! toasts, log lines and tool result `render.rs` makes from it. A call
+//! answered before it was done (a branch waiting for its place) gets no
+//! second result: what would have been one is dropped, the log line made
+//! with it stays.
 
 use crate::action::Action;
-use crate::ids::RelayId;
+use crate::ids::{RelayId, ToolCallId};
 use crate::notice::Notice;
 use crate::render::{self, Said};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 #[derive(Debug, Default)]
 pub(crate) struct Outputs {
     actions: VecDeque<Action>,
     /// Relays of the last pending list `poll_journal` returned.
     journaled: Vec<RelayId>,
+    /// Calls whose result is given already, while they go on.
+    answered: HashSet<ToolCallId>,
 }
 
 impl Outputs {
@@ -22,6 +27,11 @@ impl Outputs {
         let said = render::said(&notice);
         self.actions.push_back(Action::Notice { notice });
         for said in said {
+            if let Said::Reply { call, .. } = &said {
+                if self.answered.remove(call) {
+                    continue;
+                }
+            }
             self.actions.push_back(match said {
                 Said::Toast {
                     variant,
@@ -36,6 +46,11 @@ impl Outputs {
                 Said::Reply { call, ok, text } => Action::ReplyToTool { call, ok, text },
             });
         }
+    }
+
+    /// The call's result went out while it goes on: the next one made for it is dropped.
+    pub fn answered_early(&mut self, call: ToolCallId) {
+        self.answered.insert(call);
     }
 
     /// Queues a request; only `requests.rs`, which waits for its outcome, sends them.

@@ -122,14 +122,38 @@ impl Relays {
         call: &ToolCall,
         requests: &mut Requests,
     ) -> (RelayId, usize) {
+        self.queue(now_ms, call, true, requests)
+    }
+
+    /// Queues a relay for a session whose turn is not the caller's (a
+    /// follow-up to a branch): it goes out at the session's next turn end,
+    /// as its events tell it, or when [`Relays::deliver_when_idle`] says.
+    pub fn enqueue_elsewhere(
+        &mut self,
+        now_ms: u64,
+        call: &ToolCall,
+        requests: &mut Requests,
+    ) -> RelayId {
+        self.queue(now_ms, call, false, requests).0
+    }
+
+    fn queue(
+        &mut self,
+        now_ms: u64,
+        call: &ToolCall,
+        in_calling_turn: bool,
+        requests: &mut Requests,
+    ) -> (RelayId, usize) {
         let id = requests.allocate_relay_id();
         let session = self.sessions.entry(call.session_id.clone()).or_default();
         // The tool runs inside a turn, so the session is busy whatever the
         // events said last; the end of this turn is the edge that delivers.
-        if !session.busy {
-            session.turn += 1;
+        if in_calling_turn {
+            if !session.busy {
+                session.turn += 1;
+            }
+            session.busy = true;
         }
-        session.busy = true;
         let relay = Relay {
             id,
             mode: call.mode,
@@ -458,6 +482,57 @@ impl Relays {
         self.start_next(now_ms, session_id, requests, out);
     }
 
+    /// The session's branch was cancelled: everything waiting there is
+    /// dropped, and returned for the notice that tells of the cancel. A
+    /// relay whose prompt went out was delivered, or may have been; the
+    /// cancel stops its answer.
+    pub fn cancel_all(
+        &mut self,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) -> Vec<Cancelled> {
+        let Some(session) = self.sessions.remove(session_id) else {
+            return Vec::new();
+        };
+        let SessionRelays { queue, active, .. } = session;
+        let mut dropped = Vec::new();
+        if let Some(ActiveRelay { relay, stage }) = active {
+            if let Some(waiting) = stage.waits_for() {
+                requests.forget(waiting);
+            }
+            match stage {
+                Stage::Answering { pending: None, .. } => {
+                    out.notice(delivered(
+                        session_id,
+                        relay,
+                        Delivery::AnsweringWhenCancelled,
+                    ));
+                }
+                Stage::Answering {
+                    pending: Some(_), ..
+                } => {
+                    let reason = RelayFailure::BranchCancelled;
+                    out.notice(failed(session_id, relay, reason, Certainty::Uncertain));
+                }
+                Stage::ReadingModel { .. }
+                | Stage::ReadyToSummarize { .. }
+                | Stage::Summarizing { .. }
+                | Stage::Settling { .. } => dropped.push(relay),
+            }
+        }
+        dropped.extend(queue);
+        dropped
+            .into_iter()
+            .map(|relay| Cancelled::Relay {
+                relay: relay.id,
+                mode: relay.mode,
+                agent: relay.agent,
+                text: relay.text,
+            })
+            .collect()
+    }
+
     pub fn session_deleted(
         &mut self,
         session_id: &str,
@@ -698,7 +773,7 @@ impl Relays {
                 Stage::ReadingModel { request }
             }
             // Only `message` and `compact` are queued (`Mode::is_queued`).
-            Mode::Message | Mode::New | Mode::Fork | Mode::Status => {
+            Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => {
                 let parts = vec![relay.text.clone()];
                 let request = prompt(now_ms, session_id, &relay, parts, requests, out);
                 Stage::Answering {

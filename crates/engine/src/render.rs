@@ -8,8 +8,9 @@ use crate::error::InputError;
 use crate::ids::{RelayId, ToolCallId};
 use crate::mode::Mode;
 use crate::notice::{
-    Activity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled, Certainty, Delivery,
-    NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored, SessionError,
+    Activity, BranchActivity, BranchError, BranchInfo, BranchProgress, CallFailure, Cancelled,
+    Certainty, Delivery, NoteKind, Notice, Refusal, RelayFailure, RequestError, Restored,
+    SessionError, WaitingBranch,
 };
 use crate::shown;
 use crate::stats::EngineStats;
@@ -86,10 +87,10 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             let text = match (mode, within_turn) {
                 (Mode::Compact, false) => queued_compact(*relay, agent, *backlog),
                 (Mode::Compact, true) => queued_compact_within_turn(*relay, agent, *backlog),
-                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, false) => {
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel, false) => {
                     queued_message(*relay, agent, *backlog)
                 }
-                (Mode::Message | Mode::New | Mode::Fork | Mode::Status, true) => {
+                (Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel, true) => {
                     queued_message_within_turn(*relay, agent, *backlog)
                 }
             };
@@ -121,7 +122,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     ),
                     log,
                 ],
-                Mode::Message | Mode::New | Mode::Fork | Mode::Status => vec![log],
+                Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => vec![log],
             }
         }
         Notice::RelayDelivered {
@@ -137,6 +138,9 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                 }
                 Delivery::AnsweringWhenDeleted => {
                     format!("{agent} was answering when the session was deleted")
+                }
+                Delivery::AnsweringWhenCancelled => {
+                    format!("{agent} was answering when the branch was cancelled")
                 }
             };
             vec![Said::log(
@@ -205,7 +209,8 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                 | Refusal::QueuedFromSubagent
                 | Refusal::PermissionRefused { .. }
                 | Refusal::Interrupted
-                | Refusal::SessionDeleted => None,
+                | Refusal::SessionDeleted
+                | Refusal::NotABranch { .. } => None,
             };
             let mut said = Vec::with_capacity(3);
             if let Some(title) = toast {
@@ -254,20 +259,96 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             }
             let text = match mode {
                 Mode::Fork => started_fork(agent, branch_session_id, title, *shown),
-                Mode::New | Mode::Message | Mode::Compact | Mode::Status => {
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status | Mode::Cancel => {
                     started_new(agent, branch_session_id, title, *shown)
                 }
             };
             vec![log, ok_reply(*call, text)]
         }
+        Notice::BranchWaitsForPerson {
+            session_id,
+            title,
+            what,
+            shown,
+            ..
+        } => {
+            let text = waits_for_person(session_id, title, what, *shown);
+            vec![
+                Said::log(LogLevel::Info, text.clone()),
+                Said::toast(ToastVariant::Warning, "A branch waits for you", text),
+            ]
+        }
         Notice::StatusReported {
             call,
+            now_ms,
             branches,
+            waiting,
             stats,
             ..
         } => {
-            let text = format!("{}\n\n{}", branch_status(branches), engine_summary(stats));
+            let mut text = branch_status(branches, *now_ms);
+            if !waiting.is_empty() {
+                text.push_str(&format!("\n\n{}", waiting_status(waiting)));
+            }
+            text.push_str(&format!("\n\n{}", engine_summary(stats)));
             vec![ok_reply(*call, text)]
+        }
+        Notice::BranchWaiting {
+            call,
+            session_id,
+            agent,
+            mode,
+            place,
+            max_branches,
+            answer_follows,
+            ..
+        } => {
+            let log = Said::log(
+                LogLevel::Info,
+                format!("{mode} → {agent} from {session_id} waits, number {place} in line (maxBranches = {max_branches})"),
+            );
+            if *answer_follows {
+                return vec![log];
+            }
+            vec![log, ok_reply(*call, branch_waiting(*mode, agent, *place, *max_branches))]
+        }
+        Notice::FollowUpQueued {
+            call,
+            relay,
+            session_id,
+            branch_session_id,
+            title,
+            agent,
+            busy,
+            hop,
+            max_hops,
+        } => vec![
+            Said::log(
+                LogLevel::Info,
+                format!("{relay} follows up branch {branch_session_id} from {session_id} (hop {hop} of {max_hops}) → {agent}"),
+            ),
+            ok_reply(*call, follow_up_queued(*relay, branch_session_id, title, agent, *busy)),
+        ],
+        Notice::BranchCancelled {
+            call,
+            session_id,
+            branch_session_id,
+            title,
+            dropped,
+            error,
+        } => {
+            let text = branch_cancelled(branch_session_id, title, dropped, error.as_ref());
+            vec![
+                Said::log(
+                    LogLevel::Info,
+                    format!("branch {branch_session_id} \"{title}\" of {session_id} cancelled"),
+                ),
+                Said::toast(ToastVariant::Info, "Branch cancelled", text.clone()),
+                ok_reply(*call, text),
+            ]
+        }
+        Notice::NothingToCancel { call, branch, .. } => {
+            vec![ok_reply(*call, nothing_to_cancel(branch))]
         }
         Notice::BranchFinished {
             session_id,
@@ -288,6 +369,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     agent,
                     answer,
                     error: None,
+                    waited: None,
                 };
                 said.push(ok_reply(*call, branch_report(&report)));
             }
@@ -316,6 +398,7 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
                     agent,
                     answer,
                     error: Some(error),
+                    waited: None,
                 };
                 said.push(ok_reply(*call, branch_report(&report)));
             }
@@ -423,6 +506,7 @@ pub(crate) fn activity(activity: Activity) -> &'static str {
         Activity::ShowingSession => "showing the session in the TUI",
         Activity::ReadingAnswer => "reading the branch's answer",
         Activity::ReportingToParent => "reporting to the parent session",
+        Activity::StoppingSession => "stopping the branch's turn",
         Activity::TellingAboutLostHandOff => {
             "telling the session about a hand-off lost when OpenCode stopped"
         }
@@ -462,6 +546,9 @@ const NO_SUMMARY: &str = "the session was not compacted: OpenCode reported no se
 fn relay_failure(reason: &RelayFailure) -> String {
     match reason {
         RelayFailure::SessionDeleted => "the session was deleted".to_owned(),
+        RelayFailure::BranchCancelled => {
+            "the branch was cancelled before OpenCode confirmed the prompt".to_owned()
+        }
         RelayFailure::NotStarted { error } => {
             format!(
                 "OpenCode did not start the answer: {}",
@@ -519,6 +606,7 @@ fn refusal(mode: Mode, agent: &str, reason: &Refusal) -> String {
         Refusal::SessionDeleted => {
             "The session was deleted before the hand-off was queued. Nothing was sent.".to_owned()
         }
+        Refusal::NotABranch { named, branches } => not_a_branch(named, branches),
     }
 }
 
@@ -528,7 +616,9 @@ fn call_failure(mode: Mode, agent: &str, failure: &CallFailure, certainty: Certa
         CallFailure::BranchNotStarted { error } => {
             let what = match mode {
                 Mode::Fork => "fork",
-                Mode::New | Mode::Message | Mode::Compact | Mode::Status => "new session",
+                Mode::New | Mode::Message | Mode::Compact | Mode::Status | Mode::Cancel => {
+                    "new session"
+                }
             };
             branch_failed(what, &request_error(error), certainty)
         }
@@ -552,6 +642,7 @@ pub(crate) fn branch_error(error: &BranchError) -> String {
             format!("its answer could not be read: {}", request_error(error))
         }
         BranchError::SessionDeleted => "the session was deleted".to_owned(),
+        BranchError::Cancelled => "cancelled from the session that opened it".to_owned(),
         BranchError::Internal { answer } => format!("internal error: unexpected answer {answer}"),
     }
 }
@@ -852,6 +943,7 @@ pub(crate) struct BranchReport<'a> {
     /// Already trimmed ([`trimmed_answer`]).
     pub answer: &'a str,
     pub error: Option<&'a BranchError>,
+    pub waited: Option<&'a WaitedForPerson>,
 }
 
 /// The note a parent receives when one of its branches finished its turn.
@@ -862,6 +954,7 @@ pub(crate) fn branch_report(report: &BranchReport) -> String {
         agent,
         answer,
         error,
+        waited,
     } = report;
     let head = match error {
         None => format!("[Branch finished] \"{title}\" ({session_id}, {agent})"),
@@ -870,11 +963,14 @@ pub(crate) fn branch_report(report: &BranchReport) -> String {
             branch_error(error)
         ),
     };
-    let body = if answer.is_empty() {
+    let mut body = if answer.is_empty() {
         "(no answer)".to_owned()
     } else {
         (*answer).to_owned()
     };
+    if let Some(waited) = waited {
+        body = format!("{}\n\n{body}", waited_line(waited));
+    }
     format!("{head}\n\n{body}\n\nThe whole conversation is in session {session_id} (open it from /sessions).")
 }
 
@@ -891,8 +987,9 @@ pub(crate) fn branches_summary(mode: Mode, branches: &[BranchInfo]) -> String {
             }
             BranchProgress::Finished { answer } if answer.is_empty() => "(no answer)".to_owned(),
             BranchProgress::Finished { answer } => cut(answer, SUMMARY_CHARS),
+            BranchProgress::Cancelled => "cancelled".to_owned(),
             // Not in a summary: it is made once every branch is done.
-            BranchProgress::Running => "running".to_owned(),
+            BranchProgress::Running { .. } => "running".to_owned(),
         };
         text.push_str(&format!(
             "\n\n{}. \"{}\" ({})\n{outcome}",
@@ -912,13 +1009,177 @@ pub(crate) fn resume_text(summary: &str) -> String {
     format!("{summary}\n\nYour branches are done (above). Compare their results and continue.")
 }
 
+fn branch_waiting(mode: Mode, agent: &str, place: usize, max_branches: u32) -> String {
+    format!(
+        "Waiting: this session already runs {max_branches} branches (maxBranches = {max_branches}). This {mode} → {agent} is number {place} in line and starts on its own as one of them finishes; its report comes here like the others'. This session goes on here."
+    )
+}
+
+fn follow_up_queued(
+    relay: RelayId,
+    session_id: &str,
+    title: &str,
+    agent: &str,
+    busy: bool,
+) -> String {
+    let when = if busy {
+        format!("its turn runs, so {agent} gets your text when that turn ends")
+    } else {
+        format!("{agent} is answering your text there now")
+    };
+    format!(
+        "Sent as {relay} to branch {session_id} \"{title}\": {when}. The answer comes back here as a branch report. This session goes on here."
+    )
+}
+
+fn branch_cancelled(
+    session_id: &str,
+    title: &str,
+    dropped: &[Cancelled],
+    error: Option<&RequestError>,
+) -> String {
+    let dropped = match dropped.len() {
+        0 => String::new(),
+        1 => " 1 hand-off it had queued was dropped.".to_owned(),
+        n => format!(" {n} hand-offs it had queued were dropped."),
+    };
+    match error {
+        None => format!(
+            "Cancelled branch {session_id} \"{title}\": its turn was stopped and it will not report.{dropped}"
+        ),
+        Some(error) => format!(
+            "Branch {session_id} \"{title}\" is no longer followed and will not report, but OpenCode did not confirm that its turn stopped ({}): open it from /sessions to check.{dropped}",
+            request_error(error)
+        ),
+    }
+}
+
+fn nothing_to_cancel(branch: &BranchInfo) -> String {
+    let state = match &branch.state {
+        BranchProgress::Cancelled => "was cancelled already",
+        BranchProgress::Running { .. } => "is running",
+        BranchProgress::Finished { .. } | BranchProgress::Failed { .. } => "had already finished",
+    };
+    format!(
+        "Branch {} \"{}\" {state}: nothing was changed. Its report is in this session.",
+        branch.session_id, branch.title
+    )
+}
+
+fn not_a_branch(named: &str, branches: &[BranchInfo]) -> String {
+    let named = shown::quoted(named);
+    if branches.is_empty() {
+        return format!("{named} is not a branch of this session: it has opened none that are still remembered. Nothing was sent.");
+    }
+    let list: Vec<String> = branches
+        .iter()
+        .map(|b| format!("{} \"{}\"", b.session_id, b.title))
+        .collect();
+    format!(
+        "{named} is not a branch of this session (name one by its id, or by the start of exactly one title). Its branches: {}. Nothing was sent.",
+        list.join("; ")
+    )
+}
+
+/// The `status` answer's lines for the branch calls waiting for their place.
+fn waiting_status(waiting: &[WaitingBranch]) -> String {
+    let lines: Vec<String> = waiting
+        .iter()
+        .map(|w| {
+            format!(
+                "- waiting, number {} in line: {} → {}: \"{}\"",
+                w.place,
+                w.mode,
+                w.agent,
+                preview(&w.text, PREVIEW_CHARS / 2)
+            )
+        })
+        .collect();
+    format!(
+        "Waiting for a place (maxBranches), in call order ({}):\n{}",
+        lines.len(),
+        lines.join("\n")
+    )
+}
+
+fn waits_for_person(session_id: &str, title: &str, what: &str, shown: bool) -> String {
+    let go = if shown {
+        "The TUI switches to it"
+    } else {
+        "Open it from /sessions to answer"
+    };
+    format!(
+        "Branch \"{title}\" ({session_id}) asks: {}. {go}; it waits until someone does.",
+        preview(what, PREVIEW_CHARS)
+    )
+}
+
+/// `45 s`, `3 min 5 s`, `2 h 4 min`.
+fn duration(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3_599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3_600, (s % 3_600) / 60),
+    }
+}
+
+/// A running branch's line in `status`: how long, how many steps, what now.
+fn running_line(started_ms: u64, steps: u32, doing: &BranchActivity, now_ms: u64) -> String {
+    let steps = match steps {
+        1 => "1 step".to_owned(),
+        n => format!("{n} steps"),
+    };
+    let now = match doing {
+        BranchActivity::Starting => "starting".to_owned(),
+        BranchActivity::Writing => "writing".to_owned(),
+        BranchActivity::RunningTool { tool } => format!("running {tool}"),
+        BranchActivity::WaitingForPerson { what, since_ms } => format!(
+            "waiting {} for a person to answer: {}",
+            duration(now_ms.saturating_sub(*since_ms)),
+            preview(what, PREVIEW_CHARS / 2)
+        ),
+        BranchActivity::Reporting => "done, its answer is being read".to_owned(),
+    };
+    format!(
+        "running for {}, {steps}, now {now}",
+        duration(now_ms.saturating_sub(started_ms))
+    )
+}
+
+/// How a branch's turn waited for a person, as its report tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WaitedForPerson {
+    pub what: String,
+    pub for_ms: u64,
+    pub answered: bool,
+}
+
+fn waited_line(waited: &WaitedForPerson) -> String {
+    let what = preview(&waited.what, PREVIEW_CHARS);
+    if waited.answered {
+        format!(
+            "It waited {} for a person to answer: {what}.",
+            duration(waited.for_ms)
+        )
+    } else {
+        format!(
+            "It was still waiting for a person to answer ({what}) after {}: nobody did.",
+            duration(waited.for_ms)
+        )
+    }
+}
+
 /// The `status` answer's list of the branches a session opened, oldest first.
-fn branch_status(branches: &[BranchInfo]) -> String {
+fn branch_status(branches: &[BranchInfo], now_ms: u64) -> String {
     if branches.is_empty() {
         return "This session has not opened any branches (new or fork) that are still remembered."
             .to_owned();
     }
-    let lines: Vec<String> = branches.iter().map(branch_status_line).collect();
+    let lines: Vec<String> = branches
+        .iter()
+        .map(|branch| branch_status_line(branch, now_ms))
+        .collect();
     format!(
         "Branches opened from this session, oldest first ({}):\n{}\nOpen one from /sessions to read it all.",
         lines.len(),
@@ -926,9 +1187,13 @@ fn branch_status(branches: &[BranchInfo]) -> String {
     )
 }
 
-fn branch_status_line(branch: &BranchInfo) -> String {
+fn branch_status_line(branch: &BranchInfo, now_ms: u64) -> String {
     let state = match &branch.state {
-        BranchProgress::Running => "running".to_owned(),
+        BranchProgress::Running {
+            started_ms,
+            steps,
+            doing,
+        } => running_line(*started_ms, *steps, doing, now_ms),
         BranchProgress::Finished { answer } if answer.is_empty() => {
             "finished (no answer)".to_owned()
         }
@@ -939,6 +1204,7 @@ fn branch_status_line(branch: &BranchInfo) -> String {
             )
         }
         BranchProgress::Failed { error } => format!("ended with an error: {}", branch_error(error)),
+        BranchProgress::Cancelled => "cancelled".to_owned(),
     };
     format!(
         "- \"{}\" ({}, {}) — {state}",
@@ -955,39 +1221,83 @@ pub struct ToolText {
     /// The offered modes, `a | b | c`.
     pub mode: String,
     pub agent: &'static str,
+    /// What `session` means; `None` when no offered mode takes it.
+    pub session: Option<&'static str>,
 }
 
 /// The tool's text for `modes` (in the order they are offered).
 pub fn tool_text(modes: &[Mode]) -> ToolText {
+    let opens_branches = modes.contains(&Mode::New) || modes.contains(&Mode::Fork);
+    let follows_up = opens_branches && modes.contains(&Mode::Message);
     let mut lines = vec![
-        "Hand work to an agent (yourself or another primary agent such as build or plan)."
-            .to_owned(),
+        "Hand work to an agent (you or another primary agent, e.g. plan).".to_owned(),
         "Modes:".to_owned(),
     ];
-    lines.extend(modes.iter().map(|&mode| mode_line(mode).to_owned()));
+    lines.extend(
+        modes
+            .iter()
+            .map(|&mode| mode_line(mode, follows_up).to_owned()),
+    );
+    if opens_branches {
+        lines.push("Branches report here when done.".to_owned());
+    }
     if modes.iter().any(|mode| mode.is_queued()) {
-        lines
-            .push("After message or compact, end your turn: the answer comes after it.".to_owned());
+        lines.push("After message or compact, end your turn.".to_owned());
     }
     ToolText {
         description: lines.join("\n"),
-        text: "What the receiving agent should do, written as a user message",
+        text: "What the receiving agent should do, as a user message",
         mode: modes
             .iter()
             .map(|mode| mode.as_str())
             .collect::<Vec<_>>()
             .join(" | "),
         agent: "Primary agent that answers; default: you",
+        session: (follows_up || modes.contains(&Mode::Cancel))
+            .then_some("Id of one of your branches (see status)"),
     }
 }
 
-fn mode_line(mode: Mode) -> &'static str {
+fn mode_line(mode: Mode, follows_up: bool) -> &'static str {
     match mode {
-        Mode::Message => "- message: when your turn ends, text arrives in this session as a user message and agent answers it. Use for review or turn-taking (build → plan → build).",
-        Mode::New => "- new: agent answers text in a fresh session without this history. Use for a clean next phase. Returns at once.",
-        Mode::Compact => "- compact: when your turn ends, this session is summarized, then agent answers text on the summary. Use when the history is long.",
-        Mode::Fork => "- fork: agent answers text in a copy of this session with its full history. Call several times in one turn to try alternatives in parallel. Returns at once.",
-        Mode::Status => "- status: list the branches (new, fork) you opened, their state and last answer. No text needed.",
+        Mode::Message if follows_up => "- message: when your turn ends, agent answers text here (review, turn-taking); with session, in that branch.",
+        Mode::Message => "- message: when your turn ends, agent answers text here (review, turn-taking).",
+        Mode::New => "- new: agent answers text in a fresh session without this history. Returns at once.",
+        Mode::Compact => "- compact: when your turn ends, this session is summarized, then agent answers text.",
+        Mode::Fork => "- fork: agent answers text in a copy of this session. Call several times to try alternatives in parallel. Returns at once.",
+        Mode::Status => "- status: your branches, their progress and answers.",
+        Mode::Cancel => "- cancel: stop the branch named by session.",
+    }
+}
+
+/// What a permission prompt or a question asks, in a few words: `bash (git
+/// status)`, or the question's text.
+pub(crate) fn person_asked(kind: &str, props: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn text(value: Option<&Value>) -> Option<&str> {
+        value
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+    if kind == "question.asked" {
+        let first = props.get("questions").and_then(|q| q.get(0));
+        let question = text(first.and_then(|q| q.get("question")))
+            .or_else(|| text(first.and_then(|q| q.get("header"))));
+        return question.unwrap_or("a question").to_owned();
+    }
+    // 1.1 and later: `permission` and `patterns`; 1.0: `type`, `pattern` and `title`.
+    let permission = text(props.get("permission")).or_else(|| text(props.get("type")));
+    let patterns: Vec<&str> = match props.get("patterns").or_else(|| props.get("pattern")) {
+        Some(Value::Array(items)) => items.iter().filter_map(|p| text(Some(p))).collect(),
+        other => text(other).into_iter().collect(),
+    };
+    match (permission, patterns.is_empty()) {
+        (Some(permission), false) => format!("{permission} ({})", patterns.join(", ")),
+        (Some(permission), true) => permission.to_owned(),
+        (None, _) => text(props.get("title"))
+            .unwrap_or("a permission")
+            .to_owned(),
     }
 }
 
@@ -1076,8 +1386,10 @@ mod tests {
     fn status_without_branches_says_so_and_sums_up_the_engine() {
         let notice = Notice::StatusReported {
             call: ToolCallId(1),
+            now_ms: 0,
             session_id: "s1".into(),
             branches: Vec::new(),
+            waiting: Vec::new(),
             stats: EngineStats {
                 relays_pending: 1,
                 ..EngineStats::default()

@@ -183,6 +183,7 @@ impl Requests {
             | Request::RenameSession { .. }
             | Request::SelectSession { .. }
             | Request::LastAnswer { .. }
+            | Request::AbortSession { .. }
             | Request::Note { .. } => self.request_timeout_ms,
         }
     }

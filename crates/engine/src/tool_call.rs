@@ -2,7 +2,7 @@
 //! the context OpenCode gives the tool.
 
 use crate::error::InputError;
-pub use crate::limits::{MAX_AGENT_CHARS, MAX_TEXT_BYTES};
+pub use crate::limits::{MAX_AGENT_CHARS, MAX_SESSION_CHARS, MAX_TEXT_BYTES};
 use crate::mode::Mode;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -17,13 +17,17 @@ pub struct ToolCall {
     pub caller_agent: String,
     pub mode: Mode,
     pub text: String,
-    /// Agent that should answer; `None` means the caller.
+    /// Agent that should answer; `None` means the caller (for a follow-up,
+    /// the branch's agent).
     pub agent: Option<String>,
+    /// The branch a `message` follows up or a `cancel` stops, as the model
+    /// named it (its id or the start of its title); `None` for the calling session.
+    pub session: Option<String>,
 }
 
 impl ToolCall {
-    /// Reads `{sessionId, messageId, callerAgent, mode, text, agent?}`. The
-    /// model writes `mode`, `text` and `agent`; a wrong one is refused with
+    /// Reads `{sessionId, messageId, callerAgent, mode, text, agent?, session?}`.
+    /// The model writes `mode`, `text`, `agent` and `session`; a wrong one is refused with
     /// an error naming the field, so the model can correct its call. Fields
     /// it does not know are ignored; `null` counts as left out.
     pub fn from_json(value: Value) -> Result<Self, InputError> {
@@ -39,7 +43,7 @@ impl ToolCall {
         let mode: Mode = match string(
             &fields,
             "mode",
-            "one of \"message\", \"new\", \"compact\", \"fork\", \"status\"",
+            "one of \"message\", \"new\", \"compact\", \"fork\", \"status\", \"cancel\"",
         )? {
             Some(mode) => mode.trim().parse()?,
             None => return Err(InputError::MissingMode),
@@ -48,7 +52,7 @@ impl ToolCall {
         if text.len() > MAX_TEXT_BYTES {
             return Err(InputError::TextTooLong { bytes: text.len() });
         }
-        if text.is_empty() && mode != Mode::Status {
+        if text.is_empty() && !mode.needs_no_text() {
             return Err(InputError::EmptyText);
         }
         let agent = string(&fields, "agent", "the name of a primary agent, or left out")?
@@ -58,6 +62,22 @@ impl ToolCall {
             if chars > MAX_AGENT_CHARS {
                 return Err(InputError::AgentTooLong { chars });
             }
+        }
+        let session = string(&fields, "session", "a branch's session id, or left out")?
+            .map(str::trim)
+            .filter(|name| !name.is_empty());
+        if let Some(chars) = session.map(|name| name.chars().count()) {
+            if chars > MAX_SESSION_CHARS {
+                return Err(InputError::SessionTooLong { chars });
+            }
+        }
+        match (mode, session) {
+            (Mode::Cancel, None) => return Err(InputError::MissingSession),
+            (Mode::New | Mode::Compact | Mode::Fork | Mode::Status, Some(_)) => {
+                return Err(InputError::SessionNotTaken { mode })
+            }
+            (Mode::Message | Mode::Cancel, _)
+            | (Mode::New | Mode::Compact | Mode::Fork | Mode::Status, None) => {}
         }
         let context = |field: &'static str| -> Result<String, InputError> {
             match string(&fields, field, "a string")? {
@@ -72,6 +92,7 @@ impl ToolCall {
             mode,
             text: text.to_owned(),
             agent: agent.map(str::to_owned),
+            session: session.map(str::to_owned),
         })
     }
 
@@ -199,7 +220,7 @@ mod tests {
         };
         assert_eq!(
             message("FORK"),
-            "unknown mode \"FORK\" (did you mean \"fork\"?): use one of message, new, compact, fork, status"
+            "unknown mode \"FORK\" (did you mean \"fork\"?): use one of message, new, compact, fork, status, cancel"
         );
         assert!(
             message("fork\u{0}").starts_with("unknown mode \"fork\\0\" (did you mean \"fork\"?)")

@@ -3,7 +3,7 @@
 //! engine: no panic, every refusal has a message, every action can be encoded.
 
 use opencode_sessions_engine::fuzz::decode_value;
-use opencode_sessions_engine::{OPTION_NAMES, RELEVANT_EVENT_TYPES};
+use opencode_sessions_engine::{Mode, OPTION_NAMES, RELEVANT_EVENT_TYPES};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -59,6 +59,7 @@ const WORDS: &[&str] = &[
     "compact",
     "fork",
     "status",
+    "cancel",
     "FORK",
     " fork ",
     "fork\u{0}",
@@ -147,7 +148,22 @@ fn tool_call_like() -> impl Strategy<Value = Value> {
         "text",
         "agent",
     ];
-    object(names.into_iter().map(|n| field(n).boxed()).collect())
+    let mut fields: Vec<_> = names
+        .into_iter()
+        .map(|n| match n {
+            // Often a mode the tool has, so that calls get past the mode.
+            "mode" => prop_oneof![
+                1 => proptest::sample::select(Mode::EVERY.map(Mode::as_str).to_vec())
+                    .prop_map(|m| Some(("mode".to_owned(), Value::from(m)))),
+                1 => field("mode"),
+            ]
+            .boxed(),
+            _ => field(n).boxed(),
+        })
+        .collect();
+    // Mostly left out: only message and cancel take it.
+    fields.push(prop_oneof![3 => Just(None), 1 => field("session")].boxed());
+    object(fields)
 }
 
 /// Objects shaped like a bus event.

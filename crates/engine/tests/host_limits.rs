@@ -27,7 +27,13 @@ fn a_mode_the_host_lacks_is_not_offered() {
     let config = lacking(&[(Mode::Fork, "a way to fork a session from a plugin")]);
     assert_eq!(
         config.offered_modes(),
-        [Mode::Message, Mode::New, Mode::Compact, Mode::Status]
+        [
+            Mode::Message,
+            Mode::New,
+            Mode::Compact,
+            Mode::Status,
+            Mode::Cancel
+        ]
     );
     let text = tool_text(&config.offered_modes());
     assert!(

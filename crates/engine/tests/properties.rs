@@ -46,11 +46,17 @@
 //!
 //! # Invariants
 //!
+//! Calls also steer branches: `cancel` and follow-ups (`message` with
+//! `session`), mostly naming one of the caller's branches, sometimes any
+//! session.
+//!
 //! 1. Every accepted relay (a `message`/`compact` call the engine answers
-//!    with [`Notice::RelayQueued`], and every prompt opening a branch) ends
+//!    with [`Notice::RelayQueued`], a follow-up with
+//!    [`Notice::FollowUpQueued`], and every prompt opening a branch) ends
 //!    exactly once. The checks read the engine's notices, never its wording:
 //!    a relay ends by [`Notice::RelayDelivered`], [`Notice::RelayFailed`]
-//!    (with a [`Certainty`]) or an item of [`Notice::HandOffsCancelled`]; a
+//!    (with a [`Certainty`]) or an item of [`Notice::HandOffsCancelled`] or
+//!    of [`Notice::BranchCancelled`]; a
 //!    branch prompt by its call's reply. Ambiguous outcomes (a time-out or a
 //!    5xx on a prompt, an accepted prompt whose turn does not start in time)
 //!    leave the engine unable to know, and it says so (uncertain): that
@@ -149,6 +155,13 @@ enum Op {
         mode: Mode,
         target: Target,
         caller: Caller,
+    },
+    /// A call that names a session as a branch: `cancel`, or a `message`
+    /// following it up. The named session may be no branch of the caller's.
+    Steer {
+        session: usize,
+        target: usize,
+        cancel: bool,
     },
     StartTurn {
         session: usize,
@@ -266,6 +279,8 @@ fn any_op() -> impl Strategy<Value = Op> {
             prop_oneof![4 => Just(Caller::Build), 2 => Just(Caller::Plan), 1 => Just(Caller::Subagent)])
             .prop_map(|(session, mode, target, caller)| Op::Call { session, mode, target, caller }),
         5 => session.clone().prop_map(|session| Op::StartTurn { session }),
+        2 => (session.clone(), 0..8usize, any::<bool>())
+            .prop_map(|(session, target, cancel)| Op::Steer { session, target, cancel }),
         1 => (session.clone(), any::<bool>()).prop_map(|(session, tool_calls)| Op::Step { session, tool_calls }),
         3 => (session.clone(), prop_oneof![
                 10 => Just(TurnEnd::Idle), 1 => Just(TurnEnd::StatusOnly), 1 => Just(TurnEnd::IdleOnly),
@@ -426,6 +441,8 @@ struct World {
     calls: BTreeMap<ToolCallId, CallRecord>,
     relays: BTreeMap<u64, RelayRecord>,
     relay_by_text: HashMap<String, u64>,
+    /// The session that opened each branch, as `BranchStarted` said.
+    parent_of: HashMap<String, String>,
     accepted_in: HashMap<String, usize>,
     /// Per session, the place of the relay that ran last.
     last_ran: HashMap<String, usize>,
@@ -463,6 +480,7 @@ impl World {
             calls: BTreeMap::new(),
             relays: BTreeMap::new(),
             relay_by_text: HashMap::new(),
+            parent_of: HashMap::new(),
             accepted_in: HashMap::new(),
             last_ran: HashMap::new(),
             branch_prompts: BTreeMap::new(),
@@ -652,6 +670,56 @@ impl World {
                 );
                 Ok(())
             }
+            // A follow-up is a relay into the branch it names.
+            Notice::FollowUpQueued {
+                call,
+                relay,
+                branch_session_id,
+                ..
+            } => {
+                let Some(record) = self.calls.get_mut(&call) else {
+                    return violation(
+                        "1 (relay accounting)",
+                        format!("relay #{} queued by unknown call {call:?}", relay.0),
+                    );
+                };
+                record.queued = true;
+                let record_text = record.text.clone();
+                let accepted = self
+                    .accepted_in
+                    .entry(branch_session_id.clone())
+                    .or_default();
+                *accepted += 1;
+                self.relay_by_text.insert(record_text.clone(), relay.0);
+                self.relays.insert(
+                    relay.0,
+                    RelayRecord {
+                        session: branch_session_id,
+                        text: record_text,
+                        accepted: *accepted,
+                        endings: Vec::new(),
+                        ran: 0,
+                        ambiguous: false,
+                    },
+                );
+                Ok(())
+            }
+            Notice::BranchStarted {
+                session_id,
+                branch_session_id,
+                ..
+            } => {
+                self.parent_of.insert(branch_session_id, session_id);
+                Ok(())
+            }
+            Notice::BranchCancelled { dropped, .. } => {
+                for item in dropped {
+                    if let Cancelled::Relay { relay, .. } = item {
+                        self.relay_ended(relay.0, Ending::Cancelled)?;
+                    }
+                }
+                Ok(())
+            }
             Notice::RelayDelivered { relay, .. } => self.relay_ended(relay.0, Ending::Delivered),
             Notice::RelayFailed {
                 relay, certainty, ..
@@ -748,6 +816,11 @@ impl World {
                 target,
                 caller,
             } => self.call(session, mode, target, caller),
+            Op::Steer {
+                session,
+                target,
+                cancel,
+            } => self.steer(session, target, cancel),
             Op::StartTurn { session } => match self.pick(session, |s| s.exists && !s.busy) {
                 Some(i) => self.start_turn(i),
                 None => Ok(()),
@@ -912,6 +985,7 @@ impl World {
             mode,
             text: text.clone(),
             agent: agent.map(str::to_owned),
+            session: None,
         };
         let session_id = session.id.clone();
         let id = self.engine.handle_tool_call(self.now, call);
@@ -923,6 +997,53 @@ impl World {
             id,
             CallRecord {
                 session: session_id,
+                mode,
+                text,
+                replies: 0,
+                reply: None,
+                queued: false,
+                not_confirmed: false,
+            },
+        );
+        self.pump()
+    }
+
+    fn steer(&mut self, session: usize, target: usize, cancel: bool) -> Checked {
+        let Some(i) = self.pick(session, |s| s.exists && s.busy) else {
+            return Ok(());
+        };
+        // Mostly one of the caller's own branches, when it has one.
+        let caller = self.sessions[i].id.clone();
+        let own = |s: &HostSession| s.exists && self.parent_of.get(&s.id) == Some(&caller);
+        let j = match self.pick(target / 4, own) {
+            Some(j) if target % 4 != 0 => j,
+            _ => match self.pick(target, |s| s.exists) {
+                Some(j) => j,
+                None => return Ok(()),
+            },
+        };
+        self.texts_made += 1;
+        let text = format!("text{}", self.texts_made);
+        let mode = if cancel { Mode::Cancel } else { Mode::Message };
+        let (caller, named) = (self.sessions[i].id.clone(), self.sessions[j].id.clone());
+        let call = ToolCall {
+            session_id: caller.clone(),
+            message_id: format!("msg_{caller}_{}", self.sessions[i].turns),
+            caller_agent: "build".to_owned(),
+            mode,
+            text: text.clone(),
+            agent: None,
+            session: Some(named.clone()),
+        };
+        let id = self.engine.handle_tool_call(self.now, call);
+        self.note(format!(
+            "call {} in {caller} by build: {mode} → {named} \"{text}\"",
+            id.0
+        ));
+        self.calls.insert(
+            id,
+            CallRecord {
+                session: caller,
                 mode,
                 text,
                 replies: 0,
@@ -1224,6 +1345,7 @@ impl World {
             }
             Request::RenameSession { session_id, .. }
             | Request::SelectSession { session_id }
+            | Request::AbortSession { session_id }
             | Request::Note { session_id, .. } => {
                 if exists(self, session_id) {
                     (Outcome::Done, None)

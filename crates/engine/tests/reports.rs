@@ -280,7 +280,7 @@ fn status_lists_each_branch_with_its_state_and_last_answer() {
             "Branches opened from this session, oldest first (3):\n\
              - \"fork 1/3 · build · a\" ({}, build) — finished: use Redux\n\
              - \"fork 2/3 · build · b\" ({}, build) — ended with an error: interrupted by the user\n\
-             - \"fork 3/3 · build · c\" ({}, build) — running\n\
+             - \"fork 3/3 · build · c\" ({}, build) — running for 0 s, 0 steps, now starting\n\
              Open one from /sessions to read it all.\n\n\
              Across all sessions: 0 hand-offs pending, 1 branch running, 4 sessions remembered by the plugin.",
             b[0], b[1], b[2]
@@ -386,7 +386,10 @@ fn a_parent_receives_its_notes_one_at_a_time_so_they_arrive_in_order() {
     let note = single_request(&first, |r| matches!(r, Request::Note { .. }));
     sim.outcome(note, Outcome::failed("HTTP 500"));
     let actions = sim.drain();
-    assert!(matches!(&notices(&actions)[..], [Notice::NoteLost { .. }]), "{actions:#?}");
+    assert!(
+        matches!(&notices(&actions)[..], [Notice::NoteLost { .. }]),
+        "{actions:#?}"
+    );
     let next = notes_in(&actions, "p");
     assert_eq!(next.len(), 1, "{next:#?}");
     assert!(next[0].contains("answer 1"));
@@ -394,7 +397,11 @@ fn a_parent_receives_its_notes_one_at_a_time_so_they_arrive_in_order() {
     let second = single_request(&actions, |r| matches!(r, Request::Note { .. }));
     sim.outcome(second, Outcome::Done);
     let rest = notes(&mut sim, "p");
-    assert_eq!(rest.len(), 1, "the summary follows the second note: {rest:#?}");
+    assert_eq!(
+        rest.len(),
+        1,
+        "the summary follows the second note: {rest:#?}"
+    );
     assert!(rest[0].starts_with("[All 2 fork branches"));
     assert!(sim.engine.is_quiet());
 }

@@ -155,6 +155,10 @@ export function createRequester(client) {
       await call(client.session.promptAsync({ path: { id: sessionId }, body, signal }))
       return { type: "done" }
     },
+    async abortSession({ sessionId }, signal) {
+      await call(client.session.abort({ path: { id: sessionId }, signal }))
+      return { type: "done" }
+    },
     async renameSession({ sessionId, title }, signal) {
       await call(client.session.update({ path: { id: sessionId }, body: { title }, signal }))
       return { type: "done" }

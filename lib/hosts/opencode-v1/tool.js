@@ -29,6 +29,8 @@ export function createSessionTool(runCall, modes, text) {
       text: argument({ type: "string", description: text.text }, { optional: true }),
       mode: argument({ type: "string", enum: modes, description: text.mode }),
       agent: argument({ type: "string", description: text.agent }, { optional: true }),
+      // Only where an offered mode takes it (a follow-up, cancel).
+      ...(text.session ? { session: argument({ type: "string", description: text.session }, { optional: true }) } : {}),
     },
     async execute(args, context) {
       return runCall(toolCallInput(args, context), context)
@@ -124,5 +126,6 @@ export function toolCallInput(args, context) {
     mode: given.mode,
     text: given.text ?? "",
     agent: given.agent ?? null,
+    session: given.session ?? null,
   }
 }

@@ -25,7 +25,7 @@ const REQUIRED = [
  *   tool, session or event domain (the V1 `server` entry runs the plugin there);
  *   `unexpected`: a context this adapter cannot work with, `missing` says why
  * @property {string[]} missing the required members absent, as `ctx.session.prompt`
- * @property {{ mode: "message" | "new" | "compact" | "fork", lacks: string }[]} limits modes this host cannot do
+ * @property {{ mode: "message" | "new" | "compact" | "fork" | "cancel", lacks: string }[]} limits modes this host cannot do
  * @property {Server | null} server reachable with the host's own credentials, when the context gives them
  */
 
@@ -70,6 +70,9 @@ export function probe(ctx) {
     })
   } else if (!readsMessages) {
     limits.push({ mode: "fork", lacks: "a way to read a branch's answer from a plugin (ctx.session.context)" })
+  }
+  if (!isFunction(session.interrupt)) {
+    limits.push({ mode: "cancel", lacks: "a way to stop a session's turn from a plugin (ctx.session.interrupt)" })
   }
   return { shape: "ready", missing: [], limits, server }
 }

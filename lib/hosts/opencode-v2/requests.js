@@ -101,6 +101,11 @@ export function createRequester(ctx, server) {
       await session.synthetic({ sessionID: sessionId, text, metadata: { [PLUGIN_MARK]: true }, resume: false })
       return { type: "done" }
     },
+    async abortSession({ sessionId }) {
+      // Probed at setup: without it `cancel` is not offered.
+      await session.interrupt({ sessionID: sessionId })
+      return { type: "done" }
+    },
     async renameSession({ sessionId, title }) {
       if (await rename(sessionId, title)) return { type: "done" }
       return { type: "failed", message: "this OpenCode has no way to rename a session from a plugin" }
