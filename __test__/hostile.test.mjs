@@ -368,6 +368,12 @@ test("opencode-v1 tool parts cross only as a tool starts and ends; permission an
   const asked = { type: "permission.asked", properties: { id: "per_1", sessionID: "s", permission: "bash", patterns: ["ls"] } }
   read(asked)
   assert.deepEqual(crossed, [["personEvent", asked]])
+  // OpenCode 1.14's carry functions, which cannot cross: only the fields read do.
+  crossed.length = 0
+  const withFunctions = { ...asked, properties: { ...asked.properties, always: ["*"], tool: { callID: "c" }, toJSON() {} } }
+  read(withFunctions)
+  assert.deepEqual(crossed, [["personEvent", asked]])
+  assert.doesNotThrow(() => engine.personEvent(0, crossed[0][1]))
   assert.throws(
     () => engine.personEvent(0, { type: "session.idle", properties: { sessionID: "s" } }),
     /opencode-sessions: malformed event: expected a permission or question event/,

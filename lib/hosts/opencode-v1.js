@@ -209,8 +209,9 @@ export function createEventReader(input, malformed) {
       case "question.asked":
       case "question.replied":
       case "question.rejected":
-        // Rare, and the engine reads what they ask: they cross whole.
-        return void input((engine, now) => engine.personEvent(now, event))
+        // Rare: they cross with the fields the engine reads of what they ask,
+        // copied, since OpenCode 1.14's carry functions that cannot cross.
+        return void input((engine, now) => engine.personEvent(now, personEventFields(event)))
       case "message.updated": {
         // An assistant message is a step of a turn: begun, or ended once completed.
         const info = props?.info
@@ -230,3 +231,17 @@ export function createEventReader(input, malformed) {
 
 const isId = (value) => typeof value === "string" && value !== ""
 const text = (value) => (typeof value === "string" ? value : null)
+
+const PERSON_EVENT_TEXT = ["id", "sessionID", "requestID", "permissionID", "permission", "type", "pattern", "title"]
+
+/** A permission or question event reduced to plain data: ids, what is asked, the first question. */
+function personEventFields(event) {
+  const props = event.properties ?? {}
+  const properties = {}
+  for (const key of PERSON_EVENT_TEXT) if (typeof props[key] === "string") properties[key] = props[key]
+  if (Array.isArray(props.pattern)) properties.pattern = props.pattern.filter((p) => typeof p === "string")
+  if (Array.isArray(props.patterns)) properties.patterns = props.patterns.filter((p) => typeof p === "string")
+  const first = Array.isArray(props.questions) ? props.questions[0] : undefined
+  if (first) properties.questions = [{ question: String(first.question ?? ""), header: String(first.header ?? "") }]
+  return { type: event.type, properties }
+}
