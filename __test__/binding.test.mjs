@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { modes, optionNames, RelayEngine, relevantEventTypes } from "../index.js"
+import { parseDrain } from "../lib/driver.js"
 import { parsing, toolCallInput } from "./fake-client.mjs"
 
 const call = toolCallInput
@@ -112,6 +113,24 @@ test("an input's drain has one action per line, so the driver can run each befor
     whole.actions,
   )
   assert.deepEqual(JSON.parse(`{${lines.at(-1).slice(2)}`), { timeoutAt: whole.timeoutAt, journal: whole.journal })
+})
+
+test("an engine told to write prompts compactly gives the same actions, whatever the prompt's text holds", () => {
+  const idleEdge = (compact, text) => {
+    const engine = new RelayEngine()
+    engine.compactPrompts(compact)
+    const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan", text })))
+    const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
+    engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
+    return engine.status(2, "ses_1", false)
+  }
+  for (const text of ["review this", "line one\nline two, 3:4\n", "→ naïve 🦀 ,P1,2:", "x".repeat(70_000)]) {
+    const json = idleEdge(false, text)
+    const compact = idleEdge(true, text)
+    assert.match(compact.split("\n")[1], /^P\d+,/)
+    assert.deepEqual(parseDrain(compact), JSON.parse(json))
+    assert.equal(parseDrain(compact).actions[0].request.parts[0], text.trim())
+  }
 })
 
 test("an engine told that nobody listens to notices leaves them out, and nothing else", () => {

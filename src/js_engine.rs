@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
-use crate::json::AsciiJson;
+use crate::json::{AsciiJson, DrainText};
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
     JsToolCallStarted, JsToolMode, JsToolText,
@@ -36,6 +36,8 @@ pub struct JsRelayEngine {
     timeout_at: Option<u64>,
     /// Whether drains carry `notice` actions; see [`JsRelayEngine::want_notices`].
     notices: bool,
+    /// Whether drains carry prompts as compact lines; see [`JsRelayEngine::compact_prompts`].
+    compact_prompts: bool,
 }
 
 /// Reads a whole number argument, refusing anything else by name.
@@ -67,6 +69,7 @@ impl JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
             notices: true,
+            compact_prompts: false,
         })
     }
 
@@ -78,6 +81,16 @@ impl JsRelayEngine {
     #[napi]
     pub fn want_notices(&mut self, want: bool) {
         self.notices = want;
+    }
+
+    /// Whether the drains of input methods carry a prompt request as a
+    /// compact line (`P…`, see `write_prompt` in src/json.rs) instead of
+    /// JSON (they do not unless told). For a host that reads drains with
+    /// `readDrain` in lib/driver.js: the prompt is what an idle edge waits on, and its
+    /// compact line reads in a fraction of the time `JSON.parse` takes.
+    #[napi]
+    pub fn compact_prompts(&mut self, compact: bool) {
+        self.compact_prompts = compact;
     }
 
     /// The modes the tool offers, in the order it lists them.
@@ -113,7 +126,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         busy: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let busy = boolean("busy", busy).map_err(JsInputError::Argument)?;
@@ -129,7 +142,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Idle {
             session_id,
         })
@@ -144,7 +157,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Compacted {
             session_id,
         })
@@ -159,7 +172,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Deleted {
             session_id,
         })
@@ -178,7 +191,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         name: Unknown<'_>,
         message: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = optional_string("sessionId", session_id)
             .map_err(JsInputError::Argument)?
@@ -208,7 +221,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         finish: Unknown<'_>,
         error: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let finish = optional_string("finish", finish).map_err(JsInputError::Argument)?;
@@ -243,7 +256,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         step_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let step_id = non_empty_string("stepId", step_id).map_err(JsInputError::Argument)?;
@@ -261,7 +274,7 @@ impl JsRelayEngine {
         &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError::Argument)?;
         self.engine.handle_user_message(&session_id, from_plugin);
@@ -297,7 +310,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -318,7 +331,7 @@ impl JsRelayEngine {
 
     /// Lets time pass: requests past their time limit fail.
     #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
-    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<AsciiJson>> {
+    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
         Ok(self.drain())
@@ -334,7 +347,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
@@ -383,20 +396,22 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         event: fn(String) -> BusEvent,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, event(session_id))
     }
 
-    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<AsciiJson>> {
+    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<DrainText>> {
         self.engine.handle_event(now, event);
         Ok(self.drain())
     }
 
     /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
-    fn drain(&mut self) -> Option<AsciiJson> {
-        self.drain_typed().map(|drain| AsciiJson::drain(&drain))
+    fn drain(&mut self) -> Option<DrainText> {
+        let compact = self.compact_prompts;
+        self.drain_typed()
+            .map(|drain| AsciiJson::drain(&drain, compact))
     }
 
     /// What the last input left to do; `None` when there are no actions,
