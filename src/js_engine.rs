@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
 use crate::json::{AsciiJson, DrainText};
+use crate::raw_inputs::Running;
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
     JsToolCallStarted, JsToolMode, JsToolText,
@@ -288,6 +289,7 @@ impl JsRelayEngine {
         ts_return_type = "string"
     )]
     pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<AsciiJson> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError::Argument)?;
         let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
@@ -311,6 +313,7 @@ impl JsRelayEngine {
         id: Unknown<'_>,
         outcome: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -348,6 +351,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
