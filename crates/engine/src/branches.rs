@@ -11,6 +11,7 @@
 
 use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
+use crate::fast_hash::HashMap;
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
 use crate::ids::{ActionId, ToolCallId};
@@ -22,7 +23,7 @@ use crate::relays::Relays;
 use crate::render::{self, BranchReport};
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Finished branches a parent remembers for `status`; older ones are forgotten.
 const FINISHED_KEPT: usize = 20;
@@ -123,8 +124,8 @@ impl Branches {
     pub fn new(config: &EngineConfig) -> Self {
         Branches {
             groups: BranchGroups::default(),
-            branches: HashMap::new(),
-            parents: HashMap::new(),
+            branches: HashMap::default(),
+            parents: HashMap::default(),
             report: config.report,
             resume_parent: config.resume_parent,
         }

@@ -8,6 +8,7 @@ use crate::action::Request;
 use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
 use crate::branches::{Branches, Siblings};
 use crate::config::EngineConfig;
+use crate::fast_hash::HashMap;
 use crate::groups::BranchSlot;
 use crate::hops::Hops;
 use crate::host_limits::HostLimit;
@@ -20,7 +21,6 @@ use crate::relays::Relays;
 use crate::render;
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::HashMap;
 
 #[derive(Debug)]
 pub(crate) struct Calls {
@@ -140,7 +140,7 @@ fn failed(id: ToolCallId, call: &ToolCall, failure: CallFailure, certainty: Cert
 impl Calls {
     pub fn new(config: &EngineConfig) -> Self {
         Calls {
-            calls: HashMap::new(),
+            calls: HashMap::default(),
             modes: config.enabled_hand_offs(),
             host_limits: config.host_limits.clone(),
             agents: config.agents.clone(),
