@@ -115,10 +115,10 @@ test("an input's drain has one action per line, so the driver can run each befor
   assert.deepEqual(JSON.parse(`{${lines.at(-1).slice(2)}`), { timeoutAt: whole.timeoutAt, journal: whole.journal })
 })
 
-test("an engine told to write prompts compactly gives the same actions, whatever the prompt's text holds", () => {
+test("an engine told to write compact lines gives the same actions, whatever the prompt's text holds", () => {
   const idleEdge = (compact, text) => {
     const engine = new RelayEngine()
-    engine.compactPrompts(compact)
+    engine.compactActions(compact)
     const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan", text })))
     const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
     engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
@@ -128,6 +128,7 @@ test("an engine told to write prompts compactly gives the same actions, whatever
     const json = idleEdge(false, text)
     const compact = idleEdge(true, text)
     assert.match(compact.split("\n")[1], /^P\d+,/)
+    assert.ok(compact.includes("\n,L4:info"))
     assert.deepEqual(parseDrain(compact), JSON.parse(json))
     assert.equal(parseDrain(compact).actions[0].request.parts[0], text.trim())
   }

@@ -37,8 +37,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export function createDriver({ engine, host, journal, onNotice, now = Date.now }) {
   // Notices nobody listens to are not encoded at all.
   engine.wantNotices(onNotice !== undefined)
-  // Prompts come as compact lines, which readDrain reads without JSON.parse.
-  engine.compactPrompts(true)
+  // Prompts and log lines come as compact lines, which readDrain reads without JSON.parse.
+  engine.compactActions(true)
   /** @type {Map<number, PendingCall>} tool calls waiting for their reply, by engine call id */
   const replies = new Map()
   /** When the engine wants `timeout()` next, as its last drain said; null for never. */
@@ -258,15 +258,17 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
 //   ,…next action…
 //   ],"timeoutAt":…,"journal":…}
 //
-// An action line is JSON, or, once the engine was told `compactPrompts(true)`,
-// a prompt request as a compact line led by `P` (`write_prompt` in
-// src/json.rs), read with a few slices instead of JSON.parse. (Here rather
+// An action line is JSON, or, once the engine was told `compactActions(true)`,
+// a prompt request or a log line as a compact line led by `P` or `L`
+// (`write_prompt` and `write_log` in src/json.rs), read with a few slices
+// instead of JSON.parse. (Here rather
 // than in a module of its own: under Bun every module costs start-up time.)
 
 const COMMA = 44
 const COLON = 58
 const CLOSE = 93 // `]`, which starts the last line
 const PROMPT = 80 // `P`
+const LOG = 76 // `L`
 
 /**
  * @param {string} text the drain's text
@@ -279,8 +281,8 @@ export function readDrain(text, run) {
     let code = text.charCodeAt(at)
     if (code === CLOSE) return JSON.parse(`{${text.slice(at + 2)}`)
     if (code === COMMA) code = text.charCodeAt(++at)
-    if (code === PROMPT) {
-      const action = readPrompt(text, at + 1)
+    if (code === PROMPT || code === LOG) {
+      const action = code === PROMPT ? readPrompt(text, at + 1) : readLog(text, at + 1)
       // Read before `run`, which may feed the engine and read another drain.
       at = cursor + 1
       run(action)
@@ -317,6 +319,14 @@ function readPrompt(text, at) {
   const parts = new Array(readNumber(text))
   for (let i = 0; i < parts.length; i++) parts[i] = readCounted(text)
   return { type: "request", id, timeoutMs, request: { op: "prompt", sessionId, agent, parts } }
+}
+
+/** `L<n>:<level><n>:<message>` from `at`, past the `L`. */
+function readLog(text, at) {
+  cursor = at
+  const level = readCounted(text)
+  const message = readCounted(text)
+  return { type: "log", level, message }
 }
 
 /** Decimal digits up to a comma or colon, which is skipped. */

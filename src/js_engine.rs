@@ -37,8 +37,8 @@ pub struct JsRelayEngine {
     timeout_at: Option<u64>,
     /// Whether drains carry `notice` actions; see [`JsRelayEngine::want_notices`].
     notices: bool,
-    /// Whether drains carry prompts as compact lines; see [`JsRelayEngine::compact_prompts`].
-    compact_prompts: bool,
+    /// Whether drains carry prompts and log lines as compact lines; see [`JsRelayEngine::compact_actions`].
+    compact_actions: bool,
 }
 
 /// Reads a whole number argument, refusing anything else by name.
@@ -70,7 +70,7 @@ impl JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
             notices: true,
-            compact_prompts: false,
+            compact_actions: false,
         })
     }
 
@@ -84,14 +84,15 @@ impl JsRelayEngine {
         self.notices = want;
     }
 
-    /// Whether the drains of input methods carry a prompt request as a
-    /// compact line (`P…`, see `write_prompt` in src/json.rs) instead of
-    /// JSON (they do not unless told). For a host that reads drains with
-    /// `readDrain` in lib/driver.js: the prompt is what an idle edge waits on, and its
-    /// compact line reads in a fraction of the time `JSON.parse` takes.
+    /// Whether the drains of input methods carry prompt requests and log
+    /// lines as compact lines (`P…`, `L…`, see `write_prompt` in src/json.rs)
+    /// instead of JSON (they do not unless told). For a host that reads
+    /// drains with `readDrain` in lib/driver.js: the prompt is what an idle
+    /// edge waits on, and a compact line reads in a fraction of the time
+    /// `JSON.parse` takes.
     #[napi]
-    pub fn compact_prompts(&mut self, compact: bool) {
-        self.compact_prompts = compact;
+    pub fn compact_actions(&mut self, compact: bool) {
+        self.compact_actions = compact;
     }
 
     /// The modes the tool offers, in the order it lists them.
@@ -413,7 +414,7 @@ impl JsRelayEngine {
 
     /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
     fn drain(&mut self) -> Option<DrainText> {
-        let compact = self.compact_prompts;
+        let compact = self.compact_actions;
         self.drain_typed()
             .map(|drain| AsciiJson::drain(&drain, compact))
     }

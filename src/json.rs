@@ -3,8 +3,8 @@
 //! path. Characters beyond ASCII are written as `\uXXXX` escapes, which
 //! `JSON.parse` turns back into the same text.
 //!
-//! A drain may also carry its prompts as compact lines instead (see
-//! [`write_prompt`]), for a host whose reader decodes them (`readDrain` in lib/driver.js).
+//! A drain may also carry its prompts and log lines as compact lines instead
+//! (see [`write_prompt`], [`write_log`]), for a host whose reader decodes them (`readDrain` in lib/driver.js).
 
 use std::io::{self, Write};
 
@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{Result, ToNapiValue};
 use napi::{check_status, sys};
 use serde::Serialize;
 
-use crate::types::{JsAction, JsDrain, JsRequest};
+use crate::types::{JsAction, JsDrain, JsLogLevel, JsRequest};
 
 /// JSON text whose every byte is ASCII; it becomes a JS string.
 pub struct AsciiJson(Vec<u8>);
@@ -43,12 +43,12 @@ impl AsciiJson {
     /// took ~6 µs, the prompt's line alone ~2 µs; idle event to prompt
     /// went from ~14 to ~11 µs).
     ///
-    /// With `compact_prompts`, a prompt request is a compact line rather
-    /// than JSON (see [`write_prompt`]); its text is then written as it is,
-    /// so the drain may hold characters beyond ASCII.
-    pub fn drain(drain: &JsDrain, compact_prompts: bool) -> DrainText {
+    /// With `compact`, prompt requests and log lines are compact lines
+    /// rather than JSON (see [`write_prompt`]); their text is then written as
+    /// it is, so the drain may hold characters beyond ASCII.
+    pub fn drain(drain: &JsDrain, compact: bool) -> DrainText {
         let mut out = Vec::with_capacity(512);
-        match write_drain(&mut out, drain, compact_prompts) {
+        match write_drain(&mut out, drain, compact) {
             Ok(()) => DrainText(out),
             Err(e) => DrainText(Self::lost(e).0),
         }
@@ -70,11 +70,7 @@ fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Res
     value.serialize(&mut serde_json::Serializer::with_formatter(out, Ascii))
 }
 
-fn write_drain(
-    out: &mut Vec<u8>,
-    drain: &JsDrain,
-    compact_prompts: bool,
-) -> serde_json::Result<()> {
+fn write_drain(out: &mut Vec<u8>, drain: &JsDrain, compact: bool) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"actions\":[\n");
     for (at, action) in drain.actions.iter().enumerate() {
         if at > 0 {
@@ -90,7 +86,8 @@ fn write_drain(
                         agent,
                         parts,
                     },
-            } if compact_prompts => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
+            } if compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
+            JsAction::Log { level, message } if compact => write_log(out, level, message),
             _ => write(out, action)?,
         }
         out.push(b'\n');
@@ -137,6 +134,20 @@ fn write_prompt(
     }
 }
 
+/// A log line as one compact line: `L<n>:<level><n>:<message>`, strings
+/// led by their length as in [`write_prompt`].
+fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
+    out.push(b'L');
+    let level = match level {
+        JsLogLevel::Debug => "debug",
+        JsLogLevel::Info => "info",
+        JsLogLevel::Warn => "warn",
+        JsLogLevel::Error => "error",
+    };
+    write_counted(out, level);
+    write_counted(out, message);
+}
+
 /// `<length in UTF-16 code units>:<text>`.
 fn write_counted(out: &mut Vec<u8>, text: &str) {
     let units = if text.is_ascii() {
@@ -154,7 +165,7 @@ fn write_number(out: &mut Vec<u8>, number: i64) {
     let _ = write!(out, "{number}");
 }
 
-/// The text of a drain: ASCII but for the parts of compact prompts, which
+/// The text of a drain: ASCII but for the text of compact lines, which
 /// are UTF-8 as they are.
 pub struct DrainText(Vec<u8>);
 
