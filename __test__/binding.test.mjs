@@ -116,21 +116,28 @@ test("an input's drain has one action per line, so the driver can run each befor
 })
 
 test("an engine told to write compact lines gives the same actions, whatever the prompt's text holds", () => {
-  const idleEdge = (compact, text) => {
+  // The idle edge that sends the prompt, and the one after its answer, which says it was delivered.
+  const idleEdges = (compact, text) => {
     const engine = new RelayEngine()
     engine.compactActions(compact)
     const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan", text })))
     const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
     engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
-    return engine.status(2, "ses_1", false)
+    const sent = engine.status(2, "ses_1", false)
+    engine.outcome(3, (compact ? parseDrain(sent) : JSON.parse(sent)).actions[0].id, { type: "done" })
+    engine.status(4, "ses_1", true)
+    return [sent, engine.status(5, "ses_1", false)]
   }
   for (const text of ["review this", "line one\nline two, 3:4\n", "→ naïve 🦀 ,P1,2:", "x".repeat(70_000)]) {
-    const json = idleEdge(false, text)
-    const compact = idleEdge(true, text)
-    assert.match(compact.split("\n")[1], /^P\d+,/)
-    assert.ok(compact.includes("\n,L4:info"))
-    assert.deepEqual(parseDrain(compact), JSON.parse(json))
-    assert.equal(parseDrain(compact).actions[0].request.parts[0], text.trim())
+    const json = idleEdges(false, text)
+    const compact = idleEdges(true, text)
+    assert.match(compact[0].split("\n")[1], /^P\d+,/)
+    assert.match(compact[1], /\n,?L4:info\d+:relay #\d+ delivered/)
+    assert.deepEqual(
+      compact.map(parseDrain),
+      json.map((drain) => JSON.parse(drain)),
+    )
+    assert.equal(parseDrain(compact[0]).actions[0].request.parts[0], text.trim())
   }
 })
 

@@ -87,7 +87,10 @@ fn write_drain(out: &mut Vec<u8>, drain: &JsDrain, compact: bool) -> serde_json:
                         parts,
                     },
             } if compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
-            JsAction::Log { level, message } if compact => write_log(out, level, message),
+            // Only an ASCII one: the drain stays one-byte text, which V8 copies as it is.
+            JsAction::Log { level, message } if compact && message.is_ascii() => {
+                write_log(out, level, message)
+            }
             _ => write(out, action)?,
         }
         out.push(b'\n');
