@@ -30,6 +30,15 @@ export declare class RelayEngine {
    * of an idle edge that sends a prompt).
    */
   wantNotices(want: boolean): void
+  /**
+   * Whether the drains of input methods carry prompt requests and log
+   * lines as compact lines (`P…`, `L…`, see `write_prompt` in src/json.rs)
+   * instead of JSON (they do not unless told). For a host that reads
+   * drains with `readDrain` in lib/driver.js: the prompt is what an idle
+   * edge waits on, and a compact line reads in a fraction of the time
+   * `JSON.parse` takes.
+   */
+  compactActions(compact: boolean): void
   /** The modes the tool offers, in the order it lists them. */
   enabledModes(): Array<JsToolMode>
   /** What the model reads about the `session` tool, for the modes on offer. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { modes, optionNames, RelayEngine, relevantEventTypes } from "../index.js"
+import { parseDrain } from "../lib/driver.js"
 import { parsing, toolCallInput } from "./fake-client.mjs"
 
 const call = toolCallInput
@@ -121,6 +122,32 @@ test("an input's drain has one action per line, so the driver can run each befor
     whole.actions,
   )
   assert.deepEqual(JSON.parse(`{${lines.at(-1).slice(2)}`), { timeoutAt: whole.timeoutAt, journal: whole.journal })
+})
+
+test("an engine told to write compact lines gives the same actions, whatever the prompt's text holds", () => {
+  // The idle edge that sends the prompt, and the one after its answer, which says it was delivered.
+  const idleEdges = (compact, text) => {
+    const engine = new RelayEngine()
+    engine.compactActions(compact)
+    const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan", text })))
+    const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
+    engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
+    const sent = engine.status(2, "ses_1", false)
+    engine.outcome(3, (compact ? parseDrain(sent) : JSON.parse(sent)).actions[0].id, { type: "done" })
+    engine.status(4, "ses_1", true)
+    return [sent, engine.status(5, "ses_1", false)]
+  }
+  for (const text of ["review this", "line one\nline two, 3:4\n", "→ naïve 🦀 ,P1,2:", "x".repeat(70_000)]) {
+    const json = idleEdges(false, text)
+    const compact = idleEdges(true, text)
+    assert.match(compact[0].split("\n")[1], /^P\d+,/)
+    assert.match(compact[1], /\n,?L4:info\d+:relay #\d+ delivered/)
+    assert.deepEqual(
+      compact.map(parseDrain),
+      json.map((drain) => JSON.parse(drain)),
+    )
+    assert.equal(parseDrain(compact[0]).actions[0].request.parts[0], text.trim())
+  }
 })
 
 test("an engine told that nobody listens to notices leaves them out, and nothing else", () => {

@@ -464,6 +464,30 @@ test("engine: outcomes of unexpected shapes are refused, and the request still w
   relayStillWorks(engine)
 })
 
+test("engine: a getter that calls the engine while it reads an outcome is refused, and the engine goes on", () => {
+  const engine = parsing(new RelayEngine())
+  const [list] = engine.toolCall(0, call()).drain.actions
+  const inner = []
+  const sly = {
+    type: "agents",
+    get agents() {
+      for (const reenter of [() => engine.status(1, "ses_1", true), () => engine.idle(1, "ses_1"), () => engine.timeout(1)]) {
+        try {
+          reenter()
+          inner.push("ran")
+        } catch (error) {
+          inner.push(error.message)
+        }
+      }
+      return [{ name: "build", mode: "primary" }]
+    },
+  }
+  engine.outcome(1, list.id, sly)
+  assert.ok(inner.length >= 3)
+  for (const message of inner) assert.match(message, /called while one of its methods was running/)
+  relayStillWorks(engine)
+})
+
 async function setup() {
   const fake = fakeClient()
   const directory = isolatedProject()

@@ -8,7 +8,6 @@
 
 /** The longest delay setTimeout honours; longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
-const COMMA = 44
 
 /**
  * @typedef {import("../index.js").RelayEngine} RelayEngine
@@ -38,6 +37,8 @@ const COMMA = 44
 export function createDriver({ engine, host, journal, onNotice, now = Date.now }) {
   // Notices nobody listens to are not encoded at all.
   engine.wantNotices(onNotice !== undefined)
+  // Prompts and log lines come as compact lines, which readDrain reads without JSON.parse.
+  engine.compactActions(true)
   /** @type {Map<number, PendingCall>} tool calls waiting for their reply, by engine call id */
   const replies = new Map()
   /** When the engine wants `timeout()` next, as its last drain said; null for never. */
@@ -70,20 +71,13 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
   }
 
   /**
-   * `apply` for the JSON text of a drain as the input methods return it, one
-   * action per line (see `AsciiJson::drain` in src/json.rs): each action runs
-   * as soon as it is parsed, so a prompt leaves before the rest is read.
+   * `apply` for the text of a drain as the input methods return it (see
+   * `readDrain` below): each action runs as soon as it is read, so a prompt
+   * leaves before the rest is read.
    * @param {string} text
    */
   function applyText(text) {
-    // Line 0 is `{"actions":[`; the next ones are actions, all but the first
-    // led by a comma; the last is `],"timeoutAt":…,"journal":…}`.
-    let start = text.indexOf("\n") + 1
-    for (let end = text.indexOf("\n", start); end !== -1; end = text.indexOf("\n", start)) {
-      run(JSON.parse(text.slice(text.charCodeAt(start) === COMMA ? start + 1 : start, end)))
-      start = end + 1
-    }
-    finish(JSON.parse(`{${text.slice(start + 2)}`))
+    finish(readDrain(text, run))
     arm()
   }
 
@@ -253,4 +247,103 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
       timer = undefined
     },
   }
+}
+
+// ---- reading drains ----
+// The text of a drain as the input methods return it (see `AsciiJson::drain`
+// in src/json.rs), one action per line:
+//
+//   {"actions":[
+//   …first action…
+//   ,…next action…
+//   ],"timeoutAt":…,"journal":…}
+//
+// An action line is JSON, or, once the engine was told `compactActions(true)`,
+// a prompt request or a log line as a compact line led by `P` or `L`
+// (`write_prompt` and `write_log` in src/json.rs), read with a few slices
+// instead of JSON.parse. (Here rather
+// than in a module of its own: under Bun every module costs start-up time.)
+
+const COMMA = 44
+const COLON = 58
+const CLOSE = 93 // `]`, which starts the last line
+const PROMPT = 80 // `P`
+const LOG = 76 // `L`
+
+/**
+ * @param {string} text the drain's text
+ * @param {(action: import("../index.js").JsAction) => void} run called with each action in order
+ * @returns {{ timeoutAt: number | null, journal: import("../index.js").JsPendingHandOff[] | null }} the rest of the drain
+ */
+export function readDrain(text, run) {
+  let at = text.indexOf("\n") + 1
+  for (;;) {
+    let code = text.charCodeAt(at)
+    if (code === CLOSE) return JSON.parse(`{${text.slice(at + 2)}`)
+    if (code === COMMA) code = text.charCodeAt(++at)
+    if (code === PROMPT || code === LOG) {
+      const action = code === PROMPT ? readPrompt(text, at + 1) : readLog(text, at + 1)
+      // Read before `run`, which may feed the engine and read another drain.
+      at = cursor + 1
+      run(action)
+    } else {
+      const end = text.indexOf("\n", at)
+      if (end === -1) throw new Error(`malformed engine output: ${text.slice(at, at + 80)}`)
+      run(JSON.parse(text.slice(at, end)))
+      at = end + 1
+    }
+  }
+}
+
+/**
+ * The whole drain as one object, as JSON.parse makes it of a drain without compact lines.
+ * @param {string} text
+ * @returns {import("../index.js").JsDrain}
+ */
+export function parseDrain(text) {
+  const actions = []
+  const { timeoutAt, journal } = readDrain(text, (action) => actions.push(action))
+  return { actions, timeoutAt, journal }
+}
+
+/** Where the compact line being read has got to. */
+let cursor = 0
+
+/** `P<id>,<timeoutMs>,<n>:<sessionId><n>:<agent><count>,<n>:<part>…` from `at`, past the `P`. */
+function readPrompt(text, at) {
+  cursor = at
+  const id = readNumber(text)
+  const timeoutMs = readNumber(text)
+  const sessionId = readCounted(text)
+  const agent = readCounted(text)
+  const parts = new Array(readNumber(text))
+  for (let i = 0; i < parts.length; i++) parts[i] = readCounted(text)
+  return { type: "request", id, timeoutMs, request: { op: "prompt", sessionId, agent, parts } }
+}
+
+/** `L<n>:<level><n>:<message>` from `at`, past the `L`. */
+function readLog(text, at) {
+  cursor = at
+  const level = readCounted(text)
+  const message = readCounted(text)
+  return { type: "log", level, message }
+}
+
+/** Decimal digits up to a comma or colon, which is skipped. */
+function readNumber(text) {
+  let number = 0
+  for (let code = text.charCodeAt(cursor); code !== COMMA && code !== COLON; code = text.charCodeAt(++cursor)) {
+    if (code < 48 || code > 57) throw new Error(`malformed engine output: ${text.slice(cursor, cursor + 80)}`)
+    number = number * 10 + code - 48
+  }
+  cursor++
+  return number
+}
+
+/** `<length>:<text>`, the length in UTF-16 code units. */
+function readCounted(text) {
+  const length = readNumber(text)
+  const value = text.slice(cursor, cursor + length)
+  cursor += length
+  return value
 }

@@ -28,31 +28,30 @@ pub fn json(what: &'static str, value: Unknown<'_>) -> Result<Value, InputError>
     })
 }
 
-/// Strings up to this many bytes of UTF-8 (session ids, agent names) are
+/// Strings up to this many UTF-16 code units (session ids, agent names) are
 /// read in one Node-API call.
 const SHORT: usize = 128;
 
 pub fn string(what: &'static str, value: Unknown<'_>) -> Result<String, InputError> {
-    // The common case first: a short string, read in one call without asking its type.
+    // The common case first: a short string, read in one call without asking
+    // its type. As UTF-16, which V8 copies as it is, where UTF-8 takes it two
+    // passes (measured and encoded); ids are ASCII and narrow back at once.
     let raw = value.value();
-    let mut buffer = [0u8; SHORT];
+    let mut buffer = [0u16; SHORT];
     let mut len = 0usize;
-    // SAFETY: `raw` is a live value of this call; the buffer holds `SHORT` bytes,
+    // SAFETY: `raw` is a live value of this call; the buffer holds `SHORT` units,
     // and Node-API writes at most that many, the terminating NUL included.
     let status = unsafe {
-        sys::napi_get_value_string_utf8(
-            raw.env,
-            raw.value,
-            buffer.as_mut_ptr().cast(),
-            SHORT,
-            &mut len,
-        )
+        sys::napi_get_value_string_utf16(raw.env, raw.value, buffer.as_mut_ptr(), SHORT, &mut len)
     };
-    // A longer string is cut to fit, at a character boundary, so at most 4
-    // bytes short of the buffer: only a string shorter than that is whole.
-    if status == sys::Status::napi_ok && len + 4 < SHORT {
-        if let Some(bytes) = buffer.get(..len) {
-            return Ok(String::from_utf8_lossy(bytes).into_owned());
+    // A longer string is cut to fit: only a string shorter than that is whole.
+    if status == sys::Status::napi_ok && len + 1 < SHORT {
+        if let Some(units) = buffer.get(..len) {
+            if units.iter().all(|&unit| unit < 0x80) {
+                return Ok(units.iter().map(|&unit| char::from(unit as u8)).collect());
+            }
+            // Lone surrogates become U+FFFD, as Node-API's UTF-8 makes them.
+            return Ok(String::from_utf16_lossy(units));
         }
     }
     expect(what, &value, ValueType::String, "a string")?;

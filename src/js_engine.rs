@@ -20,7 +20,8 @@ use serde_json::Value;
 
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
-use crate::json::AsciiJson;
+use crate::json::{AsciiJson, DrainText};
+use crate::raw_inputs::Running;
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
     JsToolCallStarted, JsToolMode, JsToolText,
@@ -37,6 +38,8 @@ pub struct JsRelayEngine {
     timeout_at: Option<u64>,
     /// Whether drains carry `notice` actions; see [`JsRelayEngine::want_notices`].
     notices: bool,
+    /// Whether drains carry prompts and log lines as compact lines; see [`JsRelayEngine::compact_actions`].
+    compact_actions: bool,
 }
 
 /// Reads a whole number argument, refusing anything else by name.
@@ -68,6 +71,7 @@ impl JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
             notices: true,
+            compact_actions: false,
         })
     }
 
@@ -79,6 +83,17 @@ impl JsRelayEngine {
     #[napi]
     pub fn want_notices(&mut self, want: bool) {
         self.notices = want;
+    }
+
+    /// Whether the drains of input methods carry prompt requests and log
+    /// lines as compact lines (`P…`, `L…`, see `write_prompt` in src/json.rs)
+    /// instead of JSON (they do not unless told). For a host that reads
+    /// drains with `readDrain` in lib/driver.js: the prompt is what an idle
+    /// edge waits on, and a compact line reads in a fraction of the time
+    /// `JSON.parse` takes.
+    #[napi]
+    pub fn compact_actions(&mut self, compact: bool) {
+        self.compact_actions = compact;
     }
 
     /// The modes the tool offers, in the order it lists them.
@@ -114,7 +129,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         busy: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let busy = boolean("busy", busy).map_err(JsInputError::Argument)?;
@@ -130,7 +145,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Idle {
             session_id,
         })
@@ -145,7 +160,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Compacted {
             session_id,
         })
@@ -160,7 +175,7 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         self.session_event(now_ms, session_id, |session_id| BusEvent::Deleted {
             session_id,
         })
@@ -179,7 +194,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         name: Unknown<'_>,
         message: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = optional_string("sessionId", session_id)
             .map_err(JsInputError::Argument)?
@@ -209,7 +224,7 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         finish: Unknown<'_>,
         error: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let finish = optional_string("finish", finish).map_err(JsInputError::Argument)?;
@@ -237,7 +252,7 @@ impl JsRelayEngine {
         part_id: Unknown<'_>,
         tool: Unknown<'_>,
         running: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let part_id = non_empty_string("partId", part_id).map_err(JsInputError::Argument)?;
@@ -265,7 +280,9 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         event: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
+        // Reading the event's properties can run a getter.
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let value = json("event", event).map_err(JsInputError::Argument)?;
         let event = BusEvent::from_json(&value).map_err(JsInputError::Argument)?;
@@ -308,7 +325,7 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         step_id: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let step_id = non_empty_string("stepId", step_id).map_err(JsInputError::Argument)?;
@@ -326,7 +343,7 @@ impl JsRelayEngine {
         &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError::Argument)?;
         self.engine.handle_user_message(&session_id, from_plugin);
@@ -340,6 +357,7 @@ impl JsRelayEngine {
         ts_return_type = "string"
     )]
     pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<AsciiJson> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError::Argument)?;
         let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
@@ -362,7 +380,8 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -383,7 +402,7 @@ impl JsRelayEngine {
 
     /// Lets time pass: requests past their time limit fail.
     #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
-    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<AsciiJson>> {
+    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
         Ok(self.drain())
@@ -399,7 +418,8 @@ impl JsRelayEngine {
         &mut self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
+        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
@@ -448,20 +468,22 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         event: fn(String) -> BusEvent,
-    ) -> Result<Option<AsciiJson>> {
+    ) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         self.event(now, event(session_id))
     }
 
-    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<AsciiJson>> {
+    fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<DrainText>> {
         self.engine.handle_event(now, event);
         Ok(self.drain())
     }
 
     /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
-    fn drain(&mut self) -> Option<AsciiJson> {
-        self.drain_typed().map(|drain| AsciiJson::drain(&drain))
+    fn drain(&mut self) -> Option<DrainText> {
+        let compact = self.compact_actions;
+        self.drain_typed()
+            .map(|drain| AsciiJson::drain(&drain, compact))
     }
 
     /// What the last input left to do; `None` when there are no actions,

@@ -8,6 +8,7 @@ mod decode;
 mod error;
 mod js_engine;
 mod json;
+mod raw_inputs;
 mod types;
 
 pub use js_engine::{

@@ -24,7 +24,7 @@ mod request;
 mod tool_call;
 mod tool_text;
 
-pub use action::JsAction;
+pub use action::{JsAction, JsLogLevel};
 pub use drain::{JsDrain, JsToolCallStarted};
 pub use engine_stats::JsEngineStats;
 pub use mode::{JsBranchMode, JsSessionMode, JsToolMode};

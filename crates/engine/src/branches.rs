@@ -11,6 +11,7 @@
 
 use crate::action::Request;
 use crate::config::{EngineConfig, ReportMode};
+use crate::fast_hash::HashMap;
 use crate::groups::{BranchGroups, BranchSlot, GroupKey};
 use crate::hops::Hops;
 use crate::ids::{ActionId, RelayId, ToolCallId};
@@ -24,7 +25,7 @@ use crate::relays::Relays;
 use crate::render::{self, BranchReport, WaitedForPerson};
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Finished branches a parent remembers for `status`; older ones are forgotten.
 const FINISHED_KEPT: usize = 20;
@@ -81,6 +82,10 @@ struct Branch {
     session_busy: bool,
     /// The branch session was deleted: it takes no follow-up.
     deleted: bool,
+    /// Its opening prompt was accepted and its first turn has not started:
+    /// a follow-up waits behind it, since beside a second prompt an error
+    /// would not say which of the two it is of.
+    opening: bool,
 }
 
 /// A permission prompt or question a branch raised.
@@ -216,8 +221,8 @@ impl Branches {
     pub fn new(config: &EngineConfig) -> Self {
         Branches {
             groups: BranchGroups::default(),
-            branches: HashMap::new(),
-            parents: HashMap::new(),
+            branches: HashMap::default(),
+            parents: HashMap::default(),
             report: config.report,
             resume_parent: config.resume_parent,
             switch_to: config.switch_to.clone(),
@@ -411,6 +416,7 @@ impl Branches {
             asks: Vec::new(),
             session_busy: branch_busy,
             deleted: false,
+            opening: !branch_busy,
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
@@ -450,14 +456,12 @@ impl Branches {
             agent: Some(call.target_agent().to_owned()),
             session: None,
         };
-        // Queued as the branch's events say: a turn that runs (or is about to
-        // start) delivers it as it ends; an idle branch gets it now, or once
-        // the answer being read is reported.
         // Queued as the branch session's events say: a turn that runs there
-        // (the branch's own, its stop not yet done, a person's) delivers it
-        // as it ends, and the branch is followed from that turn; an idle
-        // branch gets it now, or once the answer being read is reported.
-        let (relay, busy, now) = if branch.session_busy {
+        // (the branch's own, its stop not yet done, a person's) or that its
+        // opening prompt is about to start delivers it as it ends, and the
+        // branch is followed from that turn; an idle branch gets it now, or
+        // once the answer being read is reported.
+        let (relay, busy, now) = if branch.session_busy || branch.opening {
             if branch.is_finished() {
                 branch.state = BranchState::Running { busy: true };
             }
@@ -591,6 +595,7 @@ impl Branches {
         }
         if let Some(branch) = self.branches.get_mut(session_id) {
             branch.session_busy = true;
+            branch.opening = false;
             if let BranchState::Running { busy } = &mut branch.state {
                 *busy = true;
             }
@@ -648,9 +653,22 @@ impl Branches {
         match branch.state {
             // The turn runs: the error is part of how it ends.
             BranchState::Running { busy: true } => branch.error = Some(error),
-            // The prompt was accepted but its turn never started.
+            // The prompt was accepted but its turn never started; a follow-up
+            // that waited behind the opening prompt goes out now.
             BranchState::Running { busy: false } => {
+                let opening = std::mem::take(&mut branch.opening);
+                let followed_up = branch.followed_up;
                 self.finished(now_ms, session_id, String::new(), Some(error), sib);
+                if opening && followed_up {
+                    // Followed again from the follow-up's turn, as after any report.
+                    if let Some(branch) = self.branches.get_mut(session_id) {
+                        branch.state = BranchState::Running { busy: false };
+                        branch.started_ms = now_ms;
+                        branch.followed_up = true;
+                    }
+                    sib.relays
+                        .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+                }
             }
             BranchState::Reading { .. } | BranchState::Finished { .. } => {}
         }
@@ -752,6 +770,7 @@ impl Branches {
             answer: answer.clone(),
             error: error.clone(),
         };
+        branch.opening = false;
         let parent = branch.parent.clone();
         let group = branch.group.clone();
         // Calls that joined after the branch opened renamed it.

@@ -10,6 +10,7 @@ use crate::action::Request;
 use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
 use crate::branches::{Branches, Cancelling, FollowUp, Siblings};
 use crate::config::EngineConfig;
+use crate::fast_hash::HashMap;
 use crate::groups::BranchSlot;
 use crate::hops::Hops;
 use crate::host_limits::HostLimit;
@@ -24,7 +25,7 @@ use crate::relays::Relays;
 use crate::render;
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub(crate) struct Calls {
@@ -187,7 +188,7 @@ fn failed(id: ToolCallId, call: &ToolCall, failure: CallFailure, certainty: Cert
 impl Calls {
     pub fn new(config: &EngineConfig) -> Self {
         Calls {
-            calls: HashMap::new(),
+            calls: HashMap::default(),
             modes: config.enabled_hand_offs(),
             host_limits: config.host_limits.clone(),
             agents: config.agents.clone(),

@@ -5,10 +5,10 @@
 //! takes the idle after it as the turn's end), or for [`CLOSING_MS`] when
 //! OpenCode gives no such sign.
 
+use crate::fast_hash::HashMap;
 use crate::ids::ActionId;
 use crate::notice::Activity;
 use crate::requests::{Owner, Requests};
-use std::collections::HashMap;
 
 /// How long an idle after a failed turn is held when the failed step is never
 /// reported.

@@ -7,12 +7,12 @@
 //! complete.
 
 use crate::action::Request;
+use crate::fast_hash::HashMap;
 use crate::mode::Mode;
 use crate::outputs::Outputs;
 use crate::render;
 use crate::requests::Requests;
 use crate::tool_call::ToolCall;
-use std::collections::HashMap;
 
 /// The turn (its assistant message) and mode a branch was opened from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 //! session may take `max_hops` of them before a person writes again. A
 //! branch inherits its parent's count. This is the only writer of the counts.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 
 #[derive(Debug)]
 pub(crate) struct Hops {
@@ -14,7 +14,7 @@ pub(crate) struct Hops {
 impl Hops {
     pub fn new(max_hops: u32) -> Self {
         Hops {
-            counts: HashMap::new(),
+            counts: HashMap::default(),
             max_hops,
         }
     }

@@ -40,6 +40,7 @@ mod engine;
 mod error;
 mod event;
 mod failed_turns;
+mod fast_hash;
 /// Entry point of the fuzz target and of the tests replaying its corpus.
 #[doc(hidden)]
 pub mod fuzz;

@@ -5,6 +5,7 @@
 //! [`Requests`] and tells how each relay ended as a [`Notice`].
 
 use crate::action::Request;
+use crate::fast_hash::HashMap;
 use crate::ids::{ActionId, RelayId};
 use crate::mode::Mode;
 use crate::notice::{Activity, Cancelled, Certainty, Delivery, Notice, RelayFailure, SessionError};
@@ -14,7 +15,7 @@ use crate::relay::{ActiveRelay, Relay, Stage};
 use crate::render;
 use crate::requests::{Answer, Owner, Requests};
 use crate::tool_call::ToolCall;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Every session's relays; a session with none is not kept.
 #[derive(Debug, Default)]

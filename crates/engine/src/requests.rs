@@ -7,11 +7,12 @@
 
 use crate::action::{Action, Request};
 use crate::config::{EngineConfig, RetryPolicy};
+use crate::fast_hash::HashMap;
 use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::notice::{Activity, NoteKind, Notice, RequestError};
 use crate::outcome::{FailureCause, Outcome};
 use crate::outputs::Outputs;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 #[derive(Debug)]
 pub(crate) struct Requests {
@@ -150,8 +151,8 @@ impl Requests {
     pub fn new(config: &EngineConfig) -> Self {
         Requests {
             next_id: 1,
-            waiting: HashMap::new(),
-            attempts: HashMap::new(),
+            waiting: HashMap::default(),
+            attempts: HashMap::default(),
             deadlines: BTreeSet::new(),
             request_timeout_ms: config.request_timeout_ms,
             summarize_timeout_ms: config.summarize_timeout_ms,

@@ -844,3 +844,42 @@ fn where_the_host_ends_with_the_turn_a_waiting_call_returns_with_its_branch_repo
         "{text}"
     );
 }
+
+#[test]
+fn a_follow_up_waits_behind_an_opening_prompt_not_yet_started_and_goes_out_if_it_fails() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let branches = open(&mut sim, "p", &actions);
+    // The branch's prompt is accepted, its turn has not started: no second prompt beside it.
+    let (call, actions) = follow_up(&mut sim, "p", &branches[0], "and then B");
+    let (ok, text) = reply_to(&actions, call);
+    assert!(
+        ok && text.contains("gets your text when that turn ends"),
+        "{text}"
+    );
+    assert!(
+        !requests(&actions)
+            .iter()
+            .any(|(_, r)| matches!(r, Request::Prompt { .. })),
+        "{actions:#?}"
+    );
+    // OpenCode refuses to run the opening prompt: the follow-up goes out now.
+    sim.event(
+        json!({"type": "session.error", "properties": {"sessionID": branches[0],
+        "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}}),
+    );
+    let after = sim.drain_quiet();
+    let prompt = single_request(&after, |r| {
+        *r == sim::prompt(&branches[0], "build", &["and then B"])
+    });
+    sim.outcome(prompt, Outcome::Done);
+    sim.drain();
+    let status = status_text(&mut sim, "p");
+    assert!(status.contains("— running"), "{status}");
+    sim.idle("p");
+    let idle = sim.drain_quiet();
+    notes(&mut sim, "p", &idle);
+    let done = branch_answers(&mut sim, &branches[0], "B done");
+    let home = notes(&mut sim, "p", &done);
+    assert!(home.iter().any(|n| n.contains("B done")), "{home:#?}");
+}
