@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { askPermission, createUncheckedPolicy, rulesBeyondAllow } from "../lib/hosts/opencode-v1/permission.js"
+import { askPermission, configRulesBeyondAllow, createUncheckedPolicy } from "../lib/hosts/opencode-v1/permission.js"
 
 test("a permission is asked with the pattern the user's rules match, and a refusal keeps OpenCode's words", async () => {
   const asked = []
@@ -63,11 +63,13 @@ test("an unreadable config refuses the call, and the next call reads it again", 
 })
 
 test("the rules that could refuse a session call: one action for all, `*` and `session`, at the top and per agent", () => {
-  assert.deepEqual(rulesBeyondAllow({}), [])
-  assert.deepEqual(rulesBeyondAllow({ permission: "allow", agent: { plan: { permission: { "*": "allow" } } } }), [])
-  assert.deepEqual(rulesBeyondAllow({ permission: "ask" }), ["permission: ask"])
-  assert.deepEqual(rulesBeyondAllow({ permission: { "*": "deny", webfetch: "ask" } }), ["permission.*: deny"])
-  assert.deepEqual(rulesBeyondAllow({ agent: { plan: { permission: { session: { "new → *": "ask" } } } } }), [
+  assert.deepEqual(configRulesBeyondAllow({}), [])
+  assert.deepEqual(configRulesBeyondAllow({ permission: "allow", agent: { plan: { permission: { "*": "allow" } } } }), [])
+  assert.deepEqual(configRulesBeyondAllow({ permission: "ask" }), ["permission: ask"])
+  assert.deepEqual(configRulesBeyondAllow({ permission: { "*": "deny", webfetch: "ask" } }), ["permission.*: deny"])
+  assert.deepEqual(configRulesBeyondAllow({ agent: { plan: { permission: { session: { "new → *": "ask" } } } } }), [
     'agent.plan.permission.session "new → *": ask',
   ])
+  // Keys are wildcards, as OpenCode matches them.
+  assert.deepEqual(configRulesBeyondAllow({ permission: { "sess*": "ask", "s?": "deny" } }), ["permission.sess*: ask"])
 })

@@ -2,7 +2,10 @@
 // OpenCode 1.1–1.3 and 1.15+ give plugin tools an `ask` that returns a
 // promise. OpenCode 1.14 gives them one that returns an effect of its own
 // runtime, which nothing runs there: no rule is checked and no person asked.
-// On such a host the call runs only when the config could not have refused it.
+// On such a host the call runs only when the config could not have refused it
+// (the rules are weighed in ../permission-rules.js, shared with OpenCode 2).
+
+import { rulesBeyondAllow, rulesReason, uncheckedRefusal } from "../permission-rules.js"
 
 /**
  * Asks OpenCode's permission system through the tool's `ctx.ask`, which
@@ -47,44 +50,36 @@ export function createUncheckedPolicy(client) {
 async function readVerdict(client) {
   const result = await client.config.get()
   if (result?.error !== undefined) throw new Error(JSON.stringify(result.error).slice(0, 200))
-  const rules = rulesBeyondAllow(result?.data ?? result)
-  if (rules.length === 0) return { type: "done" }
-  return refused(`the config sets permission rules that may apply to it (${rules.slice(0, 5).join(", ")})`)
+  const found = configRulesBeyondAllow(result?.data ?? result)
+  if (found.length === 0) return { type: "done" }
+  return refused(rulesReason("the config", found))
 }
 
-function refused(reason) {
-  return {
-    type: "failed",
-    cause: "refused",
-    message: `this OpenCode cannot check a plugin tool against permission rules (its ctx.ask runs no check), and ${reason}, so the hand-off is refused rather than run unchecked. OpenCode 1.15 and later check them.`,
-  }
-}
+const refused = (reason) => uncheckedRefusal("its ctx.ask runs no check", reason, "OpenCode 1.15 and later check them.")
 
 /**
  * The rules of a config that could answer a `session` call with anything
- * but `allow`: a permission given as one action, or the `*` and `session`
- * entries, at the top level and in each agent.
+ * but `allow`: a permission given as one action, or the entries whose key
+ * matches `session` (`*`, `session`, …), at the top level and in each agent.
  * @param {any} config
  * @returns {string[]} each as `where: pattern → action`
  */
-export function rulesBeyondAllow(config) {
+export function configRulesBeyondAllow(config) {
   const sources = [["permission", config?.permission]]
   for (const [name, agent] of Object.entries(config?.agent ?? {})) sources.push([`agent.${name}.permission`, agent?.permission])
-  const found = []
+  /** @type {import("../permission-rules.js").PermissionRule[]} */
+  const rules = []
   for (const [where, permission] of sources) {
     if (typeof permission === "string") {
-      if (permission !== "allow") found.push(`${where}: ${permission}`)
+      rules.push({ where, action: null, pattern: null, effect: permission })
       continue
     }
-    for (const key of ["*", "session"]) {
-      const rule = permission?.[key]
-      if (typeof rule === "string" && rule !== "allow") found.push(`${where}.${key}: ${rule}`)
+    for (const [action, rule] of Object.entries(permission ?? {})) {
+      if (typeof rule === "string") rules.push({ where, action, pattern: null, effect: rule })
       else if (rule && typeof rule === "object") {
-        for (const [pattern, action] of Object.entries(rule)) {
-          if (action !== "allow") found.push(`${where}.${key} "${pattern}": ${action}`)
-        }
+        for (const [pattern, effect] of Object.entries(rule)) rules.push({ where, action, pattern, effect: String(effect) })
       }
     }
   }
-  return found
+  return rulesBeyondAllow(rules)
 }
