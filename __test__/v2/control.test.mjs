@@ -28,10 +28,10 @@ const answer = (sessionID, agent = "build") => oc.until(() => oc.transcript(sess
 const settle = (ms = 100) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("limits and faults over OpenCode 2's plugin API (model)", () => {
-  test("the tool's declarative permission decides: deny keeps it from running, and nothing is sent", async () => {
-    await boot({ permission: { session: "deny" } })
+  test("a rule that denies session wholly hides the tool, and nothing is sent", async () => {
+    await boot({ rules: [{ action: "session", resource: "*", effect: "deny" }] })
     const sessionID = await oc.startTurn(cue({ mode: "message", agent: "plan", text: "x" }))
-    assert.match(await answer(sessionID), /error: permission session denied/)
+    assert.match(await answer(sessionID), /error: no tool session/)
     await oc.until(() => oc.idle(sessionID))
     await settle()
     assert.equal(users(sessionID).length, 1)
@@ -61,7 +61,8 @@ describe("limits and faults over OpenCode 2's plugin API (model)", () => {
     const sessionID = await oc.startTurn(
       `${cue({ mode: "message", agent: "plan", text: "a" }, { mode: "compact", agent: "plan", text: "b" })}\nSTALL`,
     )
-    await oc.until(() => oc.calls.filter((c) => c.name === "agent.list").length === 2 && oc.stderr.length === 0 && settleCalls())
+    // Each call lists the agents twice: to check its agent, then the agent's permission rules.
+    await oc.until(() => oc.calls.filter((c) => c.name === "agent.list").length === 4 && oc.stderr.length === 0 && settleCalls())
     await settle(50)
     assert.equal(oc.interrupt(sessionID), true)
     await oc.until(() => oc.stderr.some((line) => line.includes("Interrupted: 2 hand-offs cancelled")))

@@ -24,6 +24,21 @@
 //   packages/schema/src/session-event.ts @03130971 (session.execution.started / succeeded / failed {error} /
 //   interrupted {reason: user | shutdown | superseded}, session.deleted, session.compaction.started / ended /
 //   failed, session.step.ended / failed, session.retry.scheduled), packages/schema/src/session-error.ts @117c0bf0 ({type, message})
+// - permissions: packages/schema/src/permission.ts @047544f0 (Rule {action, resource, effect: allow | deny | ask});
+//   an agent's rules are Agent.Info.permissions, by default those of Agent.Info.empty
+//   (packages/schema/src/agent.ts @3ece701d: `* *` allow, then `external_directory *` ask);
+//   the tool registry hides a tool whose permission the last matching rule denies for resource `*`
+//   (packages/core/src/tool.ts @1001f905, `whollyDisabled`) and asks nothing before `execute`;
+//   `ctx.permission.assert` (only with `assert: true`: the plugin's PermissionDomain declares it in
+//   ravikanchikare/opencode packages/plugin/src/promise/permission.ts @65ad9cd5, not in the upstream
+//   adapter @07bc181c or the ≥2.0.26 one) follows packages/core/src/permission.ts @025dd440: the
+//   agent's rules then the session's, the last rule matching action and resource decides, `ask` when
+//   none does; deny fails with BlockedError ("Permission denied: <action>"), ask publishes
+//   `permission.v2.asked` and waits for a reply, a reject fails with DeclinedError (CorrectedError
+//   with the person's message)
+// - the event stream: packages/plugin/src/promise/adapter.ts (≥2.0.26, index id 70304099020): each
+//   event is encoded with OpenCodeEvent, so one event that fails to encode fails the stream; the
+//   iterator then closes, and `next()` rejects with the error
 // - messages: packages/schema/src/session-message.ts @60ada05b (user {type, text}, assistant {type, agent,
 //   model {id, providerID}, content [{type: "text", text}], error?})
 //
@@ -74,6 +89,27 @@ const DEFAULT_AGENTS = [
   { id: "helper", mode: "subagent", hidden: false },
   { id: "title", mode: "primary", hidden: true },
 ]
+/** Agent.Info.empty's rules (packages/schema/src/agent.ts @3ece701d). */
+const DEFAULT_RULES = [
+  { action: "*", resource: "*", effect: "allow" },
+  { action: "external_directory", resource: "*", effect: "ask" },
+]
+
+/** OpenCode's wildcard match: `*` any run of characters, `?` one. */
+function wildcard(text, pattern) {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".")
+  return new RegExp(`^${source}$`, "s").test(text)
+}
+
+/** The rule that decides `action` on `resource`: the last that matches both, else `ask`. */
+function evaluate(action, resource, rules) {
+  return (
+    rules.findLast((rule) => wildcard(action, rule.action) && wildcard(resource, rule.resource)) ?? { action, resource: "*", effect: "ask" }
+  )
+}
 const MODEL = { id: "mock-model", providerID: "mock" }
 
 /** A tagged error as OpenCode 2's API fails with it. */
@@ -92,6 +128,18 @@ class EventQueue {
     this.closed = false
     this.onClose = onClose
   }
+  /** The stream failed: a waiting `next()` rejects, and the iterator is closed. */
+  fail(error) {
+    if (this.closed) return
+    this.closed = true
+    this.onClose(this)
+    this.items = []
+    if (this.waiting) {
+      const reject = this.waitingReject
+      this.waiting = null
+      reject(error)
+    } else this.error = error
+  }
   push(event) {
     if (this.closed) return
     if (this.waiting) {
@@ -104,9 +152,15 @@ class EventQueue {
     return {
       next: () => {
         if (this.items.length > 0) return Promise.resolve({ value: this.items.shift(), done: false })
+        if (this.error) {
+          const error = this.error
+          this.error = undefined
+          return Promise.reject(error)
+        }
         if (this.closed) return Promise.resolve({ value: undefined, done: true })
-        return new Promise((resolve) => {
+        return new Promise((resolve, reject) => {
           this.waiting = resolve
+          this.waitingReject = reject
         })
       },
       return: async () => {
@@ -127,16 +181,37 @@ export class FakeOpencode2 {
    * @param {boolean} [o.server] whether `ctx.app.server` gives the server's address and password
    * @param {boolean} [o.forkApi] whether `ctx.session.fork` exists (an open upstream change adds it)
    * @param {object} [o.options] the plugin's options from cli.json
-   * @param {Record<string, "allow" | "deny">} [o.permission] rules by tool permission
+   * @param {{action: string, resource: string, effect: "allow" | "ask" | "deny"}[]} [o.rules] rules every agent
+   *   has after Agent.Info.empty's (by agent: `o.agentRules`)
+   * @param {Record<string, object[]>} [o.agentRules] more rules, by agent id
+   * @param {boolean} [o.agentPermissions] false: agents carry no `permissions` (no build seen does this;
+   *   it stands for one whose rules a plugin cannot read)
+   * @param {boolean} [o.assert] whether the context has `ctx.permission.assert`
    * @param {boolean} [o.failCompaction] the next compaction fails
    */
-  constructor({ build = "latest", server = false, forkApi = false, options, permission = {}, failCompaction = false } = {}) {
+  constructor({
+    build = "latest",
+    server = false,
+    forkApi = false,
+    options,
+    rules = [],
+    agentRules = {},
+    agentPermissions = true,
+    assert = false,
+    failCompaction = false,
+  } = {}) {
     this.build = build
     this.forkApi = forkApi
     this.options = options
-    this.permission = permission
+    this.assert = assert
     this.failCompaction = failCompaction
-    this.agents = DEFAULT_AGENTS.map((agent) => ({ ...agent, model: MODEL, permissions: [] }))
+    this.agents = DEFAULT_AGENTS.map((agent) => ({
+      ...agent,
+      model: MODEL,
+      ...(agentPermissions ? { permissions: [...DEFAULT_RULES, ...rules, ...(agentRules[agent.id] ?? [])] } : {}),
+    }))
+    /** Permission requests waiting for a person, by id. */
+    this.asked = new Map()
     this.sessions = new Map()
     this.tools = new Map()
     this.promptHooks = []
@@ -157,7 +232,17 @@ export class FakeOpencode2 {
     return `${prefix}_${String(this.ids).padStart(6, "0")}`
   }
 
+  /** The next event fails to encode: every subscriber's stream fails with it. */
+  breakStream() {
+    this.unencodable = true
+  }
+
   emit(type, data) {
+    if (this.unencodable) {
+      this.unencodable = false
+      const error = Object.assign(new Error(`Expected a known event type, got "${type}"`), { _tag: "SchemaError" })
+      for (const queue of [...this.subscribers]) queue.fail(error)
+    }
     this.seq += 1
     const event = {
       id: this.id("evt"),
@@ -265,7 +350,53 @@ export class FakeOpencode2 {
       },
       session,
       plugin: { list: async () => [] },
+      ...(this.assert ? { permission: this.permissionDomain(call) } : {}),
     }
+  }
+
+  // ---- permissions ----
+
+  /** An agent's rules; an unknown agent's deny everything, as core's `missingAgentPermissions`. */
+  rulesFor(agentID) {
+    const agent = this.agents.find((entry) => entry.id === agentID)
+    if (!agent) return [{ action: "*", resource: "*", effect: "deny" }]
+    return agent.permissions ?? []
+  }
+
+  permissionDomain(call) {
+    return {
+      assert: call("permission.assert", (input) => this.assertPermission(input)),
+      list: call("permission.list", () => [...this.asked.values()].map(({ request }) => request)),
+      get: call("permission.get", ({ requestID }) => this.asked.get(requestID)?.request),
+      reply: call("permission.reply", ({ requestID, reply, message }) => this.replyPermission(requestID, reply, message)),
+      hook: async () => ({ dispose: async () => {} }),
+    }
+  }
+
+  assertPermission({ sessionID, agent, action, resources, save, metadata }) {
+    required("action", action, "string")
+    const session = this.session(sessionID)
+    const rules = [...this.rulesFor(agent ?? session.agent), ...(session.permissions ?? [])]
+    const effects = resources.map((resource) => evaluate(action, resource, rules).effect)
+    if (effects.includes("deny")) throw new ApiError("Permission.BlockedError", `Permission denied: ${action}`)
+    if (!effects.includes("ask")) return undefined
+    const request = { id: this.id("per"), sessionID, action, resources, save, metadata }
+    this.emit("permission.v2.asked", request)
+    return new Promise((resolve, reject) => this.asked.set(request.id, { request, resolve, reject }))
+  }
+
+  /** A person answers a permission request: once, always or reject (with an optional message). */
+  replyPermission(requestID, reply, message) {
+    const pending = this.asked.get(requestID)
+    if (!pending) throw new ApiError("PermissionNotFoundError", `Permission request not found: ${requestID}`)
+    this.asked.delete(requestID)
+    this.emit("permission.v2.replied", { sessionID: pending.request.sessionID, requestID, reply })
+    if (reply !== "reject") return pending.resolve()
+    pending.reject(
+      message
+        ? Object.assign(new ApiError("Permission.CorrectedError", message), { feedback: message })
+        : new ApiError("Permission.DeclinedError", ""),
+    )
   }
 
   // ---- sessions ----
@@ -445,12 +576,16 @@ export class FakeOpencode2 {
     assistant.time.completed = Date.now()
   }
 
-  /** Runs a tool call as OpenCode 2 does: its declarative permission first, then `execute`. */
+  /**
+   * Runs a tool call as OpenCode 2 does: a tool the agent's rules deny wholly
+   * is not offered (the model cannot call it), any other runs `execute`.
+   */
   async callTool(session, agent, messageID, args, signal) {
     const tool = this.tools.get("session")
     if (tool?.options?.codemode !== false) return "error: no tool session"
     const permission = tool.options?.permission ?? tool.name
-    if (this.permission[permission] === "deny") return `error: permission ${permission} denied`
+    const last = this.rulesFor(agent).findLast((rule) => wildcard(permission, rule.action))
+    if (last?.resource === "*" && last.effect === "deny") return "error: no tool session"
     try {
       const result = await tool.execute(args, {
         sessionID: session.id,

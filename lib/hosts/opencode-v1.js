@@ -9,6 +9,7 @@ import { askPermission, createUncheckedPolicy } from "./opencode-v1/permission.j
 import { createLogger, createRequester } from "./opencode-v1/requests.js"
 import { createStoringRequester, createTurnEnd, startedByRun, unwrapRelays } from "./opencode-v1/run.js"
 import { createSessionTool, refineDefinition } from "./opencode-v1/tool.js"
+import { callGone } from "./permission-rules.js"
 
 /** What the event hook returns: OpenCode does not wait for it. */
 const SETTLED = Promise.resolve()
@@ -42,7 +43,7 @@ export function createHost(client) {
 }
 
 async function ask(req, call, unchecked) {
-  if (!call?.host) return { type: "failed", message: "the tool call that asked is gone.", cause: "refused" }
+  if (!call?.host) return callGone()
   // OpenCode 1.0 has no permission rules for plugin tools and gives them no
   // `ask`: they run as every tool there does, as with OpenCode's default `allow`.
   if (typeof call.host.ask !== "function") return { type: "done" }

@@ -16,6 +16,7 @@ import { PLUGIN_MARK } from "./opencode-v1/marker.js"
 import { toolCallInput } from "./opencode-v1/tool.js"
 import { probe } from "./opencode-v2/capabilities.js"
 import { createEventReader } from "./opencode-v2/events.js"
+import { createPermissionCheck } from "./opencode-v2/permission.js"
 import { createRequester } from "./opencode-v2/requests.js"
 
 const SERVICE = "opencode-sessions"
@@ -59,10 +60,13 @@ export async function setup(ctx) {
     throw new Error(message, { cause: error })
   }
   const requester = createRequester(ctx, found.server)
+  const checkPermission = createPermissionCheck(ctx)
   const host = {
     log,
     toast,
-    perform: (request, timeoutMs) => requester.perform(request, timeoutMs),
+    // A permission request carries the tool call that asked: its context names the session and the agent.
+    perform: (request, timeoutMs, call) =>
+      request.op === "askPermission" ? checkPermission(request.pattern, call?.host) : requester.perform(request, timeoutMs),
   }
   const journal = createJournal({ directory: projectDirectory(ctx), log })
   const driver = createDriver({ engine, host, journal })
@@ -93,8 +97,9 @@ function projectDirectory(ctx) {
 /**
  * The tool takes raw JSON Schema (no schema library is loaded) and opts out
  * of Code Mode, or the model could not call it directly. Its permission is
- * OpenCode 2's default for a tool, its id `session`, checked against the
- * user's rules before `execute` runs.
+ * OpenCode 2's default for a tool, its id `session`: the registry hides the
+ * tool when the rules deny it wholly, and each hand-off is checked with its
+ * own pattern in `execute` (opencode-v2/permission.js).
  */
 function registerTool(ctx, driver, engine) {
   const text = engine.toolText()
@@ -113,7 +118,7 @@ function registerTool(ctx, driver, engine) {
     },
     options: { codemode: false },
     async execute(input, context) {
-      return { content: await driver.toolCall(toolCallInput(input, context)) }
+      return { content: await driver.toolCall(toolCallInput(input, context), context) }
     },
   }
   return ctx.tool.transform((editor) => editor.add(tool))

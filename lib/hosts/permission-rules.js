@@ -18,7 +18,7 @@
  * OpenCode matches both with its wildcards (`*` any run, `?` one character).
  * @param {string} action
  */
-function namesSession(action) {
+export function namesSession(action) {
   const source = action
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replaceAll("*", ".*")
@@ -61,3 +61,6 @@ export function uncheckedRefusal(lacks, reason, remedy) {
  * @param {string[]} found
  */
 export const rulesReason = (source, found) => `${source} sets permission rules that may apply to it (${found.slice(0, 5).join(", ")})`
+
+/** @returns {import("../../index.js").JsOutcome} a permission request whose tool call the driver no longer holds */
+export const callGone = () => ({ type: "failed", message: "the tool call that asked is gone.", cause: "refused" })

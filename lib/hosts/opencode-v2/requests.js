@@ -9,7 +9,7 @@
 import { PLUGIN_MARK } from "../opencode-v1/marker.js"
 
 /** Results are the payload itself in some 2.0 builds, `{ data }` in others. */
-function payload(result) {
+export function payload(result) {
   return result !== null && typeof result === "object" && !Array.isArray(result) && "data" in result ? result.data : result
 }
 
@@ -112,10 +112,6 @@ export function createRequester(ctx, server) {
     },
     async selectSession() {
       return { type: "failed", message: "OpenCode 2 gives server plugins no way to show a session in the TUI" }
-    },
-    async askPermission() {
-      // OpenCode 2 checked the tool's declarative permission before it ran the call.
-      return { type: "done" }
     },
   }
 
