@@ -161,6 +161,43 @@ describe("limits and faults over OpenCode 2's plugin API (model)", () => {
     await oc.until(() => oc.transcript(sessionID).includes("plan: [plan] got: again"))
   })
 
+  test("the event stream fails mid-session: it is subscribed to again after a growing wait, said on stderr, and later hand-offs are delivered", async () => {
+    await boot()
+    const sessionID = await oc.startTurn(cue({ mode: "message", agent: "plan", text: "first" }))
+    await oc.until(() => oc.transcript(sessionID).includes("plan: [plan] got: first"))
+    await oc.until(() => oc.idle(sessionID))
+    const subscribed = () => oc.calls.filter((c) => c.name === "event.subscribe").length
+    const ended = (waitMs) => oc.stderr.filter((line) => line.includes(`the event stream ended`) && line.endsWith(`again in ${waitMs} ms`))
+    // A person's prompt: its first event fails to encode, which ends the stream.
+    oc.breakStream()
+    oc.personPrompt(sessionID, "hello", "build")
+    await oc.until(() => ended(100).length === 1 && subscribed() === 2 && oc.subscribers.size === 1)
+    assert.match(
+      ended(100)[0],
+      /^\[opencode-sessions\] error: the event stream ended \(Expected a known event type, got "session\.agent\.selected"\)/,
+    )
+    // Ending again before any event came through waits longer.
+    oc.breakStream()
+    oc.personPrompt(sessionID, "hello again", "build")
+    await oc.until(() => ended(500).length === 1 && subscribed() === 3, { describe: () => oc.stderr.join("\n") })
+    await oc.until(() => oc.idle(sessionID))
+    oc.personPrompt(sessionID, cue({ mode: "message", agent: "plan", text: "after the stream came back" }), "build")
+    await oc.until(() => oc.transcript(sessionID).includes("plan: [plan] got: after the stream came back"))
+    assert.equal(subscribed(), 3)
+  })
+
+  test("once the plugin is disposed, an ended event stream is not subscribed to again", async () => {
+    await boot()
+    oc.breakStream()
+    await oc.startTurn("hello")
+    await oc.until(() => oc.stderr.some((line) => line.includes("the event stream ended")))
+    await oc.stop()
+    await settle(300)
+    assert.equal(oc.calls.filter((c) => c.name === "event.subscribe").length, 1)
+    assert.equal(oc.subscribers.size, 0)
+    oc = undefined
+  })
+
   test("switchTo: the TUI cannot be switched from a server plugin; the branch runs all the same and the reason is logged", async () => {
     await boot({ options: { switchTo: ["new"] } })
     const parent = await oc.startTurn(cue({ mode: "new", agent: "plan", text: "elsewhere" }))

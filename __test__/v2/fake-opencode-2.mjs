@@ -332,6 +332,7 @@ export class FakeOpencode2 {
       },
       event: {
         subscribe: () => {
+          this.calls.push({ name: "event.subscribe" })
           const queue = new EventQueue((closed) => this.subscribers.delete(closed))
           this.subscribers.add(queue)
           return queue

@@ -124,30 +124,57 @@ function registerTool(ctx, driver, engine) {
   return ctx.tool.transform((editor) => editor.add(tool))
 }
 
+/** The waits before subscribing again after the event stream ended, the last one repeated. */
+const RESUBSCRIBE_MS = [100, 500, 2_000, 10_000, 30_000]
+
 /**
  * Reads the host's event stream until `stop()`; one event the reader cannot
- * take is logged and the next is read.
+ * take is logged and the next is read. OpenCode 2 ends a stream when one
+ * event fails to encode: then it is subscribed to again, after a wait that
+ * grows up to 30 s while the stream keeps ending before it gave an event.
  * @returns {() => Promise<void>} stop
  */
 function follow(ctx, readEvent) {
-  const iterator = ctx.event.subscribe()[Symbol.asyncIterator]()
   let stopped = false
+  let iterator
+  let wake
   const done = (async () => {
+    let attempt = 0
     while (!stopped) {
-      const next = await iterator.next()
-      if (next.done) break
+      let ended
       try {
-        readEvent(next.value)
+        iterator = ctx.event.subscribe()[Symbol.asyncIterator]()
+        for (;;) {
+          const next = await iterator.next()
+          if (next.done || stopped) break
+          attempt = 0
+          try {
+            readEvent(next.value)
+          } catch (error) {
+            await log("error", `an event could not be read: ${error?.message ?? error}`)
+          }
+        }
+        ended = "it closed"
       } catch (error) {
-        await log("error", `an event could not be read: ${error?.message ?? error}`)
+        ended = error?.message ?? String(error)
       }
+      if (stopped) break
+      const waitMs = RESUBSCRIBE_MS[Math.min(attempt, RESUBSCRIBE_MS.length - 1)]
+      attempt++
+      await log("error", `the event stream ended (${ended}); subscribing again in ${waitMs} ms`)
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, waitMs)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
     }
-  })().catch((error) => {
-    if (!stopped) void log("error", `the event stream ended: ${error?.message ?? error}`)
-  })
+  })()
   return async () => {
     stopped = true
-    await iterator.return?.()
+    wake?.()
+    await iterator?.return?.()
     await done
   }
 }
