@@ -141,6 +141,8 @@ test("an engine told to write compact lines gives the same actions, whatever the
     const json = idleEdges(false, text)
     const compact = idleEdges(true, text)
     assert.match(compact[0].split("\n")[1], /^P\d+,/)
+    // A log line beyond ASCII is a compact line too.
+    assert.match(compact[0], /\n,?L4:info\d+:relay #\d+ starting in ses_1: message → plan\n/)
     assert.match(compact[1], /\n,?L4:info\d+:relay #\d+ delivered/)
     assert.deepEqual(
       compact.map(parseDrain),

@@ -88,17 +88,22 @@ fn write_drain(out: &mut Vec<u8>, drain: &JsDrain, compact: bool) -> serde_json:
                     },
             } if compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
             // Only an ASCII one: the drain stays one-byte text, which V8 copies as it is.
-            JsAction::Log { level, message } if compact && message.is_ascii() => {
-                write_log(out, level, message)
-            }
+            JsAction::Log { level, message } if compact => write_log(out, level, message),
             _ => write(out, action)?,
         }
         out.push(b'\n');
     }
     out.extend_from_slice(b"],\"timeoutAt\":");
-    write(out, &drain.timeout_at)?;
+    match drain.timeout_at {
+        Some(at) => write_number(out, at),
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"journal\":");
-    write(out, &drain.journal)?;
+    match &drain.journal {
+        None => out.extend_from_slice(b"null"),
+        Some(list) if list.is_empty() => out.extend_from_slice(b"[]"),
+        Some(list) => write(out, list)?,
+    }
     out.push(b'}');
     Ok(())
 }
@@ -163,9 +168,24 @@ fn write_counted(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
+/// Decimal digits, without the formatting machinery: this runs for every
+/// number of a prompt's line.
 fn write_number(out: &mut Vec<u8>, number: i64) {
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{number}");
+    if number < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut rest = number.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 /// The text of a drain: ASCII but for the text of compact lines, which

@@ -171,13 +171,15 @@ export function createRequester(client) {
   }
 
   const deadline = createDeadlines()
-  return async function perform(request, timeoutMs) {
+  // Not async itself: the operation's host call goes out before any promise
+  // of this frame is made (a prompt is the hot path of every hand-off).
+  return function perform(request, timeoutMs) {
     const operation = operations[request.op]
-    if (!operation) return { type: "failed", message: `unknown request "${request.op}"` }
+    if (!operation) return Promise.resolve({ type: "failed", message: `unknown request "${request.op}"` })
     try {
-      return await operation(request, deadline(timeoutMs + ABORT_GRACE_MS))
+      return operation(request, deadline(timeoutMs + ABORT_GRACE_MS)).catch(failure)
     } catch (error) {
-      return failure(error)
+      return Promise.resolve(failure(error))
     }
   }
 }
