@@ -364,6 +364,22 @@ test("opencode-v1 tool parts cross only as a tool starts and ends; permission an
     ["toolState", "s", "prt_1", "bash", true],
     ["toolState", "s", "prt_1", "bash", false],
   ])
+  // A part whose session is deleted mid-tool never ends: it is forgotten with its session.
+  crossed.length = 0
+  const runningIn = (sessionID) => ({
+    type: "message.part.updated",
+    properties: { part: { id: "prt_9", sessionID, type: "tool", tool: "bash", state: { status: "running" } } },
+  })
+  read(runningIn("t"))
+  read({ type: "session.deleted", properties: { info: { id: "t" } } })
+  read(runningIn("u"))
+  assert.deepEqual(
+    crossed.filter(([name]) => name === "toolState"),
+    [
+      ["toolState", "t", "prt_9", "bash", true],
+      ["toolState", "u", "prt_9", "bash", true],
+    ],
+  )
   crossed.length = 0
   const asked = { type: "permission.asked", properties: { id: "per_1", sessionID: "s", permission: "bash", patterns: ["ls"] } }
   read(asked)

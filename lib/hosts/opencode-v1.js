@@ -149,8 +149,13 @@ export function createEventReader(input, malformed) {
    * engine of that step first, so the stop counts as one.
    */
   const openSteps = new Set()
-  /** The last state told of each running tool part: a part is updated many times while it runs. */
-  const toolsRunning = new Set()
+  /**
+   * The tool parts told as running, with their session: a part is updated
+   * many times while it runs. A deleted session's parts never end, so they
+   * leave with it.
+   * @type {Map<string, string>}
+   */
+  const toolsRunning = new Map()
   const closeOpenStep = (sessionId) => {
     if (openSteps.delete(sessionId)) input((engine, now) => engine.stepFinished(now, sessionId, null, STOPPED))
   }
@@ -182,6 +187,7 @@ export function createEventReader(input, malformed) {
         const sessionId = props?.info?.id
         if (!isId(sessionId)) return malformed("session.deleted without properties.info.id")
         openSteps.delete(sessionId)
+        for (const [partId, partSession] of toolsRunning) if (partSession === sessionId) toolsRunning.delete(partId)
         return void input((engine, now) => engine.deleted(now, sessionId))
       }
       case "session.error": {
@@ -199,7 +205,7 @@ export function createEventReader(input, malformed) {
         if (!running && status !== "completed" && status !== "error") return
         // Only the start and the end of each tool cross.
         if (running === toolsRunning.has(part.id)) return
-        if (running) toolsRunning.add(part.id)
+        if (running) toolsRunning.set(part.id, part.sessionID)
         else toolsRunning.delete(part.id)
         const { sessionID: sessionId, id: partId, tool } = part
         return void input((engine, now) => engine.toolState(now, sessionId, partId, tool, running))
