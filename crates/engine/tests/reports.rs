@@ -4,7 +4,7 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, ActionId, EngineConfig, NoteKind, Notice, Outcome, ReportMode, Request, ToolCallId,
+    Action, ActionId, EngineConfig, NoteKind, Notice, Outcome, ReportMode, Request,
 };
 use sim::*;
 
@@ -16,23 +16,9 @@ fn config(edit: impl FnOnce(&mut EngineConfig)) -> EngineConfig {
 
 /// Opens one fork per text from `parent` in one turn; returns the branch ids.
 fn open_forks(sim: &mut Sim, parent: &str, texts: &[&str]) -> Vec<String> {
-    sim.busy(parent);
-    let calls: Vec<ToolCallId> = texts
-        .iter()
-        .map(|t| sim.call(parent, "build", "fork", t, None))
-        .collect();
-    for stage in ["agents", "permission"] {
-        for (id, _) in requests(&sim.drain_quiet()) {
-            let outcome = if stage == "agents" {
-                default_agents()
-            } else {
-                Outcome::Done
-            };
-            sim.outcome(id, outcome);
-        }
-    }
+    let (calls, actions) = fork_calls(sim, parent, texts);
     // Renames of branches opened earlier in the turn may come along.
-    let forks = requests_but_renames(&sim.drain_quiet());
+    let forks = requests_but_renames(&actions);
     assert_eq!(forks.len(), texts.len());
     let mut branches = Vec::new();
     for (id, _) in &forks {
@@ -64,13 +50,6 @@ fn turn_ends(sim: &mut Sim, branch: &str) -> ActionId {
         &sim.drain_quiet(),
         |r| matches!(r, Request::LastAnswer { session_id } if session_id == branch),
     )
-}
-
-fn answer(text: &str) -> Outcome {
-    Outcome::Answer {
-        text: text.into(),
-        error: None,
-    }
 }
 
 /// Notes sent to `parent` in `actions`.

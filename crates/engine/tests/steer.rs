@@ -18,27 +18,6 @@ fn capped(max_branches: u32) -> EngineConfig {
     }
 }
 
-/// Runs each call of `texts` (fork, from `parent`'s running turn) through
-/// the agent check and permission; returns the calls and what followed.
-fn fork_calls(sim: &mut Sim, parent: &str, texts: &[&str]) -> (Vec<ToolCallId>, Vec<Action>) {
-    sim.busy(parent);
-    let calls: Vec<ToolCallId> = texts
-        .iter()
-        .map(|t| sim.call(parent, "build", "fork", t, None))
-        .collect();
-    for stage in ["agents", "permission"] {
-        for (id, _) in requests(&sim.drain_quiet()) {
-            let outcome = if stage == "agents" {
-                default_agents()
-            } else {
-                Outcome::Done
-            };
-            sim.outcome(id, outcome);
-        }
-    }
-    (calls, sim.drain_quiet())
-}
-
 /// The fork requests in `actions`, answered with branch sessions `<parent>-b<id>`,
 /// their prompts accepted; returns the branch ids.
 fn open(sim: &mut Sim, parent: &str, actions: &[Action]) -> Vec<String> {
@@ -73,13 +52,6 @@ fn forks_requested(actions: &[Action]) -> usize {
         .iter()
         .filter(|(_, r)| matches!(r, Request::ForkSession { .. }))
         .count()
-}
-
-fn answer(text: &str) -> Outcome {
-    Outcome::Answer {
-        text: text.into(),
-        error: None,
-    }
 }
 
 /// The branch's turn runs and ends with `text`; returns what followed the answer.

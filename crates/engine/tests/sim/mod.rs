@@ -204,6 +204,36 @@ pub fn default_agents() -> Outcome {
     }
 }
 
+/// A branch's answer as the host reads it, without an error.
+pub fn answer(text: &str) -> Outcome {
+    Outcome::Answer {
+        text: text.into(),
+        error: None,
+    }
+}
+
+/// Makes one `fork` call per text from `parent`'s running turn and runs them
+/// through the agent check and a granted permission; returns the calls and
+/// what followed.
+pub fn fork_calls(sim: &mut Sim, parent: &str, texts: &[&str]) -> (Vec<ToolCallId>, Vec<Action>) {
+    sim.busy(parent);
+    let calls: Vec<ToolCallId> = texts
+        .iter()
+        .map(|t| sim.call(parent, "build", "fork", t, None))
+        .collect();
+    for stage in ["agents", "permission"] {
+        for (id, _) in requests(&sim.drain_quiet()) {
+            let outcome = if stage == "agents" {
+                default_agents()
+            } else {
+                Outcome::Done
+            };
+            sim.outcome(id, outcome);
+        }
+    }
+    (calls, sim.drain_quiet())
+}
+
 /// The id of the one request in `actions`, which must match `pred`.
 pub fn single_request(actions: &[Action], pred: impl Fn(&Request) -> bool) -> ActionId {
     let requests: Vec<_> = actions
