@@ -3,23 +3,18 @@
 // of each), OpenCode 1.18's reduced setup pass, and contexts it cannot use.
 
 import assert from "node:assert/strict"
-import { afterEach, describe, test } from "node:test"
+import { describe, test } from "node:test"
 import { RelayEngine } from "../../index.js"
 import { probe } from "../../lib/hosts/opencode-v2/capabilities.js"
 import { setup } from "../../lib/hosts/opencode-v2.js"
 import * as serverModule from "../../server.js"
-import { cue, FakeOpencode2, isolateState } from "./fake-opencode-2.mjs"
+import { cue, FakeOpencode2, isolateState, modelPerTest } from "./fake-opencode-2.mjs"
 
+const model = modelPerTest(serverModule)
+/** The model of the running test. */
 let oc
-afterEach(async () => {
-  await oc?.stop()
-  oc = undefined
-})
-
-async function boot(options = {}) {
-  isolateState()
-  oc = new FakeOpencode2(options)
-  await oc.load(serverModule)
+const boot = async (options) => {
+  oc = await model(options)
   return oc
 }
 

@@ -6,20 +6,15 @@ import assert from "node:assert/strict"
 import { spawnSync } from "node:child_process"
 import fs from "node:fs"
 import path from "node:path"
-import { afterEach, describe, test } from "node:test"
+import { describe, test } from "node:test"
 import * as serverModule from "../../server.js"
-import { cue, FakeOpencode2, isolateState } from "./fake-opencode-2.mjs"
+import { cue, FakeOpencode2, modelPerTest } from "./fake-opencode-2.mjs"
 
+const model = modelPerTest(serverModule)
+/** The model of the running test. */
 let oc
-afterEach(async () => {
-  await oc?.stop()
-  oc = undefined
-})
-
-async function boot(options = {}) {
-  isolateState()
-  oc = new FakeOpencode2(options)
-  await oc.load(serverModule)
+const boot = async (options) => {
+  oc = await model(options)
   return oc
 }
 

@@ -53,6 +53,7 @@ import fs from "node:fs"
 import http from "node:http"
 import os from "node:os"
 import path from "node:path"
+import { afterEach } from "node:test"
 
 export const LOAD_ERROR = "Plugin must export a default definition with an id and an effect or setup function."
 
@@ -717,4 +718,24 @@ export function isolateState() {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "opencode-sessions-v2-"))
   process.env.XDG_STATE_HOME = directory
   process.once("exit", () => fs.rmSync(directory, { recursive: true, force: true }))
+}
+
+/**
+ * A model per test: the function it returns boots one that loaded
+ * `pluginModule` (with a fresh state directory), and each is stopped once
+ * its test ends.
+ * @returns {(options?: object) => Promise<FakeOpencode2>}
+ */
+export function modelPerTest(pluginModule) {
+  let current
+  afterEach(async () => {
+    await current?.stop()
+    current = undefined
+  })
+  return async (options = {}) => {
+    isolateState()
+    current = new FakeOpencode2(options)
+    await current.load(pluginModule)
+    return current
+  }
 }

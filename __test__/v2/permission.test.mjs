@@ -4,20 +4,15 @@
 // the agents' rules, else not checked at all.
 
 import assert from "node:assert/strict"
-import { afterEach, describe, test } from "node:test"
+import { describe, test } from "node:test"
 import * as serverModule from "../../server.js"
-import { cue, FakeOpencode2, isolateState } from "./fake-opencode-2.mjs"
+import { cue, modelPerTest } from "./fake-opencode-2.mjs"
 
+const model = modelPerTest(serverModule)
+/** The model of the running test. */
 let oc
-afterEach(async () => {
-  await oc?.stop()
-  oc = undefined
-})
-
-async function boot(options = {}) {
-  isolateState()
-  oc = new FakeOpencode2(options)
-  await oc.load(serverModule)
+const boot = async (options) => {
+  oc = await model(options)
   return oc
 }
 
