@@ -162,6 +162,33 @@ export function createEventReader(input, malformed) {
   return function readEvent(event) {
     const props = event.properties
     switch (event.type) {
+      // The streaming events first: thousands per turn.
+      case "message.updated": {
+        // An assistant message is a step of a turn: begun, or ended once completed.
+        const info = props?.info
+        if (info?.role !== "assistant" || !isId(info.sessionID)) return
+        const sessionId = info.sessionID
+        const completed = info.time?.completed
+        if (completed === undefined) return void openSteps.add(sessionId)
+        if (typeof completed !== "number") return
+        openSteps.delete(sessionId)
+        const finish = text(info.finish)
+        const error = text(info.error?.name)
+        return void input((engine, now) => engine.stepFinished(now, sessionId, finish, error))
+      }
+      case "message.part.updated": {
+        const part = props?.part
+        const status = part?.state?.status
+        if (!isId(part?.sessionID) || !isId(part.id) || !isId(part.tool)) return
+        const running = status === "running"
+        if (!running && status !== "completed" && status !== "error") return
+        // Only the start and the end of each tool cross.
+        if (running === toolsRunning.has(part.id)) return
+        if (running) toolsRunning.set(part.id, part.sessionID)
+        else toolsRunning.delete(part.id)
+        const { sessionID: sessionId, id: partId, tool } = part
+        return void input((engine, now) => engine.toolState(now, sessionId, partId, tool, running))
+      }
       case "session.status": {
         const status = props?.status?.type
         if (typeof status !== "string") return malformed("session.status without properties.status.type")
@@ -197,19 +224,6 @@ export function createEventReader(input, malformed) {
         const message = text(props?.error?.data?.message)
         return void input((engine, now) => engine.sessionError(now, sessionId, name, message))
       }
-      case "message.part.updated": {
-        const part = props?.part
-        const status = part?.state?.status
-        if (!isId(part?.sessionID) || !isId(part.id) || !isId(part.tool)) return
-        const running = status === "running"
-        if (!running && status !== "completed" && status !== "error") return
-        // Only the start and the end of each tool cross.
-        if (running === toolsRunning.has(part.id)) return
-        if (running) toolsRunning.set(part.id, part.sessionID)
-        else toolsRunning.delete(part.id)
-        const { sessionID: sessionId, id: partId, tool } = part
-        return void input((engine, now) => engine.toolState(now, sessionId, partId, tool, running))
-      }
       case "permission.asked":
       case "permission.updated":
       case "permission.replied":
@@ -219,19 +233,6 @@ export function createEventReader(input, malformed) {
         // Rare: they cross with the fields the engine reads of what they ask,
         // copied, since OpenCode 1.14's carry functions that cannot cross.
         return void input((engine, now) => engine.personEvent(now, personEventFields(event)))
-      case "message.updated": {
-        // An assistant message is a step of a turn: begun, or ended once completed.
-        const info = props?.info
-        if (info?.role !== "assistant" || !isId(info.sessionID)) return
-        const sessionId = info.sessionID
-        const completed = info.time?.completed
-        if (completed === undefined) return void openSteps.add(sessionId)
-        if (typeof completed !== "number") return
-        openSteps.delete(sessionId)
-        const finish = text(info.finish)
-        const error = text(info.error?.name)
-        return void input((engine, now) => engine.stepFinished(now, sessionId, finish, error))
-      }
     }
   }
 }
