@@ -27,6 +27,7 @@ import {
   runOptionsCase,
   SOME_OPTIONS,
 } from "../__test__/versions/cases.mjs"
+import { RelayEngine } from "../index.js"
 import { RELEASES } from "./opencode-releases.mjs"
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -61,7 +62,8 @@ function handOffs(results) {
 }
 
 function optionsCell(byWay) {
-  const wanted = JSON.stringify([...SOME_OPTIONS.modes, "status"])
+  // The modes the engine offers for these options (status and cancel come with the branch modes).
+  const wanted = JSON.stringify(new RelayEngine(SOME_OPTIONS).enabledModes())
   return Object.entries(byWay)
     .map(([way, r]) => {
       const name = way === "tuple" ? "`[name, {…}]`" : "own plugin file"
