@@ -96,8 +96,9 @@ function endToEnd(version) {
   const failed = named(/^ {4}not ok \d+ - (.+)$/gm)
   const skipped = [...run.stdout.matchAll(/^ {4}ok \d+ - .+ # SKIP (.+)$/gm)].map((m) => m[1])
   const passed = count("pass")
-  let cell = failed.length === 0 ? `all ${passed} pass` : `${passed} pass; fail: ${failed.map((n) => `“${n}”`).join(", ")}`
-  if (skipped.length > 0) cell += `; skipped (${[...new Set(skipped)].join("; ")})`
+  let cell = failed.length === 0 && skipped.length === 0 ? `all ${passed} pass` : `${passed} pass`
+  if (skipped.length > 0) cell += `, ${skipped.length} skipped (${[...new Set(skipped)].join("; ")})`
+  if (failed.length > 0) cell += `; fail: ${failed.map((n) => `“${n}”`).join(", ")}`
   return cell
 }
 
