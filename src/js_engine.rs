@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
-use crate::json::{AsciiJson, DrainText};
+use crate::json::{AsciiJson, DrainText, DrainWriter};
 use crate::raw_inputs::Running;
 use crate::types::{
     JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
@@ -479,11 +479,24 @@ impl JsRelayEngine {
         Ok(self.drain())
     }
 
-    /// What the last input left to do, as the JSON of a [`JsDrain`]; see [`Self::drain_typed`].
+    /// What the last input left to do, as the JSON of a [`JsDrain`], written
+    /// as the engine hands out its actions; `None` as for [`Self::drain_typed`].
     fn drain(&mut self) -> Option<DrainText> {
-        let compact = self.compact_actions;
-        self.drain_typed()
-            .map(|drain| AsciiJson::drain(&drain, compact))
+        let mut writer = DrainWriter::new(self.compact_actions);
+        while let Some(action) = self.engine.poll_action() {
+            if self.notices || !matches!(action, Action::Notice { .. }) {
+                writer.action(&JsAction::from(action));
+            }
+        }
+        let journal = self.engine.poll_journal();
+        let timeout_at = self.engine.poll_timeout();
+        if writer.is_empty() && journal.is_none() && timeout_at == self.timeout_at {
+            return None;
+        }
+        self.timeout_at = timeout_at;
+        let journal: Option<Vec<JsPendingHandOff>> =
+            journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect());
+        Some(writer.finish(timeout_at.map(|ms| ms as i64), journal.as_deref()))
     }
 
     /// What the last input left to do; `None` when there are no actions,

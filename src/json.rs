@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{Result, ToNapiValue};
 use napi::{check_status, sys};
 use serde::Serialize;
 
-use crate::types::{JsAction, JsDrain, JsLogLevel, JsRequest};
+use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
 
 /// JSON text whose every byte is ASCII; it becomes a JS string.
 pub struct AsciiJson(Vec<u8>);
@@ -23,34 +23,6 @@ impl AsciiJson {
         match write(&mut out, value) {
             Ok(()) => AsciiJson(out),
             Err(e) => Self::lost(e),
-        }
-    }
-
-    /// The JSON of a drain laid out one action per line:
-    ///
-    /// ```text
-    /// {"actions":[
-    /// {...first action...}
-    /// ,{...next action...}
-    /// ],"timeoutAt":...,"journal":...}
-    /// ```
-    ///
-    /// Still the JSON of a [`JsDrain`] (the line breaks are whitespace,
-    /// strings never hold a raw one), but the driver can parse and run each
-    /// action before it reads the next: a prompt, the first action of an idle
-    /// edge, leaves before the notice and log line after it are built as JS
-    /// objects (measured in the dispatch bench: parsing the whole drain
-    /// took ~6 µs, the prompt's line alone ~2 µs; idle event to prompt
-    /// went from ~14 to ~11 µs).
-    ///
-    /// With `compact`, prompt requests and log lines are compact lines
-    /// rather than JSON (see [`write_prompt`]); their text is then written as
-    /// it is, so the drain may hold characters beyond ASCII.
-    pub fn drain(drain: &JsDrain, compact: bool) -> DrainText {
-        let mut out = Vec::with_capacity(512);
-        match write_drain(&mut out, drain, compact) {
-            Ok(()) => DrainText(out),
-            Err(e) => DrainText(Self::lost(e).0),
         }
     }
 
@@ -70,12 +42,60 @@ fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Res
     value.serialize(&mut serde_json::Serializer::with_formatter(out, Ascii))
 }
 
-fn write_drain(out: &mut Vec<u8>, drain: &JsDrain, compact: bool) -> serde_json::Result<()> {
-    out.extend_from_slice(b"{\"actions\":[\n");
-    for (at, action) in drain.actions.iter().enumerate() {
-        if at > 0 {
+/// The JSON of a drain, written as the engine hands out its actions (no
+/// list of them is kept), laid out one action per line:
+///
+/// ```text
+/// {"actions":[
+/// {...first action...}
+/// ,{...next action...}
+/// ],"timeoutAt":...,"journal":...}
+/// ```
+///
+/// Still the JSON of a [`JsDrain`] (the line breaks are whitespace,
+/// strings never hold a raw one), but the driver can parse and run each
+/// action before it reads the next: a prompt, the first action of an idle
+/// edge, leaves before the notice and log line after it are built as JS
+/// objects (measured in the dispatch bench: parsing the whole drain
+/// took ~6 µs, the prompt's line alone ~2 µs; idle event to prompt
+/// went from ~14 to ~11 µs).
+///
+/// With `compact`, prompt requests and log lines are compact lines
+/// rather than JSON (see [`write_prompt`]); their text is then written as
+/// it is, so the drain may hold characters beyond ASCII.
+pub struct DrainWriter {
+    out: Vec<u8>,
+    compact: bool,
+    actions: usize,
+    lost: Option<serde_json::Error>,
+}
+
+impl DrainWriter {
+    pub fn new(compact: bool) -> Self {
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(b"{\"actions\":[\n");
+        DrainWriter {
+            out,
+            compact,
+            actions: 0,
+            lost: None,
+        }
+    }
+
+    /// Whether no action was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.actions == 0
+    }
+
+    pub fn action(&mut self, action: &JsAction) {
+        if self.lost.is_some() {
+            return;
+        }
+        let out = &mut self.out;
+        if self.actions > 0 {
             out.push(b',');
         }
+        self.actions += 1;
         match action {
             JsAction::Request {
                 id,
@@ -86,26 +106,46 @@ fn write_drain(out: &mut Vec<u8>, drain: &JsDrain, compact: bool) -> serde_json:
                         agent,
                         parts,
                     },
-            } if compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
-            // Only an ASCII one: the drain stays one-byte text, which V8 copies as it is.
-            JsAction::Log { level, message } if compact => write_log(out, level, message),
-            _ => write(out, action)?,
+            } if self.compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
+            JsAction::Log { level, message } if self.compact => write_log(out, level, message),
+            _ => {
+                if let Err(e) = write(out, action) {
+                    self.lost = Some(e);
+                    return;
+                }
+            }
         }
         out.push(b'\n');
     }
-    out.extend_from_slice(b"],\"timeoutAt\":");
-    match drain.timeout_at {
-        Some(at) => write_number(out, at),
-        None => out.extend_from_slice(b"null"),
+
+    /// The drain's text, ended with when to call `timeout()` and the pending list.
+    pub fn finish(
+        mut self,
+        timeout_at: Option<i64>,
+        journal: Option<&[JsPendingHandOff]>,
+    ) -> DrainText {
+        let out = &mut self.out;
+        out.extend_from_slice(b"],\"timeoutAt\":");
+        match timeout_at {
+            Some(at) => write_number(out, at),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"journal\":");
+        match journal {
+            None => out.extend_from_slice(b"null"),
+            Some([]) => out.extend_from_slice(b"[]"),
+            Some(list) => {
+                if let Err(e) = write(out, list) {
+                    self.lost = Some(e);
+                }
+            }
+        }
+        out.push(b'}');
+        match self.lost {
+            None => DrainText(self.out),
+            Some(e) => DrainText(AsciiJson::lost(e).0),
+        }
     }
-    out.extend_from_slice(b",\"journal\":");
-    match &drain.journal {
-        None => out.extend_from_slice(b"null"),
-        Some(list) if list.is_empty() => out.extend_from_slice(b"[]"),
-        Some(list) => write(out, list)?,
-    }
-    out.push(b'}');
-    Ok(())
 }
 
 /// A prompt request as one compact line, which the host reads with a few

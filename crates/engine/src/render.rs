@@ -68,6 +68,48 @@ impl Said {
     }
 }
 
+/// A log line written piece by piece: the lines of every hand-off are made
+/// on the path from a turn's end to its prompt, where `format!`'s machinery
+/// was most of their cost.
+struct Line(String);
+
+impl Line {
+    /// `relay #4`, the start of every relay's line.
+    fn relay(relay: RelayId) -> Self {
+        Line(String::with_capacity(96))
+            .text("relay #")
+            .number(relay.0)
+    }
+
+    fn text(mut self, text: &str) -> Self {
+        self.0.push_str(text);
+        self
+    }
+
+    fn number(mut self, number: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = number;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for &digit in digits.get(at..).unwrap_or_default() {
+            self.0.push(char::from(digit));
+        }
+        self
+    }
+
+    /// `message → plan`, the line's end.
+    fn hand_off(self, mode: Mode, agent: &str) -> String {
+        self.text(mode.as_str()).text(" → ").text(agent).0
+    }
+}
+
 /// The toasts, log lines and tool result that tell people and the model
 /// about `notice`, in the order they are shown.
 pub(crate) fn said(notice: &Notice) -> Vec<Said> {
@@ -97,7 +139,15 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             vec![
                 Said::log(
                     LogLevel::Info,
-                    format!("{relay} queued in {session_id} (hop {hop} of {max_hops}): {mode} → {agent}"),
+                    Line::relay(*relay)
+                        .text(" queued in ")
+                        .text(session_id)
+                        .text(" (hop ")
+                        .number(u64::from(*hop))
+                        .text(" of ")
+                        .number(u64::from(*max_hops))
+                        .text("): ")
+                        .hand_off(*mode, agent),
                 ),
                 ok_reply(*call, text),
             ]
@@ -111,7 +161,11 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
         } => {
             let log = Said::log(
                 LogLevel::Info,
-                format!("{relay} starting in {session_id}: {mode} → {agent}"),
+                Line::relay(*relay)
+                    .text(" starting in ")
+                    .text(session_id)
+                    .text(": ")
+                    .hand_off(*mode, agent),
             );
             match mode {
                 Mode::Compact => vec![
@@ -132,21 +186,24 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             delivery,
             ..
         } => {
-            let how = match delivery {
-                Delivery::Answered { after_ms } => {
-                    format!("{agent} answered ({after_ms} ms after it was queued)")
-                }
+            let line = Line::relay(*relay)
+                .text(" delivered in ")
+                .text(session_id)
+                .text(": ")
+                .text(agent);
+            let line = match delivery {
+                Delivery::Answered { after_ms } => line
+                    .text(" answered (")
+                    .number(*after_ms)
+                    .text(" ms after it was queued)"),
                 Delivery::AnsweringWhenDeleted => {
-                    format!("{agent} was answering when the session was deleted")
+                    line.text(" was answering when the session was deleted")
                 }
                 Delivery::AnsweringWhenCancelled => {
-                    format!("{agent} was answering when the branch was cancelled")
+                    line.text(" was answering when the branch was cancelled")
                 }
             };
-            vec![Said::log(
-                LogLevel::Info,
-                format!("{relay} delivered in {session_id}: {how}"),
-            )]
+            vec![Said::log(LogLevel::Info, line.0)]
         }
         Notice::RelayFailed {
             relay,
