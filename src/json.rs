@@ -10,6 +10,7 @@ use std::io::{self, Write};
 
 use napi::bindgen_prelude::{Result, ToNapiValue};
 use napi::{check_status, sys};
+use opencode_sessions_engine::Decimal;
 use serde::Serialize;
 
 use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
@@ -214,18 +215,7 @@ fn write_number(out: &mut Vec<u8>, number: i64) {
     if number < 0 {
         out.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let mut rest = number.unsigned_abs();
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+    out.extend_from_slice(Decimal::new(number.unsigned_abs()).as_str().as_bytes());
 }
 
 /// The text of a drain: ASCII but for the text of compact lines, which

@@ -4,6 +4,7 @@
 //! sessions (titles, notes, reports, the `status` answer). No other module
 //! holds a sentence; they emit notices or call the functions here.
 
+use crate::decimal::Decimal;
 use crate::error::InputError;
 use crate::ids::{RelayId, ToolCallId};
 use crate::mode::Mode;
@@ -86,22 +87,8 @@ impl Line {
         self
     }
 
-    fn number(mut self, number: u64) -> Self {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = number;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for &digit in digits.get(at..).unwrap_or_default() {
-            self.0.push(char::from(digit));
-        }
-        self
+    fn number(self, number: u64) -> Self {
+        self.text(Decimal::new(number).as_str())
     }
 
     /// `message → plan`, the line's end.
