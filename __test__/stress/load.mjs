@@ -37,7 +37,7 @@ const MODE_PATTERNS = [
  * Resolves with the counts and measures; never throws for a lost or doubled
  * hand-off (the caller decides), only when the run cannot finish.
  */
-export async function runLoad({ sessions = 100, relays = 10, copies = 1, timeoutMs = 20 * 60_000, progress = () => {} } = {}) {
+export async function runLoad({ sessions = 100, relays = 10, copies = 1, timeoutMs = 35 * 60_000, progress = () => {} } = {}) {
   // Each chain is `relays` hops without a person writing in between.
   const pluginOptions = { maxHops: relays + 1 }
   const extraConfig = copies > 1 ? { plugin: PLUGIN_SPECS.slice(0, copies).map((spec) => [spec, pluginOptions]) } : undefined

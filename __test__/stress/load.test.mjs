@@ -10,7 +10,7 @@ import { runLoad } from "./load.mjs"
 const sessions = Number(process.env.LOAD_SESSIONS ?? 10)
 const relays = Number(process.env.LOAD_RELAYS ?? 10)
 
-test(`${sessions} sessions × ${relays} hand-offs (message, fork, compact): each delivered once`, { timeout: 30 * 60_000 }, async (t) => {
+test(`${sessions} sessions × ${relays} hand-offs (message, fork, compact): each delivered once`, { timeout: 45 * 60_000 }, async (t) => {
   const result = await runLoad({ sessions, relays, progress: (line) => t.diagnostic(line) })
   const { before, afterLoad, afterDelete } = result.memory
   t.diagnostic(
