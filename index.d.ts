@@ -505,11 +505,13 @@ export declare function modes(): Array<JsToolMode>
 export declare function optionNames(): Array<string>
 
 /**
- * Event types that can matter to the engine; skip every other event before
- * calling into native code.
  * The toast title when the plugin's options are refused (the message is the
  * error `new RelayEngine(options)` throws).
  */
 export declare function optionsRefusedTitle(): string
 
+/**
+ * Event types that can matter to the engine; skip every other event before
+ * calling into native code.
+ */
 export declare function relevantEventTypes(): Array<string>

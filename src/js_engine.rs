@@ -2,7 +2,7 @@
 //!
 //! One call per input: each input method feeds the engine and drains what the
 //! input left to do in the same call, returning it as the JSON text of a
-//! [`JsDrain`], or null when nothing changed (the common case, which
+//! [`JsDrain`](crate::types::JsDrain), or null when nothing changed (the common case, which
 //! allocates nothing in JS). JSON because one string crosses far cheaper than
 //! objects built property by property through Node-API (measured: the idle
 //! edge that sends a prompt took about twice as long as typed objects).
@@ -20,11 +20,10 @@ use serde_json::Value;
 
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
-use crate::json::{AsciiJson, DrainText, DrainWriter};
+use crate::json::{DrainText, DrainWriter};
 use crate::raw_inputs::Running;
 use crate::types::{
-    JsAction, JsDrain, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions,
-    JsToolCallStarted, JsToolMode, JsToolText,
+    JsAction, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions, JsToolMode, JsToolText,
 };
 
 /// The relay engine. Feed it with its input methods; each returns what to do
@@ -330,7 +329,7 @@ impl JsRelayEngine {
         let session_id = session(session_id)?;
         let step_id = non_empty_string("stepId", step_id).map_err(JsInputError::Argument)?;
         self.engine.handle_turn_ending(now, &session_id, &step_id);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
     /// A user message was added to a session; `fromPlugin` is true for the
@@ -347,7 +346,7 @@ impl JsRelayEngine {
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError::Argument)?;
         self.engine.handle_user_message(&session_id, from_plugin);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
     /// Starts a `session` tool call. Returns the id its `replyToTool` action
@@ -356,17 +355,15 @@ impl JsRelayEngine {
         ts_args_type = "nowMs: number, call: JsToolCallInput",
         ts_return_type = "string"
     )]
-    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<AsciiJson> {
+    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<DrainText> {
         let _running = Running::enter()?;
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError::Argument)?;
         let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
         let id = self.engine.handle_tool_call(now, call);
-        let drain = self.drain_typed();
-        Ok(AsciiJson::of(&JsToolCallStarted {
-            call: id.0 as i64,
-            drain,
-        }))
+        // All JSON, whatever `compactActions` says: the host parses it whole.
+        let drain = self.drain(false);
+        Ok(DrainText::tool_call_started(id.0, drain))
     }
 
     /// Reports what became of request `id`. Null when that changed nothing,
@@ -397,7 +394,7 @@ impl JsRelayEngine {
             }
         };
         self.engine.handle_outcome(now, id, outcome);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
     /// Lets time pass: requests past their time limit fail.
@@ -405,7 +402,7 @@ impl JsRelayEngine {
     pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
     /// Hand-offs a stopped host process left on disk: each session is told
@@ -424,7 +421,7 @@ impl JsRelayEngine {
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
         self.engine.handle_restored(now, handoffs);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
     /// Relays of a session not yet delivered or reported.
@@ -476,13 +473,15 @@ impl JsRelayEngine {
 
     fn event(&mut self, now: u64, event: BusEvent) -> Result<Option<DrainText>> {
         self.engine.handle_event(now, event);
-        Ok(self.drain())
+        Ok(self.drain(self.compact_actions))
     }
 
-    /// What the last input left to do, as the JSON of a [`JsDrain`], written
-    /// as the engine hands out its actions; `None` as for [`Self::drain_typed`].
-    fn drain(&mut self) -> Option<DrainText> {
-        let mut writer = DrainWriter::new(self.compact_actions);
+    /// What the last input left to do, as the JSON of a [`crate::types::JsDrain`], written
+    /// as the engine hands out its actions; `None` when there are no actions,
+    /// the pending list did not change and the timer stays as it was. With
+    /// `compact`, prompts and log lines are compact lines (see `DrainWriter`).
+    fn drain(&mut self, compact: bool) -> Option<DrainText> {
+        let mut writer = DrainWriter::new(compact);
         while let Some(action) = self.engine.poll_action() {
             if self.notices || !matches!(action, Action::Notice { .. }) {
                 writer.action(&JsAction::from(action));
@@ -498,28 +497,6 @@ impl JsRelayEngine {
             journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect());
         Some(writer.finish(timeout_at.map(|ms| ms as i64), journal.as_deref()))
     }
-
-    /// What the last input left to do; `None` when there are no actions,
-    /// the pending list did not change and the timer stays as it was.
-    fn drain_typed(&mut self) -> Option<JsDrain> {
-        let notices = self.notices;
-        let engine = &mut self.engine;
-        let actions: Vec<JsAction> = std::iter::from_fn(|| engine.poll_action())
-            .filter(|action| notices || !matches!(action, Action::Notice { .. }))
-            .map(JsAction::from)
-            .collect();
-        let journal = self.engine.poll_journal();
-        let timeout_at = self.engine.poll_timeout();
-        if actions.is_empty() && journal.is_none() && timeout_at == self.timeout_at {
-            return None;
-        }
-        self.timeout_at = timeout_at;
-        Some(JsDrain {
-            actions,
-            timeout_at: timeout_at.map(|ms| ms as i64),
-            journal: journal.map(|list| list.into_iter().map(JsPendingHandOff::from).collect()),
-        })
-    }
 }
 
 /// A session id from an event: a non-empty string.
@@ -527,8 +504,6 @@ fn session(value: Unknown<'_>) -> Result<String> {
     Ok(non_empty_string("sessionId", value).map_err(JsInputError::Argument)?)
 }
 
-/// Event types that can matter to the engine; skip every other event before
-/// calling into native code.
 /// The toast title when the plugin's options are refused (the message is the
 /// error `new RelayEngine(options)` throws).
 #[napi]
@@ -536,6 +511,8 @@ pub fn options_refused_title() -> &'static str {
     OPTIONS_REFUSED_TITLE
 }
 
+/// Event types that can matter to the engine; skip every other event before
+/// calling into native code.
 #[napi]
 pub fn relevant_event_types() -> Vec<&'static str> {
     RELEVANT_EVENT_TYPES.to_vec()

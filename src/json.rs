@@ -19,14 +19,6 @@ use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
 pub struct AsciiJson(Vec<u8>);
 
 impl AsciiJson {
-    pub fn of<T: Serialize>(value: &T) -> Self {
-        let mut out = Vec::with_capacity(256);
-        match write(&mut out, value) {
-            Ok(()) => AsciiJson(out),
-            Err(e) => Self::lost(e),
-        }
-    }
-
     /// These plain types always encode; should one ever not, the host logs
     /// the loss instead of losing every action.
     fn lost(e: serde_json::Error) -> Self {
@@ -221,6 +213,23 @@ fn write_number(out: &mut Vec<u8>, number: i64) {
 /// The text of a drain: ASCII but for the text of compact lines, which
 /// are UTF-8 as they are.
 pub struct DrainText(Vec<u8>);
+
+impl DrainText {
+    /// The JSON of a [`crate::types::JsToolCallStarted`]: the call's id and
+    /// what the call left to do (a drain written without compact lines).
+    pub fn tool_call_started(call: u64, drain: Option<DrainText>) -> DrainText {
+        let mut out = Vec::with_capacity(32 + drain.as_ref().map_or(4, |d| d.0.len()));
+        out.extend_from_slice(b"{\"call\":");
+        write_number(&mut out, i64::try_from(call).unwrap_or(i64::MAX));
+        out.extend_from_slice(b",\"drain\":");
+        match drain {
+            Some(drain) => out.extend_from_slice(&drain.0),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        DrainText(out)
+    }
+}
 
 impl ToNapiValue for DrainText {
     unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {

@@ -4,8 +4,8 @@ use super::{JsAction, JsPendingHandOff};
 
 /// What an input left to do: every input method of `RelayEngine` returns
 /// its JSON text when anything changed, `null` when nothing did.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+// Type only: `DrainWriter` in json.rs writes its JSON as the actions come.
+#[allow(dead_code)]
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsDrain {
     /// Everything the engine wants done, in order.
@@ -19,8 +19,8 @@ pub struct JsDrain {
 
 /// What `RelayEngine.toolCall` returns: the id the call's `replyToTool`
 /// action will carry, and what the call left to do.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+// Type only: `DrainText::tool_call_started` in json.rs writes its JSON.
+#[allow(dead_code)]
 #[napi(object, object_from_js = false, use_nullable = true)]
 pub struct JsToolCallStarted {
     pub call: i64,

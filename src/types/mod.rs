@@ -10,6 +10,7 @@
 //! the TypeScript.
 
 mod action;
+// Type only (`index.d.ts`): json.rs writes their JSON.
 mod drain;
 mod engine_stats;
 // Type only (`index.d.ts`), like `tool_call`.
@@ -25,7 +26,6 @@ mod tool_call;
 mod tool_text;
 
 pub use action::{JsAction, JsLogLevel};
-pub use drain::{JsDrain, JsToolCallStarted};
 pub use engine_stats::JsEngineStats;
 pub use mode::{JsBranchMode, JsSessionMode, JsToolMode};
 pub use notice::JsNotice;
