@@ -12,7 +12,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
-    tool_text, Action, ActionId, BusEvent, EngineConfig, HostLimit, InputError, Mode, Outcome,
+    tool_text, ActionId, BusEvent, EngineConfig, HostLimit, InputError, Mode, Outcome,
     PendingHandOff, RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES,
     RELEVANT_EVENT_TYPES,
 };
@@ -35,8 +35,6 @@ pub struct JsRelayEngine {
     engine: RelayEngine,
     /// The time of the next `timeout()` as last returned to the host.
     timeout_at: Option<u64>,
-    /// Whether drains carry `notice` actions; see [`JsRelayEngine::want_notices`].
-    notices: bool,
     /// Whether drains carry prompts and log lines as compact lines; see [`JsRelayEngine::compact_actions`].
     compact_actions: bool,
 }
@@ -69,7 +67,6 @@ impl JsRelayEngine {
         Ok(JsRelayEngine {
             engine: RelayEngine::new(config),
             timeout_at: None,
-            notices: true,
             compact_actions: false,
         })
     }
@@ -81,7 +78,7 @@ impl JsRelayEngine {
     /// of an idle edge that sends a prompt).
     #[napi]
     pub fn want_notices(&mut self, want: bool) {
-        self.notices = want;
+        self.engine.handle_notices_wanted(want);
     }
 
     /// Whether the drains of input methods carry prompt requests and log
@@ -483,9 +480,7 @@ impl JsRelayEngine {
     fn drain(&mut self, compact: bool) -> Option<DrainText> {
         let mut writer = DrainWriter::new(compact);
         while let Some(action) = self.engine.poll_action() {
-            if self.notices || !matches!(action, Action::Notice { .. }) {
-                writer.action(&JsAction::from(action));
-            }
+            writer.action(&JsAction::from(action));
         }
         let journal = self.engine.poll_journal();
         let timeout_at = self.engine.poll_timeout();

@@ -93,7 +93,7 @@ impl From<Action> for JsAction {
                 message,
             },
             Action::Notice { notice } => JsAction::Notice {
-                notice: notice.into(),
+                notice: (*notice).into(),
             },
         }
     }

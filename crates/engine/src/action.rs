@@ -36,8 +36,10 @@ pub enum Action {
     /// Write a line to OpenCode's log under the plugin's service name.
     Log { level: LogLevel, message: String },
     /// What happened, as data. The toasts, log lines and tool results made
-    /// from it follow right after it; a host may ignore it.
-    Notice { notice: Notice },
+    /// from it follow right after it; a host may ignore it. Boxed: a notice
+    /// is the largest action by far, and every action is moved several times
+    /// on its way out.
+    Notice { notice: Box<Notice> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -159,6 +159,13 @@ impl RelayEngine {
         self.calls.host_ends_with_turn();
     }
 
+    /// Whether [`Action::Notice`]s are handed out (they are unless told
+    /// otherwise). A host that does not listen to them turns them off; the
+    /// toasts, log lines and tool results made from them come all the same.
+    pub fn handle_notices_wanted(&mut self, wanted: bool) {
+        self.out.notices_wanted(wanted);
+    }
+
     /// A step of the session's turn wrote its last text and calls no tool,
     /// so the turn is about to end; the host holds it open until the
     /// requests this input issues (and those their outcomes issue) are done.

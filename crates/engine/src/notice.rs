@@ -565,7 +565,7 @@ mod tests {
     #[test]
     fn notices_serialize_tagged_by_kind_inside_a_notice_action() {
         let action = Action::Notice {
-            notice: Notice::RelayFailed {
+            notice: Box::new(Notice::RelayFailed {
                 relay: RelayId(4),
                 session_id: "s1".into(),
                 caller_agent: "build".into(),
@@ -579,7 +579,7 @@ mod tests {
                     },
                 },
                 certainty: Certainty::Uncertain,
-            },
+            }),
         };
         assert_eq!(
             serde_json::to_value(&action).unwrap(),

@@ -1,7 +1,8 @@
 //! The engine's outbox: the actions [`crate::RelayEngine::poll_action`] hands
 //! out, in order, and what the last pending list given to the journal held.
-//! A [`Notice`] goes out as an [`Action::Notice`], followed at once by the
-//! toasts, log lines and tool result `render.rs` makes from it. A call
+//! A [`Notice`] goes out as an [`Action::Notice`] (unless the host turned
+//! notices off), followed at once by the toasts, log lines and tool result
+//! `render.rs` makes from it. A call
 //! answered before it was done (a branch waiting for its place) gets no
 //! second result: what would have been one is dropped, the log line made
 //! with it stays.
@@ -12,20 +13,41 @@ use crate::notice::Notice;
 use crate::render::{self, Said};
 use std::collections::{HashSet, VecDeque};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outputs {
     actions: VecDeque<Action>,
+    /// Whether notices go out as actions, or only the words made from them.
+    notices: bool,
     /// Relays of the last pending list `poll_journal` returned.
     journaled: Vec<RelayId>,
     /// Calls whose result is given already, while they go on.
     answered: HashSet<ToolCallId>,
 }
 
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs {
+            actions: VecDeque::new(),
+            notices: true,
+            journaled: Vec::new(),
+            answered: HashSet::new(),
+        }
+    }
+}
+
 impl Outputs {
+    pub fn notices_wanted(&mut self, wanted: bool) {
+        self.notices = wanted;
+    }
+
     /// Says what happened: the notice, then the words made from it.
     pub fn notice(&mut self, notice: Notice) {
         let said = render::said(&notice);
-        self.actions.push_back(Action::Notice { notice });
+        if self.notices {
+            self.actions.push_back(Action::Notice {
+                notice: Box::new(notice),
+            });
+        }
         for said in said {
             if let Said::Reply { call, .. } = &said {
                 if self.answered.remove(call) {

@@ -46,12 +46,43 @@ fn message_waits_for_the_turn_to_end_then_prompts_the_target_agent_once() {
     let logs = sim.drain();
     assert!(
         matches!(&logs[..], [
-            Action::Notice { notice: Notice::RelayDelivered { agent, delivery: Delivery::Answered { .. }, .. } },
+            Action::Notice { notice },
             Action::Log { message, .. },
-        ] if agent == "plan" && message.contains("delivered")),
+        ] if matches!(&**notice, Notice::RelayDelivered { agent, delivery: Delivery::Answered { .. }, .. } if agent == "plan")
+            && message.contains("delivered")),
         "{logs:#?}"
     );
     assert!(sim.engine.is_quiet(), "nothing left once delivered");
+}
+
+#[test]
+fn with_notices_turned_off_the_same_words_come_without_the_notices() {
+    let run = |notices: bool| {
+        let mut sim = Sim::default();
+        sim.engine.handle_notices_wanted(notices);
+        sim.busy("s1");
+        let (_, mut actions) = sim.call_checked("s1", "build", "message", "Review", Some("plan"));
+        sim.event(status("s1", "idle"));
+        let sent = requests(&sim.drain_quiet());
+        actions.extend(sim.drain());
+        assert!(sim.outcome(sent[0].0, Outcome::Done));
+        sim.busy("s1");
+        sim.idle("s1");
+        actions.extend(sim.drain());
+        actions
+    };
+    let with = run(true);
+    let without = run(false);
+    assert!(!notices(&with).is_empty());
+    assert!(notices(&without).is_empty(), "{without:#?}");
+    let words = |actions: &[Action]| -> Vec<Action> {
+        actions
+            .iter()
+            .filter(|action| !matches!(action, Action::Notice { .. }))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(words(&with), without);
 }
 
 #[test]

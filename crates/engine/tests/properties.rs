@@ -634,7 +634,7 @@ impl World {
             Action::Log { .. } => {}
             Action::Notice { notice } => {
                 self.note(format!("notice {notice:?}"));
-                self.notice(notice)?;
+                self.notice(*notice)?;
             }
         }
         Ok(())

@@ -307,7 +307,7 @@ pub fn notices(actions: &[Action]) -> Vec<Notice> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Notice { notice } => Some(notice.clone()),
+            Action::Notice { notice } => Some(Notice::clone(notice)),
             _ => None,
         })
         .collect()
