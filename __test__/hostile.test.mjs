@@ -341,7 +341,7 @@ test("opencode-v1 tool parts cross only as a tool starts and ends; permission an
       }
     },
   })
-  const read = createEventReader(
+  const { read } = createEventReader(
     (feed) => feed(spy, 0),
     (detail) => assert.fail(detail),
   )
@@ -400,7 +400,7 @@ test("opencode-v1 events of unexpected shapes are refused naming the missing fie
   const engine = parsing(new RelayEngine())
   const refused = []
   const fed = []
-  const read = createEventReader(
+  const { read } = createEventReader(
     (feed) => fed.push(feed(engine, 0)),
     (detail) => refused.push(detail),
   )
