@@ -45,18 +45,23 @@ async function sequential(oc, count, parent, rep) {
   return performance.now() - start
 }
 
-const results = await withOpencode(async ({ oc, mock }) => {
-  const out = Object.fromEntries(opts.counts.map((count) => [count, { ours: [], baseline: [], runs: [] }]))
-  for (let rep = 0; rep < opts.reps; rep++) {
-    for (const count of opts.counts) {
-      const run = await parallel(oc, mock, count, rep)
-      out[count].ours.push(run.ms)
-      out[count].runs.push(run)
-      out[count].baseline.push(await sequential(oc, count, run.sessionID, rep))
+const results = await withOpencode(
+  async ({ oc, mock }) => {
+    const out = Object.fromEntries(opts.counts.map((count) => [count, { ours: [], baseline: [], runs: [] }]))
+    for (let rep = 0; rep < opts.reps; rep++) {
+      for (const count of opts.counts) {
+        const run = await parallel(oc, mock, count, rep)
+        out[count].ours.push(run.ms)
+        out[count].runs.push(run)
+        out[count].baseline.push(await sequential(oc, count, run.sessionID, rep))
+      }
     }
-  }
-  return out
-})
+    return out
+    // Every fork of a turn runs at once: the plugin's cap (`maxBranches`, 4 by
+    // default) would queue the rest, which is not what this row measures.
+  },
+  { pluginOptions: { maxBranches: Math.max(...opts.counts) } },
+)
 
 const notes = [
   `${opts.reps} runs per N, ours and the baseline alternating; D = ${opts.delay} ms for every fork's answer.`,

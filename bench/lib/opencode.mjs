@@ -10,12 +10,12 @@ import { toolParts } from "../../__test__/e2e/transcript.mjs"
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 
-/** Runs `fn({ oc, mock })` against a fresh server. */
-export async function withOpencode(fn) {
+/** Runs `fn({ oc, mock })` against a fresh server; `pluginOptions` as a user would write them. */
+export async function withOpencode(fn, { pluginOptions } = {}) {
   const mock = await startMockModel({})
   let oc
   try {
-    oc = await startOpencode({ pluginPath: REPO, modelUrl: mock.url })
+    oc = await startOpencode({ pluginPath: REPO, pluginOptions, modelUrl: mock.url })
     const errors = [...oc.pluginErrorMessages(), ...oc.pluginLogErrors()]
     if (errors.length) throw new Error(`the plugin did not load: ${errors.join("; ")}`)
     return await fn({ oc, mock })
