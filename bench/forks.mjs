@@ -45,6 +45,8 @@ async function sequential(oc, count, parent, rep) {
   return performance.now() - start
 }
 
+// Every fork of a turn runs at once: the plugin's cap (`maxBranches`, 4 by
+// default) would queue the rest, which is not what this row measures.
 const results = await withOpencode(
   async ({ oc, mock }) => {
     const out = Object.fromEntries(opts.counts.map((count) => [count, { ours: [], baseline: [], runs: [] }]))
@@ -57,8 +59,6 @@ const results = await withOpencode(
       }
     }
     return out
-    // Every fork of a turn runs at once: the plugin's cap (`maxBranches`, 4 by
-    // default) would queue the rest, which is not what this row measures.
   },
   { pluginOptions: { maxBranches: Math.max(...opts.counts) } },
 )

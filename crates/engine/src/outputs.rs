@@ -36,6 +36,7 @@ impl Default for Outputs {
 }
 
 impl Outputs {
+    /// Off: notices are still made and worded, but not handed out.
     pub fn notices_wanted(&mut self, wanted: bool) {
         self.notices = wanted;
     }
