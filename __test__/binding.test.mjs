@@ -137,13 +137,20 @@ test("an engine told to write compact lines gives the same actions, whatever the
     engine.status(4, "ses_1", true)
     return [sent, engine.status(5, "ses_1", false)]
   }
-  for (const text of ["review this", "line one\nline two, 3:4\n", "→ naïve 🦀 ,P1,2:", "x".repeat(70_000)]) {
+  for (const text of [
+    "review this",
+    "line one\nline two, 3:4\n",
+    "→ naïve 🦀 ,P1,2:",
+    'é "quoted" \\ back\tslash\u0001\u007f',
+    "x".repeat(70_000),
+  ]) {
     const json = idleEdges(false, text)
     const compact = idleEdges(true, text)
     assert.match(compact[0].split("\n")[1], /^P\d+,/)
-    // A log line beyond ASCII is a compact line too.
-    assert.match(compact[0], /\n,?L4:info\d+:relay #\d+ starting in ses_1: message → plan\n/)
+    // A log line beyond ASCII is a compact line too, its text escaped: every drain is ASCII.
+    assert.match(compact[0], /\n,?L4:info\d+;"relay #\d+ starting in ses_1: message \\u2192 plan"\n/)
     assert.match(compact[1], /\n,?L4:info\d+:relay #\d+ delivered/)
+    for (const drain of [...compact, ...json]) assert.equal(Buffer.from(drain, "latin1").toString("ascii"), drain, "ASCII: no character above 127")
     assert.deepEqual(
       compact.map(parseDrain),
       json.map((drain) => JSON.parse(drain)),

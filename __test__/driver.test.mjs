@@ -16,8 +16,8 @@ function fakeHost(answers = {}) {
     performed,
     logs,
     toasts,
-    async perform(request, timeoutMs, call) {
-      performed.push({ request, timeoutMs, call })
+    async perform(request, timeoutMs, call, nowMs) {
+      performed.push({ request, timeoutMs, call, nowMs })
       return (answers[request.op] ?? (() => ({ type: "done" })))(request, call)
     },
     async log(level, message) {
@@ -157,5 +157,28 @@ test("settle resolves once every request an input led to has its outcome, and no
   await ending
   assert.equal(held.length, 0)
   assert.equal(await driver.settle((engine, now) => engine.turnEnding(now, "ses_2", "msg_3")), undefined, "nothing to wait for")
+  driver.dispose()
+})
+
+test("a request is performed with the time of the input that issued it", async () => {
+  const host = fakeHost({ listAgents: agents })
+  let clock = 1_000
+  const driver = createDriver({ engine: new RelayEngine(), host, now: () => clock })
+  driver.input((engine, now) => engine.status(now, "ses_1", true))
+  clock = 2_000
+  const reply = driver.toolCall(toolCallInput({ agent: "plan" }), {})
+  clock = 3_000
+  await reply
+  assert.deepEqual(
+    host.performed.map((p) => [p.request.op, p.nowMs]),
+    [
+      ["listAgents", 2_000],
+      ["askPermission", 3_000],
+    ],
+    "the tool call's first request, then the one its outcome led to",
+  )
+  clock = 4_000
+  driver.input((engine, now) => engine.status(now, "ses_1", false))
+  assert.deepEqual([host.performed.at(-1).request.op, host.performed.at(-1).nowMs], ["prompt", 4_000])
   driver.dispose()
 })

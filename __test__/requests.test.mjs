@@ -89,6 +89,19 @@ test("a prompt sends one text part per entry, to the named agent, without waitin
   assert.ok(call.options.signal instanceof AbortSignal, "every call carries its time limit")
 })
 
+test("a call's time limit counts from the time it is given, else from now", async () => {
+  const fake = fakeClient()
+  const perform = createRequester(fake.client)
+  // Given a time long past, the limit ran out long ago: the signal aborts at once.
+  await perform({ op: "prompt", sessionId: "s", agent: "plan", parts: ["x"] }, 1000, Date.now() - 60_000)
+  await perform({ op: "prompt", sessionId: "s", agent: "plan", parts: ["y"] }, 1000)
+  const [past, now] = fake.of("session.promptAsync").map((call) => call.options.signal)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(past.aborted, true)
+  assert.equal(past.reason?.name, "TimeoutError")
+  assert.equal(now.aborted, false, "a limit counted from now is still running")
+})
+
 // ---- which client, and where its requests go ----
 
 /** A local stand-in for OpenCode's HTTP server: answers /global/health and /agent, records each request. */

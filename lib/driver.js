@@ -20,8 +20,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  *   a tool call waiting for its reply: `host` is what the adapter handed `toolCall`; the adapter may
  *   leave the error to reject the call with in `refusal`
  * @typedef {object} Host
- * @property {(request: Request, timeoutMs: number, call: PendingCall | undefined) => Promise<Outcome>} perform
- *   performs a request and resolves to its outcome; `call` is the tool call a request names (`request.call`)
+ * @property {(request: Request, timeoutMs: number, call: PendingCall | undefined, nowMs: number) => Promise<Outcome>} perform
+ *   performs a request and resolves to its outcome; `call` is the tool call a request names (`request.call`);
+ *   `nowMs` is the time the engine was given with the input that issued it, so the adapter need not read the clock again
  * @property {(toast: {variant: string, title: string, message: string}) => Promise<void>} toast
  * @property {(level: string, message: string) => Promise<void>} log
  */
@@ -51,6 +52,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
    * @type {{ open: number, done: () => void } | null}
    */
   let gathering = null
+  /** The time given to the engine with the input being run. */
+  let clock = 0
 
   /**
    * Does what an input left to do: its actions, the pending list, the timer.
@@ -90,7 +93,7 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
         if (group) group.open++
         let pending
         try {
-          pending = host.perform(request, action.timeoutMs, call)
+          pending = host.perform(request, action.timeoutMs, call, clock)
         } catch (error) {
           pending = Promise.reject(error)
         }
@@ -146,7 +149,7 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
     let accepted = true
     try {
       // The engine returns its outputs as JSON text: cheaper to cross than objects.
-      text = feed(engine, now())
+      text = feed(engine, (clock = now()))
     } catch (error) {
       accepted = false
       void host.log("error", error?.message ?? String(error))
@@ -226,7 +229,7 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
      */
     toolCall(call, hostCall) {
       /** @type {import("../index.js").JsToolCallStarted} */
-      const started = JSON.parse(engine.toolCall(now(), call))
+      const started = JSON.parse(engine.toolCall((clock = now()), call))
       const reply = new Promise((resolve, reject) => replies.set(started.call, { resolve, reject, host: hostCall }))
       apply(started.drain)
       return reply
@@ -261,11 +264,12 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
 // An action line is JSON, or, once the engine was told `compactActions(true)`,
 // a prompt request or a log line as a compact line led by `P` or `L`
 // (`write_prompt` and `write_log` in src/json.rs), read with a few slices
-// instead of JSON.parse. (Here rather
+// instead of JSON.parse. The whole text is ASCII. (Here rather
 // than in a module of its own: under Bun every module costs start-up time.)
 
 const COMMA = 44
 const COLON = 58
+const SEMICOLON = 59
 const CLOSE = 93 // `]`, which starts the last line
 const PROMPT = 80 // `P`
 const LOG = 76 // `L`
@@ -329,10 +333,10 @@ function readLog(text, at) {
   return { type: "log", level, message }
 }
 
-/** Decimal digits up to a comma or colon, which is skipped. */
+/** Decimal digits up to a comma, colon or semicolon, which is skipped. */
 function readNumber(text) {
   let number = 0
-  for (let code = text.charCodeAt(cursor); code !== COMMA && code !== COLON; code = text.charCodeAt(++cursor)) {
+  for (let code = text.charCodeAt(cursor); code !== COMMA && code !== COLON && code !== SEMICOLON; code = text.charCodeAt(++cursor)) {
     if (code < 48 || code > 57) throw new Error(`malformed engine output: ${text.slice(cursor, cursor + 80)}`)
     number = number * 10 + code - 48
   }
@@ -340,10 +344,11 @@ function readNumber(text) {
   return number
 }
 
-/** `<length>:<text>`, the length in UTF-16 code units. */
+/** `<length>:<text>`, or `<length>;<JSON string literal>` for text beyond ASCII (`write_counted` in src/json.rs). */
 function readCounted(text) {
   const length = readNumber(text)
+  const escaped = text.charCodeAt(cursor - 1) === SEMICOLON
   const value = text.slice(cursor, cursor + length)
   cursor += length
-  return value
+  return escaped ? JSON.parse(value) : value
 }

@@ -4,7 +4,8 @@
 //! `JSON.parse` turns back into the same text.
 //!
 //! A drain may also carry its prompts and log lines as compact lines instead
-//! (see [`write_prompt`], [`write_log`]), for a host whose reader decodes them (`readDrain` in lib/driver.js).
+//! (see [`write_prompt`], [`write_log`]), for a host whose reader decodes them
+//! (`readDrain` in lib/driver.js); they are ASCII too.
 
 use std::io::{self, Write};
 
@@ -54,8 +55,7 @@ fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Res
 /// went from ~14 to ~11 µs).
 ///
 /// With `compact`, prompt requests and log lines are compact lines
-/// rather than JSON (see [`write_prompt`]); their text is then written as
-/// it is, so the drain may hold characters beyond ASCII.
+/// rather than JSON (see [`write_prompt`]).
 pub struct DrainWriter {
     out: Vec<u8>,
     compact: bool,
@@ -149,10 +149,9 @@ impl DrainWriter {
 /// P<id>,<timeoutMs>,<n>:<sessionId><n>:<agent><count>,<n>:<part>…
 /// ```
 ///
-/// Numbers are decimal; each string is led by its length in UTF-16 code
-/// units (what JS string indices count) and written as it is, so a raw line
-/// break inside a part is text, not the end of the line: the reader knows
-/// where the line ends from the lengths.
+/// Numbers are decimal; each string is counted (see [`write_counted`]), so
+/// a raw line break inside a part is text, not the end of the line: the
+/// reader knows where the line ends from the lengths.
 fn write_prompt(
     out: &mut Vec<u8>,
     id: i64,
@@ -189,16 +188,48 @@ fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
     write_counted(out, message);
 }
 
-/// `<length in UTF-16 code units>:<text>`.
+/// `<length>:<text>` for ASCII text, written as it is; other text as
+/// `<length>;<JSON string literal>` with every character beyond ASCII
+/// escaped, so the drain stays ASCII (a one-byte JS string, made by a copy
+/// rather than by decoding UTF-8). Lengths count bytes, which for ASCII are
+/// the UTF-16 code units JS string indices count.
 fn write_counted(out: &mut Vec<u8>, text: &str) {
-    let units = if text.is_ascii() {
-        text.len()
-    } else {
-        text.encode_utf16().count()
-    };
-    write_number(out, i64::try_from(units).unwrap_or(i64::MAX));
-    out.push(b':');
-    out.extend_from_slice(text.as_bytes());
+    if text.is_ascii() {
+        write_number(out, i64::try_from(text.len()).unwrap_or(i64::MAX));
+        out.push(b':');
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let mut literal = Vec::with_capacity(text.len() + 16);
+    write_json_literal(&mut literal, text);
+    write_number(out, i64::try_from(literal.len()).unwrap_or(i64::MAX));
+    out.push(b';');
+    out.extend_from_slice(&literal);
+}
+
+/// `text` as a JSON string literal in ASCII: quotes, backslashes and control
+/// characters escaped as JSON requires, every character beyond ASCII as
+/// `\uXXXX` (two for one outside the Basic Multilingual Plane).
+fn write_json_literal(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for c in text.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            ' '..='~' => out.push(c as u8),
+            _ => {
+                let mut units = [0u16; 2];
+                for &unit in c.encode_utf16(&mut units).iter() {
+                    out.extend_from_slice(b"\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[usize::from((unit >> shift) & 0xf)]);
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'"');
 }
 
 /// Decimal digits, without the formatting machinery: this runs for every
@@ -210,8 +241,7 @@ fn write_number(out: &mut Vec<u8>, number: i64) {
     out.extend_from_slice(Decimal::new(number.unsigned_abs()).as_str().as_bytes());
 }
 
-/// The text of a drain: ASCII but for the text of compact lines, which
-/// are UTF-8 as they are.
+/// The text of a drain: ASCII, whether its lines are JSON or compact.
 pub struct DrainText(Vec<u8>);
 
 impl DrainText {
@@ -237,6 +267,8 @@ impl ToNapiValue for DrainText {
             // SAFETY: forwarded with the same env; ASCII is what `AsciiJson` holds.
             return unsafe { AsciiJson::to_napi_value(env, AsciiJson(value.0)) };
         }
+        // Not reached while every writer escapes what is beyond ASCII; should
+        // one not, the text still arrives whole, decoded as UTF-8.
         let mut raw = std::ptr::null_mut();
         let len = isize::try_from(value.0.len()).unwrap_or(isize::MAX);
         // SAFETY: the bytes are UTF-8 (JSON and `str`s written whole) and live

@@ -35,9 +35,9 @@ export function createHost(client) {
      * error it throws on a refusal is kept: the tool fails with it, so OpenCode
      * stops the turn when a person rejected, as it does for its own tools.
      */
-    perform(req, timeoutMs, call) {
+    perform(req, timeoutMs, call, nowMs) {
       // Not async itself: a prompt goes straight to the requester, one promise fewer.
-      return req.op === "askPermission" ? ask(req, call, unchecked) : request(req, timeoutMs)
+      return req.op === "askPermission" ? ask(req, call, unchecked) : request(req, timeoutMs, nowMs)
     },
   }
 }

@@ -98,7 +98,8 @@ const ABORT_GRACE_MS = 1_000
 
 /**
  * @param {import("@opencode-ai/plugin").PluginInput["client"]} client
- * @returns {(request: import("../../../index.js").JsRequest, timeoutMs: number) => Promise<import("../../../index.js").JsOutcome>}
+ * @returns {(request: import("../../../index.js").JsRequest, timeoutMs: number, nowMs?: number) => Promise<import("../../../index.js").JsOutcome>}
+ *   `nowMs`, when given, is the time the limit counts from
  */
 export function createRequester(client) {
   const operations = {
@@ -117,11 +118,10 @@ export function createRequester(client) {
       const data = await call(client.session.fork({ path: { id: sessionId }, body: { messageID: messageId }, signal }))
       return { type: "session", id: data.id, title: data.title ?? "" }
     },
-    async prompt({ sessionId, agent, parts }, signal) {
-      // The mark lets the `chat.message` hook tell these messages from a person's.
-      const body = { agent, parts: parts.map((text) => ({ type: "text", text, metadata: { [PLUGIN_MARK]: true } })) }
-      await call(client.session.promptAsync({ path: { id: sessionId }, body, signal }))
-      return { type: "done" }
+    // Not async: the hot path of every hand-off, one promise fewer.
+    prompt({ sessionId, agent, parts }, signal) {
+      const body = { agent, parts: parts.map((text) => ({ type: "text", text, metadata: MARKED })) }
+      return call(client.session.promptAsync({ path: { id: sessionId }, body, signal })).then(done)
     },
     async lastUserModel({ sessionId }, signal) {
       // The newest messages usually hold a user message; long agent turns
@@ -137,7 +137,7 @@ export function createRequester(client) {
     async summarize({ sessionId, providerId, modelId }, signal) {
       const body = { providerID: providerId, modelID: modelId }
       await call(client.session.summarize({ path: { id: sessionId }, body, signal }))
-      return { type: "done" }
+      return DONE
     },
     async lastAnswer({ sessionId }, signal) {
       const recent = await call(client.session.messages({ path: { id: sessionId }, query: { limit: RECENT_ANSWERS }, signal }))
@@ -151,38 +151,48 @@ export function createRequester(client) {
       return { type: "answer", text, error: describeMessageError(last.info.error) }
     },
     async note({ sessionId, agent, text }, signal) {
-      const body = { agent, noReply: true, parts: [{ type: "text", text, metadata: { [PLUGIN_MARK]: true } }] }
+      const body = { agent, noReply: true, parts: [{ type: "text", text, metadata: MARKED }] }
       await call(client.session.promptAsync({ path: { id: sessionId }, body, signal }))
-      return { type: "done" }
+      return DONE
     },
     async abortSession({ sessionId }, signal) {
       await call(client.session.abort({ path: { id: sessionId }, signal }))
-      return { type: "done" }
+      return DONE
     },
     async renameSession({ sessionId, title }, signal) {
       await call(client.session.update({ path: { id: sessionId }, body: { title }, signal }))
-      return { type: "done" }
+      return DONE
     },
     async selectSession({ sessionId }, signal) {
       const body = { type: "tui.session.select", properties: { sessionID: sessionId } }
       await call(client.tui.publish({ body, signal }))
-      return { type: "done" }
+      return DONE
     },
   }
 
   const deadline = createDeadlines()
   // Not async itself: the operation's host call goes out before any promise
   // of this frame is made (a prompt is the hot path of every hand-off).
-  return function perform(request, timeoutMs) {
+  return function perform(request, timeoutMs, nowMs) {
     const operation = operations[request.op]
     if (!operation) return Promise.resolve({ type: "failed", message: `unknown request "${request.op}"` })
     try {
-      return operation(request, deadline(timeoutMs + ABORT_GRACE_MS)).catch(failure)
+      return operation(request, deadline(timeoutMs + ABORT_GRACE_MS, nowMs)).catch(failure)
     } catch (error) {
       return Promise.resolve(failure(error))
     }
   }
 }
+
+/**
+ * The metadata of every text part the plugin sends: the mark lets the
+ * `chat.message` hook tell these messages from a person's. One object for
+ * all, since the client only serializes it.
+ */
+const MARKED = Object.freeze({ [PLUGIN_MARK]: true })
+/** The outcome of a request that returns nothing the engine needs; the engine only reads it. */
+const DONE = Object.freeze({ type: "done" })
+const done = () => DONE
 
 const RECENT_MESSAGES = 50
 /** A turn's last assistant message is among the newest few. */
@@ -293,12 +303,12 @@ export function createLogger(client) {
 
 const SLOT_MS = 250
 
-/** @returns {(limitMs: number) => AbortSignal} the signal for a call that may take `limitMs` */
+/** @returns {(limitMs: number, fromMs?: number) => AbortSignal} the signal for a call that may take `limitMs` from `fromMs` (now, unless given) */
 export function createDeadlines(now = Date.now) {
   /** @type {Map<number, AbortSignal>} by window */
   const slots = new Map()
-  return function deadline(limitMs) {
-    const slot = Math.ceil((now() + limitMs) / SLOT_MS)
+  return function deadline(limitMs, fromMs = now()) {
+    const slot = Math.ceil((fromMs + limitMs) / SLOT_MS)
     let signal = slots.get(slot)
     if (signal === undefined) {
       const controller = new AbortController()

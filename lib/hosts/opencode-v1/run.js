@@ -32,12 +32,12 @@ export function startedByRun(argv = process.argv) {
  * own request returns only when the session's loop ends, which the waiting
  * turn holds up, so it is not awaited.
  * @param {import("@opencode-ai/plugin").PluginInput["client"]} client
- * @param {(request: import("../../../index.js").JsRequest, timeoutMs: number) => Promise<import("../../../index.js").JsOutcome>} request
+ * @param {(request: import("../../../index.js").JsRequest, timeoutMs: number, nowMs?: number) => Promise<import("../../../index.js").JsOutcome>} request
  */
 export function createStoringRequester(client, request) {
-  return async function perform(req, timeoutMs) {
+  return async function perform(req, timeoutMs, nowMs) {
     if (req.op === "prompt") {
-      const outcome = await request(req, timeoutMs)
+      const outcome = await request(req, timeoutMs, nowMs)
       if (outcome.type !== "done") return outcome
       return waitUntil(client, req.sessionId, timeoutMs, (messages) => holdsPrompt(messages, req.parts))
     }
