@@ -13,7 +13,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use opencode_sessions_engine::{
     tool_text, ActionId, BusEvent, EngineConfig, HostLimit, InputError, Mode, Outcome,
-    PendingHandOff, RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES,
+    PendingHandOff, Polled, RelayEngine, ToolCall, OPTIONS_REFUSED_TITLE, OPTION_NAMES,
     RELEVANT_EVENT_TYPES,
 };
 use serde_json::Value;
@@ -479,9 +479,15 @@ impl JsRelayEngine {
     /// `compact`, prompts and log lines are compact lines (see `DrainWriter`).
     fn drain(&mut self, compact: bool) -> Option<DrainText> {
         let mut writer = DrainWriter::new(compact);
-        while let Some(action) = self.engine.poll_action() {
-            writer.action(&JsAction::from(action));
-        }
+        // Requests are lent, not taken: the engine keeps the one it may send again.
+        while let Some(()) = self.engine.poll_action_with(|polled| match polled {
+            Polled::Request {
+                id,
+                timeout_ms,
+                request,
+            } => writer.request(id, timeout_ms, request),
+            Polled::Action(action) => writer.action(&JsAction::from(action)),
+        }) {}
         let journal = self.engine.poll_journal();
         let timeout_at = self.engine.poll_timeout();
         if writer.is_empty() && journal.is_none() && timeout_at == self.timeout_at {

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use napi::bindgen_prelude::{Result, ToNapiValue};
 use napi::{check_status, sys};
-use opencode_sessions_engine::Decimal;
+use opencode_sessions_engine::{ActionId, Decimal, Request};
 use serde::Serialize;
 
 use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
@@ -80,27 +80,47 @@ impl DrainWriter {
         self.actions == 0
     }
 
+    /// A request the engine lent: a prompt is written from it as it is.
+    pub fn request(&mut self, id: ActionId, timeout_ms: u64, request: &Request) {
+        match request {
+            Request::Prompt {
+                session_id,
+                agent,
+                parts,
+            } if self.compact => {
+                if self.lost.is_some() {
+                    return;
+                }
+                let out = self.next_line();
+                write_prompt(out, id.0, timeout_ms, session_id, agent, parts);
+                out.push(b'\n');
+            }
+            _ => self.action(&JsAction::Request {
+                id: id.0 as i64,
+                timeout_ms: timeout_ms as i64,
+                request: JsRequest::from(request.clone()),
+            }),
+        }
+    }
+
+    /// Where the next action's line goes, led by the comma that parts it
+    /// from the one before.
+    fn next_line(&mut self) -> &mut Vec<u8> {
+        if self.actions > 0 {
+            self.out.push(b',');
+        }
+        self.actions += 1;
+        &mut self.out
+    }
+
     pub fn action(&mut self, action: &JsAction) {
         if self.lost.is_some() {
             return;
         }
-        let out = &mut self.out;
-        if self.actions > 0 {
-            out.push(b',');
-        }
-        self.actions += 1;
+        let compact = self.compact;
+        let out = self.next_line();
         match action {
-            JsAction::Request {
-                id,
-                timeout_ms,
-                request:
-                    JsRequest::Prompt {
-                        session_id,
-                        agent,
-                        parts,
-                    },
-            } if self.compact => write_prompt(out, *id, *timeout_ms, session_id, agent, parts),
-            JsAction::Log { level, message } if self.compact => write_log(out, level, message),
+            JsAction::Log { level, message } if compact => write_log(out, level, message),
             _ => {
                 if let Err(e) = write(out, action) {
                     self.lost = Some(e);
@@ -154,20 +174,20 @@ impl DrainWriter {
 /// reader knows where the line ends from the lengths.
 fn write_prompt(
     out: &mut Vec<u8>,
-    id: i64,
-    timeout_ms: i64,
+    id: u64,
+    timeout_ms: u64,
     session_id: &str,
     agent: &str,
     parts: &[String],
 ) {
     out.push(b'P');
-    write_number(out, id);
+    write_whole(out, id);
     out.push(b',');
-    write_number(out, timeout_ms);
+    write_whole(out, timeout_ms);
     out.push(b',');
     write_counted(out, session_id);
     write_counted(out, agent);
-    write_number(out, i64::try_from(parts.len()).unwrap_or(i64::MAX));
+    write_whole(out, parts.len() as u64);
     out.push(b',');
     for part in parts {
         write_counted(out, part);
@@ -195,16 +215,25 @@ fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
 /// the UTF-16 code units JS string indices count.
 fn write_counted(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
-        write_number(out, i64::try_from(text.len()).unwrap_or(i64::MAX));
+        write_whole(out, text.len() as u64);
         out.push(b':');
         out.extend_from_slice(text.as_bytes());
         return;
     }
-    let mut literal = Vec::with_capacity(text.len() + 16);
-    write_json_literal(&mut literal, text);
-    write_number(out, i64::try_from(literal.len()).unwrap_or(i64::MAX));
+    let quotes = 2;
+    let length: usize = text.chars().map(escaped_len).sum::<usize>() + quotes;
+    write_whole(out, length as u64);
     out.push(b';');
-    out.extend_from_slice(&literal);
+    write_json_literal(out, text);
+}
+
+/// How many bytes `write_json_literal` writes for `c`.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' => 2,
+        ' '..='~' => 1,
+        _ => "\\uXXXX".len() * c.len_utf16(),
+    }
 }
 
 /// `text` as a JSON string literal in ASCII: quotes, backslashes and control
@@ -238,7 +267,11 @@ fn write_number(out: &mut Vec<u8>, number: i64) {
     if number < 0 {
         out.push(b'-');
     }
-    out.extend_from_slice(Decimal::new(number.unsigned_abs()).as_str().as_bytes());
+    write_whole(out, number.unsigned_abs());
+}
+
+fn write_whole(out: &mut Vec<u8>, number: u64) {
+    out.extend_from_slice(Decimal::new(number).as_str().as_bytes());
 }
 
 /// The text of a drain: ASCII, whether its lines are JSON or compact.
@@ -250,7 +283,7 @@ impl DrainText {
     pub fn tool_call_started(call: u64, drain: Option<DrainText>) -> DrainText {
         let mut out = Vec::with_capacity(32 + drain.as_ref().map_or(4, |d| d.0.len()));
         out.extend_from_slice(b"{\"call\":");
-        write_number(&mut out, i64::try_from(call).unwrap_or(i64::MAX));
+        write_whole(&mut out, call);
         out.extend_from_slice(b",\"drain\":");
         match drain {
             Some(drain) => out.extend_from_slice(&drain.0),

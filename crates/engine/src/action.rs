@@ -42,6 +42,18 @@ pub enum Action {
     Notice { notice: Box<Notice> },
 }
 
+/// An action as [`crate::RelayEngine::poll_action_with`] hands it out: a
+/// request lent, any other action given.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Polled<'a> {
+    Request {
+        id: ActionId,
+        timeout_ms: u64,
+        request: &'a Request,
+    },
+    Action(Action),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Request {

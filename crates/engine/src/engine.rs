@@ -14,7 +14,7 @@
 //! each given the siblings it needs; what comes back for a request (an
 //! outcome, a time-out) is routed to the component that owns it.
 
-use crate::action::{Action, Request};
+use crate::action::{Action, Polled, Request};
 use crate::branches::{Branches, Siblings};
 use crate::calls::{CallSiblings, Calls};
 use crate::config::EngineConfig;
@@ -474,7 +474,37 @@ impl RelayEngine {
 
     /// The next thing to do, in order.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.out.pop()
+        let action = self.out.pop()?;
+        if let Action::Request { id, request, .. } = &action {
+            self.requests.sent(*id, || request.clone());
+        }
+        Some(action)
+    }
+
+    /// [`RelayEngine::poll_action`] for a host that only reads a request
+    /// (to write it out, say): `take` is lent it, and the engine keeps the
+    /// request itself for another attempt instead of a copy. Every other
+    /// action is handed over as it is.
+    pub fn poll_action_with<R>(&mut self, take: impl FnOnce(Polled<'_>) -> R) -> Option<R> {
+        Some(match self.out.pop()? {
+            Action::Request {
+                id,
+                timeout_ms,
+                request,
+            } => {
+                let taken = take(Polled::Request {
+                    id,
+                    timeout_ms,
+                    request: &request,
+                });
+                self.requests.sent(id, move || request);
+                taken
+            }
+            action @ (Action::ReplyToTool { .. }
+            | Action::Toast { .. }
+            | Action::Log { .. }
+            | Action::Notice { .. }) => take(Polled::Action(action)),
+        })
     }
 
     /// When [`RelayEngine::handle_timeout`] must be called next, if ever.

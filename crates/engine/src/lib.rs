@@ -64,7 +64,7 @@ mod shown;
 mod stats;
 mod tool_call;
 
-pub use action::{Action, Request};
+pub use action::{Action, Polled, Request};
 pub use agents::{reachable_agents, AgentInfo};
 pub use config::{EngineConfig, ReportMode, RetryPolicy};
 pub use decimal::Decimal;

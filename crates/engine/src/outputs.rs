@@ -7,8 +7,8 @@
 //! second result: what would have been one is dropped, the log line made
 //! with it stays.
 
-use crate::action::Action;
-use crate::ids::{RelayId, ToolCallId};
+use crate::action::{Action, Request};
+use crate::ids::{ActionId, RelayId, ToolCallId};
 use crate::notice::Notice;
 use crate::render::{self, Said};
 use std::collections::{HashSet, VecDeque};
@@ -83,6 +83,22 @@ impl Outputs {
 
     pub fn pop(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// The request sent as `id`, while it is still waiting to be handed out.
+    pub fn queued_request(&self, id: ActionId) -> Option<&Request> {
+        self.actions.iter().find_map(|action| match action {
+            Action::Request {
+                id: queued,
+                request,
+                ..
+            } if *queued == id => Some(request),
+            Action::Request { .. }
+            | Action::ReplyToTool { .. }
+            | Action::Toast { .. }
+            | Action::Log { .. }
+            | Action::Notice { .. } => None,
+        })
     }
 
     /// Records `relays` as the pending list the host keeps; `false` when it

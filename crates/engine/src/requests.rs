@@ -34,8 +34,13 @@ struct Waiting {
     timeout_ms: u64,
     activity: Activity,
     owner: Owner,
-    /// The request, kept while it may be tried again; `None` for timers.
+    /// The request, kept while it may be tried again; `None` for timers,
+    /// and for a request still in the outbox (see `keeps_request`).
     request: Option<Request>,
+    /// The request may be tried again, and the copy that needs is taken
+    /// when its action leaves the outbox ([`Requests::sent`]): a host that
+    /// reads the action where it lies leaves the engine the original.
+    keeps_request: bool,
     attempt: u32,
     /// Waiting out the pause before the next attempt.
     backing_off: bool,
@@ -198,11 +203,10 @@ impl Requests {
         out: &mut Outputs,
     ) -> ActionId {
         let timeout_ms = self.timeout_for(&request);
-        let id = self.wait(now_ms, owner, timeout_ms, request.activity());
-        if let Some(waiting) = self.waiting.get_mut(&id) {
+        let id = self.insert(now_ms, owner, timeout_ms, request.activity(), |waiting| {
             waiting.attempt = 1;
-            waiting.request = request.is_retryable().then(|| request.clone());
-        }
+            waiting.keeps_request = request.is_retryable();
+        });
         out.request(Action::Request {
             id,
             timeout_ms,
@@ -285,23 +289,58 @@ impl Requests {
 
     /// Registers something to wait for, which times out after `timeout_ms`.
     fn wait(&mut self, now_ms: u64, owner: Owner, timeout_ms: u64, activity: Activity) -> ActionId {
+        self.insert(now_ms, owner, timeout_ms, activity, |_| {})
+    }
+
+    /// `wait`, with what `set` adds to the entry.
+    fn insert(
+        &mut self,
+        now_ms: u64,
+        owner: Owner,
+        timeout_ms: u64,
+        activity: Activity,
+        set: impl FnOnce(&mut Waiting),
+    ) -> ActionId {
         let id = ActionId(self.allocate_id());
         let deadline_ms = now_ms.saturating_add(timeout_ms);
-        self.waiting.insert(
-            id,
-            Waiting {
-                deadline_ms,
-                timeout_ms,
-                activity,
-                owner,
-                request: None,
-                attempt: 0,
-                backing_off: false,
-                current: id,
-            },
-        );
+        let mut waiting = Waiting {
+            deadline_ms,
+            timeout_ms,
+            activity,
+            owner,
+            request: None,
+            keeps_request: false,
+            attempt: 0,
+            backing_off: false,
+            current: id,
+        };
+        set(&mut waiting);
+        self.waiting.insert(id, waiting);
         self.deadlines.insert((deadline_ms, id));
         id
+    }
+
+    /// The request sent as `sent_as` left the outbox: if it may be tried
+    /// again, what `request` gives is kept for that (the request itself, when
+    /// the host only read it; a copy, when it took it).
+    pub fn sent(&mut self, sent_as: ActionId, request: impl FnOnce() -> Request) {
+        let id = self.attempts.get(&sent_as).copied().unwrap_or(sent_as);
+        if let Some(waiting) = self.waiting.get_mut(&id) {
+            if waiting.keeps_request && waiting.current == sent_as {
+                waiting.keeps_request = false;
+                waiting.request = Some(request());
+            }
+        }
+    }
+
+    /// The request `waiting` may be tried again with: the copy it keeps, or
+    /// the one still in the outbox.
+    fn kept<'a>(waiting: &'a Waiting, out: &'a Outputs) -> Option<&'a Request> {
+        match &waiting.request {
+            Some(request) => Some(request),
+            None if waiting.keeps_request => out.queued_request(waiting.current),
+            None => None,
+        }
     }
 
     /// Stops waiting for `id`: its outcome no longer matters.
@@ -449,7 +488,7 @@ impl Requests {
         let Some(waiting) = self.waiting.get_mut(&id) else {
             return false;
         };
-        let Some(request) = &waiting.request else {
+        let Some(request) = Self::kept(waiting, out) else {
             return false;
         };
         let safe = match cause {
@@ -485,7 +524,11 @@ impl Requests {
         is_outdated: impl Fn(&Request) -> bool,
         out: &mut Outputs,
     ) {
-        let Some(request) = self.waiting.get(&id).and_then(|w| w.request.clone()) else {
+        let Some(request) = self
+            .waiting
+            .get(&id)
+            .and_then(|waiting| Self::kept(waiting, out).cloned())
+        else {
             return;
         };
         if is_outdated(&request) {

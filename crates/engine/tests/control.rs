@@ -5,7 +5,7 @@ mod sim;
 
 use opencode_sessions_engine::{
     Action, Cancelled, EngineConfig, EngineStats, FailureCause, LogLevel, Mode, Notice, Outcome,
-    Refusal, Request, ToastVariant,
+    Polled, Refusal, Request, ToastVariant,
 };
 use sim::*;
 
@@ -320,6 +320,79 @@ fn a_retried_request_that_then_succeeds_carries_on_as_if_nothing_happened() {
     sim.idle("s1");
     assert!(toasts(&sim.drain()).is_empty());
     assert!(sim.engine.is_quiet());
+}
+
+/// Drains as a host that reads each request where it lies (the binding does).
+fn drain_lent(sim: &mut Sim) -> Vec<Action> {
+    std::iter::from_fn(|| {
+        sim.engine.poll_action_with(|polled| match polled {
+            Polled::Request {
+                id,
+                timeout_ms,
+                request,
+            } => Action::Request {
+                id,
+                timeout_ms,
+                request: request.clone(),
+            },
+            Polled::Action(action) => action,
+        })
+    })
+    .collect()
+}
+
+#[test]
+fn a_request_the_host_only_read_is_tried_again_the_same() {
+    let mut sim = Sim::default();
+    sim.busy("s1");
+    let (call, actions) = sim.call_checked("s1", "build", "message", "x", Some("plan"));
+    assert!(reply_to(&actions, call).0);
+    sim.event(status("s1", "idle"));
+    let sent = requests(&drain_lent(&mut sim));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, prompt("s1", "plan", &["x"]));
+    sim.outcome(
+        sent[0].0,
+        Outcome::failed_with(FailureCause::Unreachable, "socket hang up"),
+    );
+    sim.advance(500);
+    let again = requests(&drain_lent(&mut sim));
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].0, sent[0].0);
+    assert_eq!(again[0].1, sent[0].1, "the engine kept the request it lent");
+    sim.outcome(again[0].0, Outcome::Done);
+    sim.busy("s1");
+    sim.idle("s1");
+    assert!(toasts(&drain_lent(&mut sim)).is_empty());
+    assert!(sim.engine.is_quiet());
+}
+
+#[test]
+fn a_request_whose_time_runs_out_before_the_host_took_it_is_still_tried_again() {
+    let mut sim = Sim::default();
+    sim.call("s1", "build", "new", "x", None);
+    // Nothing is drained: the listing is still in the outbox when its time runs out.
+    sim.advance(15_000);
+    sim.advance(500);
+    let actions = sim.drain();
+    let lists: Vec<_> = requests(&actions)
+        .into_iter()
+        .filter(|(_, r)| matches!(r, Request::ListAgents))
+        .collect();
+    assert_eq!(lists.len(), 2, "the first attempt, then the second");
+    assert_ne!(lists[0].0, lists[1].0);
+    assert!(warnings(&actions)[0].contains("no answer after 15 s"));
+    sim.outcome(lists[1].0, default_agents());
+    let ask = single_request(&sim.drain(), |r| matches!(r, Request::AskPermission { .. }));
+    sim.outcome(ask, Outcome::Done);
+    let create = single_request(&sim.drain(), |r| matches!(r, Request::CreateSession { .. }));
+    assert!(sim.outcome(
+        create,
+        Outcome::Session {
+            id: "ses_new".into(),
+            title: "t".into()
+        }
+    ));
 }
 
 #[test]
