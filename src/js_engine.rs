@@ -491,6 +491,7 @@ impl JsRelayEngine {
         let journal = self.engine.poll_journal();
         let timeout_at = self.engine.poll_timeout();
         if writer.is_empty() && journal.is_none() && timeout_at == self.timeout_at {
+            writer.discard();
             return None;
         }
         self.timeout_at = timeout_at;

@@ -7,6 +7,7 @@
 //! (see [`write_prompt`], [`write_log`]), for a host whose reader decodes them
 //! (`readDrain` in lib/driver.js); they are ASCII too.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 
 use napi::bindgen_prelude::{Result, ToNapiValue};
@@ -16,19 +17,27 @@ use serde::Serialize;
 
 use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
 
-/// JSON text whose every byte is ASCII; it becomes a JS string.
-pub struct AsciiJson(Vec<u8>);
+thread_local! {
+    /// The buffer of the last drain, kept for the next one: most inputs
+    /// write a drain, and each would otherwise allocate its own.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
-impl AsciiJson {
-    /// These plain types always encode; should one ever not, the host logs
-    /// the loss instead of losing every action.
-    fn lost(e: serde_json::Error) -> Self {
-        let message = format!("internal error, the engine's actions could not be encoded ({e})");
-        let text = format!(
-            "{{\"actions\":[\n{}\n],\"timeoutAt\":null,\"journal\":null}}",
-            serde_json::json!({"type": "log", "level": "error", "message": message})
-        );
-        AsciiJson(text.into_bytes())
+/// A buffer that grew past this goes back to the allocator rather than
+/// staying with the thread.
+const SPARE_MAX_BYTES: usize = 16 * 1024;
+
+fn buffer() -> Vec<u8> {
+    let mut out = SPARE.take();
+    out.clear();
+    out.reserve(512);
+    out
+}
+
+fn recycle(mut out: Vec<u8>) {
+    if out.capacity() <= SPARE_MAX_BYTES {
+        out.clear();
+        SPARE.set(out);
     }
 }
 
@@ -65,7 +74,7 @@ pub struct DrainWriter {
 
 impl DrainWriter {
     pub fn new(compact: bool) -> Self {
-        let mut out = Vec::with_capacity(512);
+        let mut out = buffer();
         out.extend_from_slice(b"{\"actions\":[\n");
         DrainWriter {
             out,
@@ -78,6 +87,11 @@ impl DrainWriter {
     /// Whether no action was written yet.
     pub fn is_empty(&self) -> bool {
         self.actions == 0
+    }
+
+    /// Gives up the drain: nothing is returned to the host.
+    pub fn discard(self) {
+        recycle(self.out);
     }
 
     /// A request the engine lent: a prompt is written from it as it is.
@@ -156,7 +170,7 @@ impl DrainWriter {
         out.push(b'}');
         match self.lost {
             None => DrainText(self.out),
-            Some(e) => DrainText(AsciiJson::lost(e).0),
+            Some(e) => DrainText::lost(e),
         }
     }
 }
@@ -220,33 +234,39 @@ fn write_counted(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
         return;
     }
-    let quotes = 2;
-    let length: usize = text.chars().map(escaped_len).sum::<usize>() + quotes;
-    write_whole(out, length as u64);
-    out.push(b';');
+    // The literal first, then its length in front of it: one pass over the text.
+    let start = out.len();
     write_json_literal(out, text);
-}
-
-/// How many bytes `write_json_literal` writes for `c`.
-fn escaped_len(c: char) -> usize {
-    match c {
-        '"' | '\\' => 2,
-        ' '..='~' => 1,
-        _ => "\\uXXXX".len() * c.len_utf16(),
-    }
+    let length = Decimal::new((out.len() - start) as u64);
+    let prefix = length.as_str().bytes().chain([b';']);
+    drop(out.splice(start..start, prefix));
 }
 
 /// `text` as a JSON string literal in ASCII: quotes, backslashes and control
 /// characters escaped as JSON requires, every character beyond ASCII as
-/// `\uXXXX` (two for one outside the Basic Multilingual Plane).
+/// `\uXXXX` (two for one outside the Basic Multilingual Plane). Runs of
+/// plain ASCII are copied whole.
 fn write_json_literal(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let is_plain = |byte: u8| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\';
     out.push(b'"');
-    for c in text.chars() {
+    let mut rest = text;
+    loop {
+        // Bytes up to the first one that is not plain ASCII, which starts a character.
+        let plain = rest
+            .bytes()
+            .position(|byte| !is_plain(byte))
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at_checked(plain).unwrap_or((rest, ""));
+        out.extend_from_slice(run.as_bytes());
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
+        rest = chars.as_str();
         match c {
             '"' => out.extend_from_slice(b"\\\""),
             '\\' => out.extend_from_slice(b"\\\\"),
-            ' '..='~' => out.push(c as u8),
             _ => {
                 let mut units = [0u16; 2];
                 for &unit in c.encode_utf16(&mut units).iter() {
@@ -278,6 +298,17 @@ fn write_whole(out: &mut Vec<u8>, number: u64) {
 pub struct DrainText(Vec<u8>);
 
 impl DrainText {
+    /// These plain types always encode; should one ever not, the host logs
+    /// the loss instead of losing every action.
+    fn lost(e: serde_json::Error) -> Self {
+        let message = format!("internal error, the engine's actions could not be encoded ({e})");
+        let text = format!(
+            "{{\"actions\":[\n{}\n],\"timeoutAt\":null,\"journal\":null}}",
+            serde_json::json!({"type": "log", "level": "error", "message": message})
+        );
+        DrainText(text.into_bytes())
+    }
+
     /// The JSON of a [`crate::types::JsToolCallStarted`]: the call's id and
     /// what the call left to do (a drain written without compact lines).
     pub fn tool_call_started(call: u64, drain: Option<DrainText>) -> DrainText {
@@ -286,7 +317,10 @@ impl DrainText {
         write_whole(&mut out, call);
         out.extend_from_slice(b",\"drain\":");
         match drain {
-            Some(drain) => out.extend_from_slice(&drain.0),
+            Some(drain) => {
+                out.extend_from_slice(&drain.0);
+                recycle(drain.0);
+            }
             None => out.extend_from_slice(b"null"),
         }
         out.push(b'}');
@@ -296,34 +330,21 @@ impl DrainText {
 
 impl ToNapiValue for DrainText {
     unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-        if value.0.is_ascii() {
-            // SAFETY: forwarded with the same env; ASCII is what `AsciiJson` holds.
-            return unsafe { AsciiJson::to_napi_value(env, AsciiJson(value.0)) };
-        }
-        // Not reached while every writer escapes what is beyond ASCII; should
-        // one not, the text still arrives whole, decoded as UTF-8.
+        let text = value.0;
         let mut raw = std::ptr::null_mut();
-        let len = isize::try_from(value.0.len()).unwrap_or(isize::MAX);
-        // SAFETY: the bytes are UTF-8 (JSON and `str`s written whole) and live
-        // for the call, which copies them into the JS heap.
-        check_status!(
-            unsafe { sys::napi_create_string_utf8(env, value.0.as_ptr().cast(), len, &mut raw) },
-            "could not make a string of the engine's output"
-        )?;
-        Ok(raw)
-    }
-}
-
-impl ToNapiValue for AsciiJson {
-    unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-        let mut raw = std::ptr::null_mut();
-        let len = isize::try_from(value.0.len()).unwrap_or(isize::MAX);
-        // SAFETY: the bytes are ASCII, hence Latin-1, and live for the call,
-        // which copies them into the JS heap.
-        check_status!(
-            unsafe { sys::napi_create_string_latin1(env, value.0.as_ptr().cast(), len, &mut raw) },
-            "could not make a string of the engine's output"
-        )?;
+        let len = isize::try_from(text.len()).unwrap_or(isize::MAX);
+        let status = if text.is_ascii() {
+            // SAFETY: the bytes live for the call, which copies them into the
+            // JS heap; ASCII is Latin-1, which V8 copies a byte per character.
+            unsafe { sys::napi_create_string_latin1(env, text.as_ptr().cast(), len, &mut raw) }
+        } else {
+            // Not reached while every writer escapes what is beyond ASCII;
+            // should one not, the text still arrives whole, decoded as UTF-8.
+            // SAFETY: as above; the bytes are UTF-8 (JSON and `str`s written whole).
+            unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), len, &mut raw) }
+        };
+        recycle(text);
+        check_status!(status, "could not make a string of the engine's output")?;
         Ok(raw)
     }
 }
