@@ -150,12 +150,21 @@ test("an engine told to write compact lines gives the same actions, whatever the
     // A log line beyond ASCII is a compact line too, its text escaped: every drain is ASCII.
     assert.match(compact[0], /\n,?L4:info\d+;"relay #\d+ starting in ses_1: message \\u2192 plan"\n/)
     assert.match(compact[1], /\n,?L4:info\d+:relay #\d+ delivered/)
-    for (const drain of [...compact, ...json]) assert.equal(Buffer.from(drain, "latin1").toString("ascii"), drain, "ASCII: no character above 127")
+    for (const drain of [...compact, ...json])
+      assert.equal(Buffer.from(drain, "latin1").toString("ascii"), drain, "ASCII: no character above 127")
     assert.deepEqual(
       compact.map(parseDrain),
       json.map((drain) => JSON.parse(drain)),
     )
     assert.equal(parseDrain(compact[0]).actions[0].request.parts[0], text.trim())
+  }
+})
+
+test("a compact line that breaks its grammar is refused, not misread", () => {
+  const drain = (line) => `{"actions":[\n${line}\n],"timeoutAt":null,"journal":null}`
+  assert.deepEqual(parseDrain(drain('P1,2,5:ses_14:plan1,8;"\\u00e9"')).actions[0].request.parts, ["é"])
+  for (const line of ["P1;2,5:ses_14:plan1,1:x", "P1,2,5:ses_14:plan1,1x", "P,2,5:ses_14:plan1,1:x", "P1,2,5:ses_14:plan1;1:x"]) {
+    assert.throws(() => parseDrain(drain(line)), /malformed engine output/, line)
   }
 })
 

@@ -22,7 +22,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * @typedef {object} Host
  * @property {(request: Request, timeoutMs: number, call: PendingCall | undefined, nowMs: number) => Promise<Outcome>} perform
  *   performs a request and resolves to its outcome; `call` is the tool call a request names (`request.call`);
- *   `nowMs` is the time the engine was given with the input that issued it, so the adapter need not read the clock again
+ *   `nowMs` is the time the engine was given with the input that issued it (the driver's `now`, `Date.now` unless a
+ *   test gives another), so the adapter need not read the clock again
  * @property {(toast: {variant: string, title: string, message: string}) => Promise<void>} toast
  * @property {(level: string, message: string) => Promise<void>} log
  */
@@ -253,8 +254,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
 }
 
 // ---- reading drains ----
-// The text of a drain as the input methods return it (see `AsciiJson::drain`
-// in src/json.rs), one action per line:
+// The text of a drain as the input methods return it (see `DrainWriter` in
+// src/json.rs), one action per line:
 //
 //   {"actions":[
 //   …first action…
@@ -313,7 +314,10 @@ export function parseDrain(text) {
 /** Where the compact line being read has got to. */
 let cursor = 0
 
-/** `P<id>,<timeoutMs>,<n>:<sessionId><n>:<agent><count>,<n>:<part>…` from `at`, past the `P`. */
+/**
+ * `P<id>,<timeoutMs>,<n>:<sessionId><n>:<agent><count>,<n>:<part>…` from `at`,
+ * past the `P` (a string beyond ASCII as `<n>;<JSON literal>`).
+ */
 function readPrompt(text, at) {
   cursor = at
   const id = readNumber(text)
@@ -325,7 +329,7 @@ function readPrompt(text, at) {
   return { type: "request", id, timeoutMs, request: { op: "prompt", sessionId, agent, parts } }
 }
 
-/** `L<n>:<level><n>:<message>` from `at`, past the `L`. */
+/** `L<n>:<level><n>:<message>` from `at`, past the `L` (strings as in `readPrompt`). */
 function readLog(text, at) {
   cursor = at
   const level = readCounted(text)
@@ -333,22 +337,33 @@ function readLog(text, at) {
   return { type: "log", level, message }
 }
 
-/** Decimal digits up to a comma, colon or semicolon, which is skipped. */
+/** Decimal digits up to a comma or colon, which is skipped. */
 function readNumber(text) {
-  let number = 0
-  for (let code = text.charCodeAt(cursor); code !== COMMA && code !== COLON && code !== SEMICOLON; code = text.charCodeAt(++cursor)) {
-    if (code < 48 || code > 57) throw new Error(`malformed engine output: ${text.slice(cursor, cursor + 80)}`)
-    number = number * 10 + code - 48
-  }
-  cursor++
+  const number = readDigits(text)
+  const code = text.charCodeAt(cursor++)
+  if (code !== COMMA && code !== COLON) throw malformed(text, cursor - 1)
   return number
 }
 
 /** `<length>:<text>`, or `<length>;<JSON string literal>` for text beyond ASCII (`write_counted` in src/json.rs). */
 function readCounted(text) {
-  const length = readNumber(text)
-  const escaped = text.charCodeAt(cursor - 1) === SEMICOLON
+  const length = readDigits(text)
+  const code = text.charCodeAt(cursor++)
+  if (code !== COLON && code !== SEMICOLON) throw malformed(text, cursor - 1)
   const value = text.slice(cursor, cursor + length)
   cursor += length
-  return escaped ? JSON.parse(value) : value
+  return code === SEMICOLON ? JSON.parse(value) : value
+}
+
+/** At least one decimal digit, from the cursor. */
+function readDigits(text) {
+  const start = cursor
+  let number = 0
+  for (let code = text.charCodeAt(cursor); code >= 48 && code <= 57; code = text.charCodeAt(++cursor)) number = number * 10 + code - 48
+  if (cursor === start) throw malformed(text, cursor)
+  return number
+}
+
+function malformed(text, at) {
+  return new Error(`malformed engine output: ${text.slice(at, at + 80)}`)
 }

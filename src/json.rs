@@ -12,10 +12,10 @@ use std::io::{self, Write};
 
 use napi::bindgen_prelude::{Result, ToNapiValue};
 use napi::{check_status, sys};
-use opencode_sessions_engine::{ActionId, Decimal, Request};
+use opencode_sessions_engine::{Action, ActionId, Decimal, Request};
 use serde::Serialize;
 
-use crate::types::{JsAction, JsLogLevel, JsPendingHandOff, JsRequest};
+use crate::types::{JsAction, JsLogLevel, JsPendingHandOff};
 
 thread_local! {
     /// The buffer of the last drain, kept for the next one: most inputs
@@ -27,17 +27,21 @@ thread_local! {
 /// staying with the thread.
 const SPARE_MAX_BYTES: usize = 16 * 1024;
 
+/// The spare buffer, or a new one (also while the thread is ending, when
+/// its spare is gone).
 fn buffer() -> Vec<u8> {
-    let mut out = SPARE.take();
+    let mut out = SPARE.try_with(Cell::take).unwrap_or_default();
     out.clear();
     out.reserve(512);
     out
 }
 
+/// Keeps `out` as the spare; while the thread is ending, it is just freed.
 fn recycle(mut out: Vec<u8>) {
     if out.capacity() <= SPARE_MAX_BYTES {
         out.clear();
-        SPARE.set(out);
+        // An ending thread has no spare to keep: dropping the buffer is all there is to do.
+        let _ = SPARE.try_with(|spare| spare.set(out));
     }
 }
 
@@ -109,11 +113,11 @@ impl DrainWriter {
                 write_prompt(out, id.0, timeout_ms, session_id, agent, parts);
                 out.push(b'\n');
             }
-            _ => self.action(&JsAction::Request {
-                id: id.0 as i64,
-                timeout_ms: timeout_ms as i64,
-                request: JsRequest::from(request.clone()),
-            }),
+            _ => self.action(&JsAction::from(Action::Request {
+                id,
+                timeout_ms,
+                request: request.clone(),
+            })),
         }
     }
 
@@ -170,7 +174,10 @@ impl DrainWriter {
         out.push(b'}');
         match self.lost {
             None => DrainText(self.out),
-            Some(e) => DrainText::lost(e),
+            Some(e) => {
+                recycle(self.out);
+                DrainText::lost(e)
+            }
         }
     }
 }
@@ -183,6 +190,7 @@ impl DrainWriter {
 /// P<id>,<timeoutMs>,<n>:<sessionId><n>:<agent><count>,<n>:<part>…
 /// ```
 ///
+/// (a string beyond ASCII as `<n>;<JSON literal>` instead of `<n>:<text>`).
 /// Numbers are decimal; each string is counted (see [`write_counted`]), so
 /// a raw line break inside a part is text, not the end of the line: the
 /// reader knows where the line ends from the lengths.
@@ -257,9 +265,9 @@ fn write_json_literal(out: &mut Vec<u8>, text: &str) {
             .bytes()
             .position(|byte| !is_plain(byte))
             .unwrap_or(rest.len());
-        let (run, tail) = rest.split_at_checked(plain).unwrap_or((rest, ""));
-        out.extend_from_slice(run.as_bytes());
-        let mut chars = tail.chars();
+        out.extend_from_slice(rest.as_bytes().get(..plain).unwrap_or_default());
+        // `plain` is at a character's start: every byte before it is ASCII.
+        let mut chars = rest.get(plain..).unwrap_or_default().chars();
         let Some(c) = chars.next() else {
             break;
         };
@@ -312,7 +320,7 @@ impl DrainText {
     /// The JSON of a [`crate::types::JsToolCallStarted`]: the call's id and
     /// what the call left to do (a drain written without compact lines).
     pub fn tool_call_started(call: u64, drain: Option<DrainText>) -> DrainText {
-        let mut out = Vec::with_capacity(32 + drain.as_ref().map_or(4, |d| d.0.len()));
+        let mut out = buffer();
         out.extend_from_slice(b"{\"call\":");
         write_whole(&mut out, call);
         out.extend_from_slice(b",\"drain\":");

@@ -43,7 +43,7 @@ pub enum Action {
 }
 
 /// An action as [`crate::RelayEngine::poll_action_with`] hands it out: a
-/// request lent, any other action given.
+/// request lent, any other action given (`Action` is never a request there).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Polled<'a> {
     Request {

@@ -43,7 +43,8 @@ use std::collections::HashSet;
 ///   time in milliseconds; the engine never reads a clock.
 /// - `poll_*` drain its outputs: [`RelayEngine::poll_action`] yields the
 ///   [`Action`]s to perform in order (a [`Notice`] first, then the toasts,
-///   logs and tool results made from it), [`RelayEngine::poll_timeout`] the
+///   logs and tool results made from it; [`RelayEngine::poll_action_with`]
+///   lends requests instead of handing them over), [`RelayEngine::poll_timeout`] the
 ///   time at which [`RelayEngine::handle_timeout`] must be called next, and
 ///   [`RelayEngine::poll_journal`] the hand-offs to keep on disk when they changed.
 /// - getters describe what is pending.

@@ -4,8 +4,8 @@
 //! feed it generated JSON, so all three check the same thing.
 
 use crate::{
-    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, PendingHandOff, RelayEngine,
-    Request, ToolCall,
+    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, PendingHandOff, Polled,
+    RelayEngine, Request, ToolCall,
 };
 use serde_json::{json, Value};
 
@@ -174,6 +174,9 @@ struct Drive {
     agents: Vec<String>,
     pending: Vec<(crate::ActionId, Request)>,
     opened: u64,
+    /// Drains since the start: every other one reads requests where they
+    /// lie (`poll_action_with`, as the binding does), the rest takes them.
+    drains: u64,
 }
 
 impl Drive {
@@ -185,6 +188,7 @@ impl Drive {
             agents: vec!["build".to_owned(), "plan".to_owned()],
             pending: Vec::new(),
             opened: 0,
+            drains: 0,
         }
     }
 
@@ -201,11 +205,31 @@ impl Drive {
         self.drain()
     }
 
+    fn next_action(&mut self, lent: bool) -> Option<Action> {
+        if !lent {
+            return self.engine.poll_action();
+        }
+        self.engine.poll_action_with(|polled| match polled {
+            Polled::Request {
+                id,
+                timeout_ms,
+                request,
+            } => Action::Request {
+                id,
+                timeout_ms,
+                request: request.clone(),
+            },
+            Polled::Action(action) => action,
+        })
+    }
+
     /// Takes every action out of the engine, checking the binding can encode it.
     fn drain(&mut self) -> Result<(), String> {
         // Words for people are made from a notice, which comes first.
         let mut noticed = false;
-        while let Some(action) = self.engine.poll_action() {
+        self.drains += 1;
+        let lent = self.drains % 2 == 0;
+        while let Some(action) = self.next_action(lent) {
             serde_json::to_value(&action)
                 .map_err(|e| format!("an action could not be encoded ({e}): {action:?}"))?;
             let words = match &action {

@@ -8,8 +8,10 @@
 //!    [`Outcome`] of a request it made ([`RelayEngine::handle_outcome`]), the
 //!    passing of time ([`RelayEngine::handle_timeout`]), or the hand-offs a
 //!    stopped process left ([`RelayEngine::handle_restored`]);
-//! 2. drain [`RelayEngine::poll_action`] until it returns `None`, performing
-//!    each [`Action`] in order and reporting each request's outcome back;
+//! 2. drain [`RelayEngine::poll_action`] (or [`RelayEngine::poll_action_with`],
+//!    which lends each request rather than handing it over) until it returns
+//!    `None`, performing each [`Action`] in order and reporting each
+//!    request's outcome back;
 //! 3. re-arm its timer from [`RelayEngine::poll_timeout`], and save the list
 //!    [`RelayEngine::poll_journal`] returns when it returns one.
 //!

@@ -34,19 +34,26 @@ struct Waiting {
     timeout_ms: u64,
     activity: Activity,
     owner: Owner,
-    /// The request, kept while it may be tried again; `None` for timers,
-    /// and for a request still in the outbox (see `keeps_request`).
-    request: Option<Request>,
-    /// The request may be tried again, and the copy that needs is taken
-    /// when its action leaves the outbox ([`Requests::sent`]): a host that
-    /// reads the action where it lies leaves the engine the original.
-    keeps_request: bool,
+    /// What another attempt would send.
+    retry_with: Retry,
     attempt: u32,
     /// Waiting out the pause before the next attempt.
     backing_off: bool,
     /// The id the attempt in flight was sent with; outcomes of earlier
     /// attempts carry other ids and no longer count.
     current: ActionId,
+}
+
+/// The request another attempt of a [`Waiting`] would send.
+#[derive(Debug)]
+enum Retry {
+    /// A timer, or a request never tried twice (a person's permission answer).
+    Never,
+    /// The request's action is still in the outbox: its copy is taken when
+    /// it leaves ([`Requests::sent`]), so a host that only reads the action
+    /// there leaves the engine the original.
+    InOutbox,
+    Kept(Request),
 }
 
 /// Whom the answer to a request or timer goes to.
@@ -205,7 +212,9 @@ impl Requests {
         let timeout_ms = self.timeout_for(&request);
         let id = self.insert(now_ms, owner, timeout_ms, request.activity(), |waiting| {
             waiting.attempt = 1;
-            waiting.keeps_request = request.is_retryable();
+            if request.is_retryable() {
+                waiting.retry_with = Retry::InOutbox;
+            }
         });
         out.request(Action::Request {
             id,
@@ -308,8 +317,7 @@ impl Requests {
             timeout_ms,
             activity,
             owner,
-            request: None,
-            keeps_request: false,
+            retry_with: Retry::Never,
             attempt: 0,
             backing_off: false,
             current: id,
@@ -326,9 +334,8 @@ impl Requests {
     pub fn sent(&mut self, sent_as: ActionId, request: impl FnOnce() -> Request) {
         let id = self.attempts.get(&sent_as).copied().unwrap_or(sent_as);
         if let Some(waiting) = self.waiting.get_mut(&id) {
-            if waiting.keeps_request && waiting.current == sent_as {
-                waiting.keeps_request = false;
-                waiting.request = Some(request());
+            if matches!(waiting.retry_with, Retry::InOutbox) && waiting.current == sent_as {
+                waiting.retry_with = Retry::Kept(request());
             }
         }
     }
@@ -336,10 +343,10 @@ impl Requests {
     /// The request `waiting` may be tried again with: the copy it keeps, or
     /// the one still in the outbox.
     fn kept<'a>(waiting: &'a Waiting, out: &'a Outputs) -> Option<&'a Request> {
-        match &waiting.request {
-            Some(request) => Some(request),
-            None if waiting.keeps_request => out.queued_request(waiting.current),
-            None => None,
+        match &waiting.retry_with {
+            Retry::Kept(request) => Some(request),
+            Retry::InOutbox => out.queued_request(waiting.current),
+            Retry::Never => None,
         }
     }
 

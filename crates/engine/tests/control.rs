@@ -5,7 +5,7 @@ mod sim;
 
 use opencode_sessions_engine::{
     Action, Cancelled, EngineConfig, EngineStats, FailureCause, LogLevel, Mode, Notice, Outcome,
-    Polled, Refusal, Request, ToastVariant,
+    Refusal, Request, ToastVariant,
 };
 use sim::*;
 
@@ -322,49 +322,37 @@ fn a_retried_request_that_then_succeeds_carries_on_as_if_nothing_happened() {
     assert!(sim.engine.is_quiet());
 }
 
-/// Drains as a host that reads each request where it lies (the binding does).
-fn drain_lent(sim: &mut Sim) -> Vec<Action> {
-    std::iter::from_fn(|| {
-        sim.engine.poll_action_with(|polled| match polled {
-            Polled::Request {
-                id,
-                timeout_ms,
-                request,
-            } => Action::Request {
-                id,
-                timeout_ms,
-                request: request.clone(),
-            },
-            Polled::Action(action) => action,
-        })
-    })
-    .collect()
+/// Drains as a host that takes each request ([`Sim::drain`] only reads them).
+fn drain_taken(sim: &mut Sim) -> Vec<Action> {
+    std::iter::from_fn(|| sim.engine.poll_action()).collect()
 }
 
 #[test]
-fn a_request_the_host_only_read_is_tried_again_the_same() {
-    let mut sim = Sim::default();
-    sim.busy("s1");
-    let (call, actions) = sim.call_checked("s1", "build", "message", "x", Some("plan"));
-    assert!(reply_to(&actions, call).0);
-    sim.event(status("s1", "idle"));
-    let sent = requests(&drain_lent(&mut sim));
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].1, prompt("s1", "plan", &["x"]));
-    sim.outcome(
-        sent[0].0,
-        Outcome::failed_with(FailureCause::Unreachable, "socket hang up"),
-    );
-    sim.advance(500);
-    let again = requests(&drain_lent(&mut sim));
-    assert_eq!(again.len(), 1);
-    assert_ne!(again[0].0, sent[0].0);
-    assert_eq!(again[0].1, sent[0].1, "the engine kept the request it lent");
-    sim.outcome(again[0].0, Outcome::Done);
-    sim.busy("s1");
-    sim.idle("s1");
-    assert!(toasts(&drain_lent(&mut sim)).is_empty());
-    assert!(sim.engine.is_quiet());
+fn a_request_is_tried_again_the_same_whether_the_host_read_or_took_it() {
+    for drain in [Sim::drain, drain_taken] {
+        let mut sim = Sim::default();
+        sim.busy("s1");
+        let (call, actions) = sim.call_checked("s1", "build", "message", "x", Some("plan"));
+        assert!(reply_to(&actions, call).0);
+        sim.event(status("s1", "idle"));
+        let sent = requests(&drain(&mut sim));
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].1, prompt("s1", "plan", &["x"]));
+        sim.outcome(
+            sent[0].0,
+            Outcome::failed_with(FailureCause::Unreachable, "socket hang up"),
+        );
+        sim.advance(500);
+        let again = requests(&drain(&mut sim));
+        assert_eq!(again.len(), 1);
+        assert_ne!(again[0].0, sent[0].0);
+        assert_eq!(again[0].1, sent[0].1, "the engine kept the request");
+        sim.outcome(again[0].0, Outcome::Done);
+        sim.busy("s1");
+        sim.idle("s1");
+        assert!(toasts(&drain(&mut sim)).is_empty());
+        assert!(sim.engine.is_quiet());
+    }
 }
 
 #[test]
