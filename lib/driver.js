@@ -150,7 +150,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
     let accepted = true
     try {
       // The engine returns its outputs as JSON text: cheaper to cross than objects.
-      text = feed(engine, (clock = now()))
+      clock = now()
+      text = feed(engine, clock)
     } catch (error) {
       accepted = false
       void host.log("error", error?.message ?? String(error))
@@ -230,7 +231,8 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
      */
     toolCall(call, hostCall) {
       /** @type {import("../index.js").JsToolCallStarted} */
-      const started = JSON.parse(engine.toolCall((clock = now()), call))
+      clock = now()
+      const started = JSON.parse(engine.toolCall(clock, call))
       const reply = new Promise((resolve, reject) => replies.set(started.call, { resolve, reject, host: hostCall }))
       apply(started.drain)
       return reply
