@@ -54,6 +54,25 @@ pub enum Polled<'a> {
     Action(Action),
 }
 
+impl Polled<'_> {
+    /// The action as [`crate::RelayEngine::poll_action`] would have handed
+    /// it over: a lent request is copied.
+    pub fn into_action(self) -> Action {
+        match self {
+            Polled::Request {
+                id,
+                timeout_ms,
+                request,
+            } => Action::Request {
+                id,
+                timeout_ms,
+                request: request.clone(),
+            },
+            Polled::Action(action) => action,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Request {

@@ -4,8 +4,8 @@
 //! feed it generated JSON, so all three check the same thing.
 
 use crate::{
-    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, PendingHandOff, Polled,
-    RelayEngine, Request, ToolCall,
+    Action, AgentInfo, BusEvent, EngineConfig, InputError, Outcome, PendingHandOff, RelayEngine,
+    Request, ToolCall,
 };
 use serde_json::{json, Value};
 
@@ -209,18 +209,7 @@ impl Drive {
         if !lent {
             return self.engine.poll_action();
         }
-        self.engine.poll_action_with(|polled| match polled {
-            Polled::Request {
-                id,
-                timeout_ms,
-                request,
-            } => Action::Request {
-                id,
-                timeout_ms,
-                request: request.clone(),
-            },
-            Polled::Action(action) => action,
-        })
+        self.engine.poll_action_with(|polled| polled.into_action())
     }
 
     /// Takes every action out of the engine, checking the binding can encode it.

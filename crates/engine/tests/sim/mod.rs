@@ -5,8 +5,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use opencode_sessions_engine::{
-    Action, ActionId, AgentInfo, BusEvent, EngineConfig, Notice, Outcome, Polled, RelayEngine,
-    Request, ToastVariant, ToolCall, ToolCallId,
+    Action, ActionId, AgentInfo, BusEvent, EngineConfig, Notice, Outcome, RelayEngine, Request,
+    ToastVariant, ToolCall, ToolCallId,
 };
 use serde_json::{json, Value};
 
@@ -86,21 +86,7 @@ impl Sim {
     /// Takes the actions as the binding does, reading each request where it
     /// lies (the copy here is the test's own).
     pub fn drain(&mut self) -> Vec<Action> {
-        std::iter::from_fn(|| {
-            self.engine.poll_action_with(|polled| match polled {
-                Polled::Request {
-                    id,
-                    timeout_ms,
-                    request,
-                } => Action::Request {
-                    id,
-                    timeout_ms,
-                    request: request.clone(),
-                },
-                Polled::Action(action) => action,
-            })
-        })
-        .collect()
+        std::iter::from_fn(|| self.engine.poll_action_with(|polled| polled.into_action())).collect()
     }
 
     /// Drains and drops log lines, which tests check separately where they matter.
