@@ -110,8 +110,11 @@ impl DrainWriter {
                     return;
                 }
                 let out = self.next_line();
-                write_prompt(out, id.0, timeout_ms, session_id, agent, parts);
+                let written = write_prompt(out, id.0, timeout_ms, session_id, agent, parts);
                 out.push(b'\n');
+                if let Err(e) = written {
+                    self.lost = Some(e);
+                }
             }
             _ => self.action(&JsAction::from(Action::Request {
                 id,
@@ -137,16 +140,14 @@ impl DrainWriter {
         }
         let compact = self.compact;
         let out = self.next_line();
-        match action {
+        let written = match action {
             JsAction::Log { level, message } if compact => write_log(out, level, message),
-            _ => {
-                if let Err(e) = write(out, action) {
-                    self.lost = Some(e);
-                    return;
-                }
-            }
-        }
+            _ => write(out, action),
+        };
         out.push(b'\n');
+        if let Err(e) = written {
+            self.lost = Some(e);
+        }
     }
 
     /// The drain's text, ended with when to call `timeout()` and the pending list.
@@ -201,24 +202,25 @@ fn write_prompt(
     session_id: &str,
     agent: &str,
     parts: &[String],
-) {
+) -> serde_json::Result<()> {
     out.push(b'P');
     write_whole(out, id);
     out.push(b',');
     write_whole(out, timeout_ms);
     out.push(b',');
-    write_counted(out, session_id);
-    write_counted(out, agent);
+    write_counted(out, session_id)?;
+    write_counted(out, agent)?;
     write_whole(out, parts.len() as u64);
     out.push(b',');
     for part in parts {
-        write_counted(out, part);
+        write_counted(out, part)?;
     }
+    Ok(())
 }
 
 /// A log line as one compact line: `L<n>:<level><n>:<message>`, strings
 /// led by their length as in [`write_prompt`].
-fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
+fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) -> serde_json::Result<()> {
     out.push(b'L');
     let level = match level {
         JsLogLevel::Debug => "debug",
@@ -226,8 +228,8 @@ fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
         JsLogLevel::Warn => "warn",
         JsLogLevel::Error => "error",
     };
-    write_counted(out, level);
-    write_counted(out, message);
+    write_counted(out, level)?;
+    write_counted(out, message)
 }
 
 /// `<length>:<text>` for ASCII text, written as it is; other text as
@@ -235,58 +237,21 @@ fn write_log(out: &mut Vec<u8>, level: &JsLogLevel, message: &str) {
 /// escaped, so the drain stays ASCII (a one-byte JS string, made by a copy
 /// rather than by decoding UTF-8). Lengths count bytes, which for ASCII are
 /// the UTF-16 code units JS string indices count.
-fn write_counted(out: &mut Vec<u8>, text: &str) {
+fn write_counted(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     if text.is_ascii() {
         write_whole(out, text.len() as u64);
         out.push(b':');
         out.extend_from_slice(text.as_bytes());
-        return;
+        return Ok(());
     }
-    // The literal first, then its length in front of it: one pass over the text.
+    // The literal first, as every JSON string here is written (see `Ascii`),
+    // then its length in front of it: one pass over the text.
     let start = out.len();
-    write_json_literal(out, text);
+    write(out, text)?;
     let length = Decimal::new((out.len() - start) as u64);
     let prefix = length.as_str().bytes().chain([b';']);
     drop(out.splice(start..start, prefix));
-}
-
-/// `text` as a JSON string literal in ASCII: quotes, backslashes and control
-/// characters escaped as JSON requires, every character beyond ASCII as
-/// `\uXXXX` (two for one outside the Basic Multilingual Plane). Runs of
-/// plain ASCII are copied whole.
-fn write_json_literal(out: &mut Vec<u8>, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let is_plain = |byte: u8| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\';
-    out.push(b'"');
-    let mut rest = text;
-    loop {
-        // Bytes up to the first one that is not plain ASCII, which starts a character.
-        let plain = rest
-            .bytes()
-            .position(|byte| !is_plain(byte))
-            .unwrap_or(rest.len());
-        out.extend_from_slice(rest.as_bytes().get(..plain).unwrap_or_default());
-        // `plain` is at a character's start: every byte before it is ASCII.
-        let mut chars = rest.get(plain..).unwrap_or_default().chars();
-        let Some(c) = chars.next() else {
-            break;
-        };
-        rest = chars.as_str();
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            _ => {
-                let mut units = [0u16; 2];
-                for &unit in c.encode_utf16(&mut units).iter() {
-                    out.extend_from_slice(b"\\u");
-                    for shift in [12, 8, 4, 0] {
-                        out.push(HEX[usize::from((unit >> shift) & 0xf)]);
-                    }
-                }
-            }
-        }
-    }
-    out.push(b'"');
+    Ok(())
 }
 
 /// Decimal digits, without the formatting machinery: this runs for every
