@@ -88,6 +88,30 @@ struct Branch {
     opening: bool,
 }
 
+/// What the branch session's events told of its opening turn before the
+/// opening prompt was confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum OpeningTurn {
+    /// No turn was seen: it is about to start.
+    #[default]
+    Coming,
+    /// The turn runs.
+    Running,
+    /// The turn ran and ended already: its answer can be read at once.
+    Ended,
+}
+
+impl OpeningTurn {
+    /// The branch session turned busy (`busy`) or idle.
+    pub fn status(self, busy: bool) -> Self {
+        match (self, busy) {
+            (_, true) => Self::Running,
+            (Self::Running | Self::Ended, false) => Self::Ended,
+            (Self::Coming, false) => Self::Coming,
+        }
+    }
+}
+
 /// A permission prompt or question a branch raised.
 #[derive(Debug, Clone)]
 struct PersonAsk {
@@ -145,6 +169,28 @@ struct Parent {
 }
 
 impl Branch {
+    /// The branch session is idle: a turn the branch follows is over, and
+    /// its answer is read unless hand-offs it queued itself are still pending.
+    fn read_if_done(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        pending_relays: usize,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        if self.state == (BranchState::Running { busy: true }) && pending_relays == 0 {
+            let owner = Owner::Branch {
+                session_id: session_id.to_owned(),
+            };
+            let read = Request::LastAnswer {
+                session_id: session_id.to_owned(),
+            };
+            let request = requests.issue(now_ms, owner, read, out);
+            self.state = BranchState::Reading { request };
+        }
+    }
+
     fn is_finished(&self) -> bool {
         match self.state {
             BranchState::Finished { .. } => true,
@@ -387,7 +433,10 @@ impl Branches {
     /// A branch's agent started answering: follow it until its turn ends.
     /// `reply_to` is the call whose result waits for the branch's report;
     /// `parent_busy` when the call runs inside its parent's turn,
-    /// `branch_busy` when the branch's turn started already.
+    /// `opening_turn` is what the branch session's events told so far of
+    /// its prompt's turn (one that ended already is followed to its answer
+    /// by [`Self::opening_turn_ended`]); `session_busy` when a turn runs
+    /// there now, its own or a person's.
     #[allow(clippy::too_many_arguments)] // a branch as its call opened it
     pub fn track(
         &mut self,
@@ -398,15 +447,17 @@ impl Branches {
         title: &str,
         reply_to: Option<ToolCallId>,
         parent_busy: bool,
-        branch_busy: bool,
+        opening_turn: OpeningTurn,
+        session_busy: bool,
     ) {
+        let started = opening_turn != OpeningTurn::Coming;
         let branch = Branch {
             reply_to,
             parent: call.session_id.clone(),
             group: slot.key.clone(),
             title: title.to_owned(),
             agent: call.target_agent().to_owned(),
-            state: BranchState::Running { busy: branch_busy },
+            state: BranchState::Running { busy: started },
             error: None,
             followed_up: false,
             deliver_after_read: false,
@@ -414,9 +465,9 @@ impl Branches {
             steps: 0,
             tools: Vec::new(),
             asks: Vec::new(),
-            session_busy: branch_busy,
+            session_busy,
             deleted: false,
-            opening: !branch_busy,
+            opening: !started,
         };
         self.branches.insert(session_id.to_owned(), branch);
         let parent = self.parents.entry(call.session_id.clone()).or_default();
@@ -461,11 +512,21 @@ impl Branches {
         // opening prompt is about to start delivers it as it ends, and the
         // branch is followed from that turn; an idle branch gets it now, or
         // once the answer being read is reported.
-        let (relay, busy, now) = if branch.session_busy || branch.opening {
+        let (relay, busy, now) = if branch.session_busy {
             if branch.is_finished() {
                 branch.state = BranchState::Running { busy: true };
             }
             let (relay, _) = sib.relays.enqueue(now_ms, &relay_call, sib.requests);
+            (relay, true, false)
+        } else if branch.opening {
+            // Not yet busy: only the opening turn's own busy edge arms the
+            // idle that delivers, so a repeated idle before it sends nothing.
+            if branch.is_finished() {
+                branch.state = BranchState::Running { busy: false };
+            }
+            let relay = sib
+                .relays
+                .enqueue_elsewhere(now_ms, &relay_call, sib.requests);
             (relay, true, false)
         } else {
             let relay = sib
@@ -627,16 +688,22 @@ impl Branches {
             return;
         };
         branch.session_busy = false;
-        // A branch that queued hand-offs of its own is done once they are.
-        if branch.state == (BranchState::Running { busy: true }) && pending_relays == 0 {
-            let owner = Owner::Branch {
-                session_id: session_id.to_owned(),
-            };
-            let read = Request::LastAnswer {
-                session_id: session_id.to_owned(),
-            };
-            let request = requests.issue(now_ms, owner, read, out);
-            branch.state = BranchState::Reading { request };
+        branch.read_if_done(now_ms, session_id, pending_relays, requests, out);
+    }
+
+    /// The branch `session_id` was tracked after its opening turn had ended
+    /// (the host told of the turn before it confirmed the prompt): its answer
+    /// is read now, as at the end of any turn.
+    pub fn opening_turn_ended(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        pending_relays: usize,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        if let Some(branch) = self.branches.get_mut(session_id) {
+            branch.read_if_done(now_ms, session_id, pending_relays, requests, out);
         }
     }
 
@@ -653,8 +720,12 @@ impl Branches {
         match branch.state {
             // The turn runs: the error is part of how it ends.
             BranchState::Running { busy: true } => branch.error = Some(error),
+            // A turn that is not the prompt's runs there (a person's): the
+            // error is of that turn, and the prompt's turn is still to come.
+            BranchState::Running { busy: false } if branch.session_busy => {}
             // The prompt was accepted but its turn never started; a follow-up
-            // that waited behind the opening prompt goes out now.
+            // that waited behind the opening prompt goes out now, as the
+            // refusal ends the session's hold ([`Relays::hold`]).
             BranchState::Running { busy: false } => {
                 let opening = std::mem::take(&mut branch.opening);
                 let followed_up = branch.followed_up;
@@ -666,11 +737,12 @@ impl Branches {
                         branch.started_ms = now_ms;
                         branch.followed_up = true;
                     }
-                    sib.relays
-                        .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
                 }
             }
-            BranchState::Reading { .. } | BranchState::Finished { .. } => {}
+            // A branch cancelled before its opening turn started: no turn
+            // follows the refused prompt.
+            BranchState::Finished { .. } => branch.opening = false,
+            BranchState::Reading { .. } => {}
         }
     }
 
@@ -695,7 +767,7 @@ impl Branches {
                 }
                 // A follow-up waiting for the answer being read goes out all
                 // the same: it was accepted, though nobody hears its answer.
-                if removed.deliver_after_read {
+                if removed.deliver_after_read && !removed.session_busy {
                     sib.relays
                         .deliver_when_idle(now_ms, &branch, sib.requests, sib.out);
                 }
@@ -766,11 +838,12 @@ impl Branches {
             return;
         };
         let answer = render::trimmed_answer(&answer);
+        // `opening` stays: a branch cancelled before its opening turn started
+        // may still see that turn run, and a follow-up waits behind it.
         branch.state = BranchState::Finished {
             answer: answer.clone(),
             error: error.clone(),
         };
-        branch.opening = false;
         let parent = branch.parent.clone();
         let group = branch.group.clone();
         // Calls that joined after the branch opened renamed it.
@@ -826,9 +899,15 @@ impl Branches {
         }
         if let Some(branch) = self.branches.get_mut(session_id) {
             if std::mem::take(&mut branch.deliver_after_read) {
-                branch.state = BranchState::Running { busy: false };
-                sib.relays
-                    .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+                // A turn that began while the answer was read (a person's)
+                // delivers it as it ends.
+                branch.state = BranchState::Running {
+                    busy: branch.session_busy,
+                };
+                if !branch.session_busy {
+                    sib.relays
+                        .deliver_when_idle(now_ms, session_id, sib.requests, sib.out);
+                }
             }
         }
         self.forget_old_branches(&parent);

@@ -8,7 +8,7 @@
 
 use crate::action::Request;
 use crate::agents::{reachability, reachable_agents, AgentInfo, Reachability};
-use crate::branches::{Branches, Cancelling, FollowUp, Siblings};
+use crate::branches::{Branches, Cancelling, FollowUp, OpeningTurn, Siblings};
 use crate::config::EngineConfig;
 use crate::fast_hash::HashMap;
 use crate::groups::BranchSlot;
@@ -103,8 +103,11 @@ struct PendingCall {
     parent_gone: bool,
     /// The branch session was deleted before its prompt was confirmed.
     branch_gone: bool,
-    /// A turn runs in the branch session, as its events said before its
-    /// prompt was confirmed.
+    /// What the branch session's events told of its prompt's turn before
+    /// the prompt was confirmed.
+    opening_turn: OpeningTurn,
+    /// A turn runs in the branch session (its own or not), as its events
+    /// said before its prompt was confirmed.
     branch_busy: bool,
 }
 
@@ -389,6 +392,7 @@ impl Calls {
             turn_ended: false,
             parent_gone: false,
             branch_gone: false,
+            opening_turn: OpeningTurn::Coming,
             branch_busy: false,
         };
         self.calls.insert(id, pending);
@@ -404,6 +408,7 @@ impl Calls {
             turn_ended,
             parent_gone,
             branch_gone,
+            opening_turn,
             branch_busy,
             ..
         } = pending;
@@ -413,7 +418,15 @@ impl Calls {
         } else {
             Certainty::Definite
         };
-        match (stage, answer.into_result()) {
+        let result = answer.into_result();
+        // A branch prompt that did not go through holds its session no longer.
+        if let CallStage::PromptingBranch { session_id, .. } = &stage {
+            if !matches!(result, Ok(Outcome::Done)) {
+                sib.relays
+                    .release(now_ms, session_id, sib.requests, sib.out);
+            }
+        }
+        match (stage, result) {
             (CallStage::CheckingAgent, Ok(Outcome::Agents { agents })) => {
                 let refusal = self
                     .agent_refusal(&call, &agents)
@@ -482,6 +495,7 @@ impl Calls {
                 let request = sib
                     .requests
                     .issue(now_ms, Owner::Call(id), request, sib.out);
+                sib.relays.hold(&session_id);
                 let stage = CallStage::PromptingBranch {
                     session_id,
                     title,
@@ -523,6 +537,7 @@ impl Calls {
                         &title,
                         reply_to,
                         parent_busy,
+                        opening_turn,
                         branch_busy,
                     );
                 }
@@ -533,6 +548,22 @@ impl Calls {
                     answer_follows,
                 };
                 self.branch_started(now_ms, id, &call, started, sib);
+                if opening_turn == OpeningTurn::Coming {
+                    sib.relays.prompt_accepted(&session_id);
+                } else {
+                    sib.relays
+                        .release(now_ms, &session_id, sib.requests, sib.out);
+                }
+                if tracked && opening_turn == OpeningTurn::Ended {
+                    let pending = sib.relays.pending(&session_id);
+                    sib.branches.opening_turn_ended(
+                        now_ms,
+                        &session_id,
+                        pending,
+                        sib.requests,
+                        sib.out,
+                    );
+                }
             }
             (
                 CallStage::PromptingBranch {
@@ -818,12 +849,16 @@ impl Calls {
     }
 
     /// A turn started (`busy`) or ended in `session_id`: a branch whose
-    /// prompt is not yet confirmed learns it once it is followed.
-    pub fn branch_status(&mut self, session_id: &str, busy: bool) {
+    /// prompt is not yet confirmed learns it once it is followed. A turn
+    /// while the prompt waits to be sent again is not the prompt's.
+    pub fn branch_status(&mut self, session_id: &str, busy: bool, requests: &Requests) {
         for pending in self.calls.values_mut() {
             if matches!(&pending.stage, CallStage::PromptingBranch { session_id: branch, .. } if branch == session_id)
             {
                 pending.branch_busy = busy;
+                if !requests.is_backing_off(pending.request) {
+                    pending.opening_turn = pending.opening_turn.status(busy);
+                }
             }
         }
     }

@@ -211,7 +211,7 @@ impl RelayEngine {
                 self.failed_turns.forget(&session_id, &mut self.requests);
                 self.relays.session_busy(&session_id, &mut self.requests);
                 self.branches.session_busy(&session_id);
-                self.calls.branch_status(&session_id, true);
+                self.calls.branch_status(&session_id, true, &self.requests);
             }
             BusEvent::Status {
                 session_id,
@@ -324,7 +324,7 @@ impl RelayEngine {
     /// The end of a session's turn (a busy→idle edge, or a repeat of one).
     fn idle_edge(&mut self, now_ms: u64, session_id: &str) {
         self.calls.turn_ended(session_id);
-        self.calls.branch_status(session_id, false);
+        self.calls.branch_status(session_id, false, &self.requests);
         let (branches, mut sib) = self.branch_siblings();
         branches.close_groups(now_ms, session_id, &mut sib);
         if let Some(stopped_midway) = self.relays.idle_begins(session_id) {

@@ -21,6 +21,11 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 pub(crate) struct Relays {
     sessions: HashMap<String, SessionRelays>,
+    /// Sessions where a branch's opening prompt was sent (`false`) or
+    /// accepted (`true`) and its turn has not begun: their relays wait, since
+    /// beside a second prompt the session's events could not say whose turn
+    /// is whose.
+    held: Vec<(String, bool)>,
 }
 
 /// Relays of one session, delivered one at a time in the order they were queued.
@@ -84,7 +89,7 @@ impl Relays {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
+        self.sessions.is_empty() && self.held.is_empty()
     }
 
     /// Whether the session runs a turn, as its relays know it.
@@ -169,6 +174,50 @@ impl Relays {
         (id, backlog)
     }
 
+    /// A branch's opening prompt goes out in `session_id`: nothing starts
+    /// there until [`Relays::release`], or until an accepted prompt's turn
+    /// begins or is refused.
+    pub fn hold(&mut self, session_id: &str) {
+        if !self.held.iter().any(|(held, _)| held == session_id) {
+            self.held.push((session_id.to_owned(), false));
+        }
+    }
+
+    /// The held session's opening prompt was accepted: its busy edge, or a
+    /// `session.error` refusing it, lets the session's relays go.
+    pub fn prompt_accepted(&mut self, session_id: &str) {
+        if let Some((_, accepted)) = self.held.iter_mut().find(|(held, _)| held == session_id) {
+            *accepted = true;
+        }
+    }
+
+    /// The held session's opening prompt failed, or its turn ran already:
+    /// what waits there starts unless a turn runs.
+    pub fn release(
+        &mut self,
+        now_ms: u64,
+        session_id: &str,
+        requests: &mut Requests,
+        out: &mut Outputs,
+    ) {
+        if self.unhold(session_id, false) {
+            self.start_next(now_ms, session_id, requests, out);
+        }
+    }
+
+    /// Ends the hold on `session_id`; `if_accepted` ends it only once the
+    /// prompt was accepted. Whether a hold ended.
+    fn unhold(&mut self, session_id: &str, if_accepted: bool) -> bool {
+        let before = self.held.len();
+        self.held
+            .retain(|(held, accepted)| held != session_id || (if_accepted && !accepted));
+        self.held.len() != before
+    }
+
+    fn is_held(&self, session_id: &str) -> bool {
+        !self.held.is_empty() && self.held.iter().any(|(held, _)| held == session_id)
+    }
+
     /// A step of the session's turn finished; `stopped` when the turn cannot
     /// go on from it (tools not yet answered, or the step was interrupted).
     pub fn step_finished(&mut self, session_id: &str, stopped: bool) {
@@ -193,6 +242,9 @@ impl Relays {
     }
 
     pub fn session_busy(&mut self, session_id: &str, requests: &mut Requests) {
+        if !self.held.is_empty() {
+            self.unhold(session_id, true);
+        }
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -394,6 +446,11 @@ impl Relays {
         requests: &mut Requests,
         out: &mut Outputs,
     ) {
+        // The accepted opening prompt was refused: no turn of it will come.
+        // (An error while a turn runs is that turn's.)
+        if !self.held.is_empty() && !self.is_busy(session_id) && self.unhold(session_id, true) {
+            self.start_next(now_ms, session_id, requests, out);
+        }
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };
@@ -540,6 +597,7 @@ impl Relays {
         requests: &mut Requests,
         out: &mut Outputs,
     ) {
+        self.unhold(session_id, false);
         let Some(session) = self.sessions.remove(session_id) else {
             return;
         };
@@ -754,6 +812,9 @@ impl Relays {
         requests: &mut Requests,
         out: &mut Outputs,
     ) {
+        if self.is_held(session_id) {
+            return;
+        }
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
         };

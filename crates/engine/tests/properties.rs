@@ -888,11 +888,13 @@ impl World {
             },
             Op::RefuseToRun { session, twice } => {
                 // OpenCode refuses a prompt after accepting it, and the engine
-                // hears of the acceptance first.
+                // hears of the acceptance first; it refuses at once, while the
+                // engine still waits for the prompt's turn.
+                let now = self.now;
                 let refusable = |s: &HostSession| {
                     s.exists
                         && !s.busy
-                        && matches!(s.owed.front(), Some((Work::Prompt(_, id), _)) if !self.awaits_outcome(*id))
+                        && matches!(s.owed.front(), Some((Work::Prompt(_, id), by)) if !self.awaits_outcome(*id) && now < *by)
                 };
                 match self.pick(session, refusable) {
                     Some(i) => {
@@ -1474,6 +1476,18 @@ impl World {
                 }
                 if let Some(branch) = self.branch_prompts.get_mut(text) {
                     branch.ambiguous = true;
+                }
+            }
+            // From here the engine waits for the accepted prompt's turn as
+            // long as it waits for any request.
+            if outcome == Outcome::Done {
+                let starts_by = self.now + self.engine.config().request_timeout_ms;
+                for session in &mut self.sessions {
+                    for (work, by) in &mut session.owed {
+                        if matches!(work, Work::Prompt(_, prompt) if *prompt == id) {
+                            *by = (*by).max(starts_by);
+                        }
+                    }
                 }
             }
             self.delivered.push((id, outcome));

@@ -5,8 +5,8 @@
 mod sim;
 
 use opencode_sessions_engine::{
-    Action, ActionId, BranchError, BranchProgress, EngineConfig, InputError, Mode, Notice, Outcome,
-    Refusal, Request, ToastVariant, ToolCall, ToolCallId,
+    Action, ActionId, BranchError, BranchProgress, EngineConfig, FailureCause, InputError, Mode,
+    Notice, Outcome, Refusal, Request, ToastVariant, ToolCall, ToolCallId,
 };
 use serde_json::json;
 use sim::*;
@@ -195,7 +195,7 @@ fn branches_waiting_when_their_session_is_deleted_never_start() {
     assert_eq!(forks_requested(&sim.drain_quiet()), 0);
     sim.deleted(&first[0]);
     sim.drain();
-    assert!(sim.engine.is_empty(), "{:#?}", sim.engine);
+    assert!(sim.engine.is_quiet(), "{:#?}", sim.engine);
 }
 
 #[test]
@@ -854,4 +854,191 @@ fn a_follow_up_waits_behind_an_opening_prompt_not_yet_started_and_goes_out_if_it
     let done = branch_answers(&mut sim, &branches[0], "B done");
     let home = notes(&mut sim, "p", &done);
     assert!(home.iter().any(|n| n.contains("B done")), "{home:#?}");
+}
+
+#[test]
+fn a_branch_whose_opening_turn_ends_before_its_prompt_is_confirmed_is_read_and_takes_a_follow_up_at_once(
+) {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    let b = "p-b".to_string();
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: b.clone(),
+            title: "t".into(),
+        },
+    );
+    let [(prompt, Request::Prompt { .. })] = requests_but_renames(&sim.drain_quiet())[..] else {
+        panic!("expected the opening prompt");
+    };
+    // OpenCode tells of the whole opening turn before it confirms the prompt.
+    sim.busy(&b);
+    sim.idle(&b);
+    sim.outcome(prompt, Outcome::Done);
+    let read = single_request(
+        &sim.drain_quiet(),
+        |r| matches!(r, Request::LastAnswer { session_id } if *session_id == b),
+    );
+    sim.outcome(read, answer("answer A"));
+    sim.idle("p");
+    let done = sim.drain_quiet();
+    let home = notes(&mut sim, "p", &done);
+    assert!(home.iter().any(|n| n.contains("answer A")), "{home:#?}");
+
+    // The branch is idle: a follow-up goes out now, not after a turn that already ended.
+    let (call, actions) = follow_up(&mut sim, "p", &b, "and then B");
+    let (ok, text) = reply_to(&actions, call);
+    assert!(
+        ok && text.contains("build is answering your text there now"),
+        "{text}"
+    );
+    single_request(&actions, |r| {
+        *r == sim::prompt(&b, "build", &["and then B"])
+    });
+}
+
+/// A fork of `p` whose opening prompt was accepted but whose turn has not started.
+fn opening_branch(sim: &mut Sim) -> String {
+    let (_, actions) = fork_calls(sim, "p", &["A"]);
+    open(sim, "p", &actions).remove(0)
+}
+
+fn session_error(sim: &mut Sim, session: &str) {
+    sim.event(
+        json!({"type": "session.error", "properties": {"sessionID": session,
+        "error": {"name": "UnknownError", "data": {"message": "Agent not found"}}}}),
+    );
+}
+
+fn prompts_to(actions: &[Action], session: &str) -> usize {
+    requests(actions)
+        .iter()
+        .filter(|(_, r)| matches!(r, Request::Prompt { session_id, .. } if session_id == session))
+        .count()
+}
+
+#[test]
+fn an_idle_repeated_before_the_opening_turn_starts_does_not_send_the_follow_up_behind_it() {
+    let mut sim = Sim::default();
+    let b = opening_branch(&mut sim);
+    let (call, actions) = follow_up(&mut sim, "p", &b, "and then B");
+    assert!(reply_to(&actions, call).0);
+    // A late idle of an earlier edge: the opening turn has not run yet.
+    sim.idle(&b);
+    assert_eq!(prompts_to(&sim.drain_quiet(), &b), 0);
+    sim.busy(&b);
+    sim.idle(&b);
+    let after = sim.drain_quiet();
+    single_request(&after, |r| *r == sim::prompt(&b, "build", &["and then B"]));
+}
+
+#[test]
+fn a_follow_up_behind_an_opening_prompt_goes_out_when_it_is_refused_though_the_parent_is_gone() {
+    let mut sim = Sim::default();
+    let b = opening_branch(&mut sim);
+    follow_up(&mut sim, "p", &b, "and then B");
+    sim.deleted("p");
+    sim.drain_quiet();
+    session_error(&mut sim, &b);
+    let after = sim.drain_quiet();
+    let prompt = single_request(&after, |r| *r == sim::prompt(&b, "build", &["and then B"]));
+    sim.outcome(prompt, Outcome::Done);
+    sim.busy(&b);
+    sim.idle(&b);
+    let delivered = notices(&sim.drain_quiet());
+    assert!(
+        delivered
+            .iter()
+            .any(|n| matches!(n, Notice::RelayDelivered { session_id, .. } if *session_id == b)),
+        "{delivered:#?}"
+    );
+    assert!(sim.engine.is_quiet(), "{:#?}", sim.engine);
+}
+
+#[test]
+fn a_follow_up_to_a_branch_cancelled_before_its_opening_turn_waits_for_that_turn() {
+    let mut sim = Sim::default();
+    let b = opening_branch(&mut sim);
+    let (_, actions) = cancel(&mut sim, "p", &b);
+    let stop = single_request(&actions, |r| matches!(r, Request::AbortSession { .. }));
+    sim.outcome(stop, Outcome::Done);
+    sim.drain_quiet();
+    // The stop came before the opening turn began, which runs all the same.
+    let (call, actions) = follow_up(&mut sim, "p", &b, "and then B");
+    let (ok, text) = reply_to(&actions, call);
+    assert!(
+        ok && text.contains("gets your text when that turn ends"),
+        "{text}"
+    );
+    assert_eq!(prompts_to(&actions, &b), 0, "{actions:#?}");
+    sim.busy(&b);
+    sim.idle(&b);
+    let after = sim.drain_quiet();
+    single_request(&after, |r| *r == sim::prompt(&b, "build", &["and then B"]));
+}
+
+#[test]
+fn a_follow_up_while_the_answer_is_read_waits_for_a_turn_a_person_began_meanwhile() {
+    let mut sim = Sim::default();
+    let b = opening_branch(&mut sim);
+    sim.busy(&b);
+    sim.idle(&b);
+    let read = single_request(&sim.drain_quiet(), |r| {
+        matches!(r, Request::LastAnswer { .. })
+    });
+    follow_up(&mut sim, "p", &b, "more");
+    sim.person_writes(&b);
+    sim.busy(&b);
+    sim.outcome(read, answer("first"));
+    assert_eq!(prompts_to(&sim.drain_quiet(), &b), 0);
+    sim.idle(&b);
+    let after = sim.drain_quiet();
+    single_request(&after, |r| *r == sim::prompt(&b, "build", &["more"]));
+}
+
+#[test]
+fn a_turn_that_runs_while_the_opening_prompt_waits_to_be_sent_again_is_not_the_branchs() {
+    let mut sim = Sim::default();
+    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
+    let b = "p-b".to_string();
+    sim.outcome(
+        fork,
+        Outcome::Session {
+            id: b.clone(),
+            title: "t".into(),
+        },
+    );
+    let [(prompt, Request::Prompt { .. })] = requests_but_renames(&sim.drain_quiet())[..] else {
+        panic!("expected the opening prompt");
+    };
+    sim.outcome(
+        prompt,
+        Outcome::failed_with(FailureCause::Unreachable, "connect ECONNREFUSED"),
+    );
+    // A person's turn in the new session while the prompt waits to be retried.
+    sim.person_writes(&b);
+    sim.busy(&b);
+    sim.drain_quiet();
+    sim.advance(500);
+    let [(retry, Request::Prompt { .. })] = requests_but_renames(&sim.drain_quiet())[..] else {
+        panic!("expected the opening prompt again");
+    };
+    sim.outcome(retry, Outcome::Done);
+    sim.drain_quiet();
+    // That turn fails: the branch's own turn is still to come.
+    session_error(&mut sim, &b);
+    let failed = notices(&sim.drain_quiet());
+    assert!(
+        !failed
+            .iter()
+            .any(|n| matches!(n, Notice::BranchFailed { .. })),
+        "{failed:#?}"
+    );
+    // A follow-up does not go into the running turn.
+    let (call, actions) = follow_up(&mut sim, "p", &b, "and then B");
+    assert!(reply_to(&actions, call).0);
+    assert_eq!(prompts_to(&actions, &b), 0, "{actions:#?}");
 }
