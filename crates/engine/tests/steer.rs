@@ -856,11 +856,10 @@ fn a_follow_up_waits_behind_an_opening_prompt_not_yet_started_and_goes_out_if_it
     assert!(home.iter().any(|n| n.contains("B done")), "{home:#?}");
 }
 
-#[test]
-fn a_branch_whose_opening_turn_ends_before_its_prompt_is_confirmed_is_read_and_takes_a_follow_up_at_once(
-) {
-    let mut sim = Sim::default();
-    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
+/// A fork of `p` made as branch `p-b`, its opening prompt sent and not yet
+/// answered; returns the branch and the prompt's request.
+fn forked_with_prompt_unanswered(sim: &mut Sim) -> (String, ActionId) {
+    let (_, actions) = fork_calls(sim, "p", &["A"]);
     let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
     let b = "p-b".to_string();
     sim.outcome(
@@ -873,6 +872,14 @@ fn a_branch_whose_opening_turn_ends_before_its_prompt_is_confirmed_is_read_and_t
     let [(prompt, Request::Prompt { .. })] = requests_but_renames(&sim.drain_quiet())[..] else {
         panic!("expected the opening prompt");
     };
+    (b, prompt)
+}
+
+#[test]
+fn a_branch_whose_opening_turn_ends_before_its_prompt_is_confirmed_is_read_and_takes_a_follow_up_at_once(
+) {
+    let mut sim = Sim::default();
+    let (b, prompt) = forked_with_prompt_unanswered(&mut sim);
     // OpenCode tells of the whole opening turn before it confirms the prompt.
     sim.busy(&b);
     sim.idle(&b);
@@ -1001,19 +1008,7 @@ fn a_follow_up_while_the_answer_is_read_waits_for_a_turn_a_person_began_meanwhil
 #[test]
 fn a_turn_that_runs_while_the_opening_prompt_waits_to_be_sent_again_is_not_the_branchs() {
     let mut sim = Sim::default();
-    let (_, actions) = fork_calls(&mut sim, "p", &["A"]);
-    let fork = single_request(&actions, |r| matches!(r, Request::ForkSession { .. }));
-    let b = "p-b".to_string();
-    sim.outcome(
-        fork,
-        Outcome::Session {
-            id: b.clone(),
-            title: "t".into(),
-        },
-    );
-    let [(prompt, Request::Prompt { .. })] = requests_but_renames(&sim.drain_quiet())[..] else {
-        panic!("expected the opening prompt");
-    };
+    let (b, prompt) = forked_with_prompt_unanswered(&mut sim);
     sim.outcome(
         prompt,
         Outcome::failed_with(FailureCause::Unreachable, "connect ECONNREFUSED"),
