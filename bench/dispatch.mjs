@@ -5,112 +5,16 @@
 //
 //   node bench/dispatch.mjs [--samples 5000] [--warmup 500] [--compactSamples 2000] [--baselineCompactSamples 20]
 
-import { mkdtempSync } from "node:fs"
-import os from "node:os"
-import path from "node:path"
-import { performance } from "node:perf_hooks"
-import { setImmediate as tick } from "node:timers/promises"
-import { fakeClient, idleEvent, status, toolContext } from "../__test__/fake-client.mjs"
 import { createPlugin } from "../lib/plugin.js"
 import { createBaselinePlugin } from "./baseline/plugin.mjs"
+import { compactSample, loadPlugin, messageSample, throwawayStateHome } from "./lib/dispatch-samples.mjs"
 import { emit, load, options } from "./lib/output.mjs"
 import { ratio, summarize } from "./lib/stats.mjs"
 
-// The plugin keeps pending hand-offs under XDG_STATE_HOME: a throwaway directory here.
-process.env.XDG_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), "bench-state-"))
+throwawayStateHome()
 
 const opts = options({ samples: 5000, warmup: 500, compactSamples: 2000, baselineCompactSamples: 20 })
 const loadBefore = load()
-
-/** A fake OpenCode client that stamps prompts and can hold a summarize open. */
-function stampingClient() {
-  let onPrompt = null
-  let onSummarize = null
-  const fake = fakeClient({
-    "session.promptAsync": () => {
-      const at = performance.now()
-      onPrompt?.(at)
-      onPrompt = null
-      return { data: undefined, response: { ok: true, status: 204 } }
-    },
-    "session.summarize": () =>
-      new Promise((resolve) => {
-        const release = () => resolve({ data: true, response: { ok: true, status: 200 } })
-        if (onSummarize) onSummarize(release)
-        else release()
-        onSummarize = null
-      }),
-  })
-  return {
-    client: fake.client,
-    /** Resolves with the performance.now() of the next prompt; arm it before the event that sends it. */
-    nextPrompt: (limitMs = 2000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no prompt within ${limitMs} ms`)), limitMs)
-        onPrompt = (at) => {
-          clearTimeout(timer)
-          resolve(at)
-        }
-      }),
-    /** Resolves with a `release` function once the next summarize request arrives. */
-    nextSummarize: () => new Promise((resolve) => (onSummarize = resolve)),
-  }
-}
-
-async function loadPlugin(create) {
-  const stamps = stampingClient()
-  const hooks = await create({ client: stamps.client, directory: "/tmp/bench", worktree: "/tmp/bench" })
-  const send = (event) => hooks.event({ event })
-  const settle = async () => {
-    for (let i = 0; i < 3; i++) await tick()
-  }
-  /** The relay's own answer runs and ends, so nothing stays queued. */
-  const finish = async (sessionID) => {
-    await settle()
-    send(status(sessionID, "busy"))
-    send(status(sessionID, "idle"))
-    send(idleEvent(sessionID))
-    await settle()
-  }
-  return { hooks, stamps, send, settle, finish }
-}
-
-/** Idle event in → prompt out, for one queued `message` relay. */
-async function messageSample(plugin, sessionID) {
-  const { hooks, stamps, send, finish } = plugin
-  send(status(sessionID, "busy"))
-  await hooks.tool.session.execute({ text: "Review the auth module", mode: "message", agent: "plan" }, toolContext(sessionID))
-  const prompted = stamps.nextPrompt()
-  const start = performance.now()
-  send(status(sessionID, "idle"))
-  const end = await prompted
-  send(idleEvent(sessionID))
-  await finish(sessionID)
-  return end - start
-}
-
-/** `session.compacted` in → prompt out, with the events OpenCode sends after it arriving right behind it. */
-async function compactSample(plugin, sessionID) {
-  const { hooks, stamps, send, settle, finish } = plugin
-  send(status(sessionID, "busy"))
-  await hooks.tool.session.execute({ text: "Review the architecture", mode: "compact", agent: "plan" }, toolContext(sessionID))
-  const summarizing = stamps.nextSummarize()
-  send(status(sessionID, "idle"))
-  send(idleEvent(sessionID))
-  const release = await summarizing
-  send(status(sessionID, "busy"))
-  await settle()
-  const prompted = stamps.nextPrompt()
-  const start = performance.now()
-  release()
-  send({ type: "session.compacted", properties: { sessionID } })
-  send(status(sessionID, "busy"))
-  send(status(sessionID, "idle"))
-  send(idleEvent(sessionID))
-  const end = await prompted
-  await finish(sessionID)
-  return end - start
-}
 
 /** Runs `sample` on both plugins in turn, alternating which goes first. */
 async function interleaved(plugins, counts, sample, prefix) {
