@@ -1,9 +1,9 @@
 // Row 3 of BENCHMARKS.md for two builds side by side: the plugin of checkout A
 // and of checkout B (each its own lib/ and native addon, loaded in this one
 // process through its own `createPlugin`) and the pure-JS baseline take turns,
-// in every order, relay after relay. On a machine whose speed drifts, only
-// figures taken this way compare: run it with A and B the same checkout to see
-// what the B ÷ A of two equal builds is.
+// in every order, relay after relay. On a machine whose speed drifts, builds
+// compare best this way: run it with A and B the same checkout to see what
+// the B ÷ A of two equal builds is.
 //
 //   node bench/dispatch-ab.mjs --a <checkout> --b <checkout> [--samples 5000] [--warmup 500] [--repeats 1]
 //
@@ -25,18 +25,15 @@ if (!opts.a || !opts.b) {
   process.exit(2)
 }
 
-/** The `createPlugin` of a checkout. The same checkout twice is one module, which makes two plugins all the same. */
+/** The `createPlugin` of a checkout. Named twice, a checkout is imported once: both plugins run the same code, each with its own engine. */
 async function createPluginOf(checkout) {
   const entry = pathToFileURL(path.resolve(checkout, "lib", "plugin.js")).href
   return (await import(entry)).createPlugin
 }
 
-const contenders = [
-  { label: "A", create: await createPluginOf(opts.a) },
-  { label: "B", create: await createPluginOf(opts.b) },
-  { label: "baseline", create: createBaselinePlugin },
-]
-const plugins = await Promise.all(contenders.map(({ create }) => loadPlugin((input) => create(input, {}))))
+/** A, B and the baseline, in the order the results are read back. */
+const creators = [await createPluginOf(opts.a), await createPluginOf(opts.b), createBaselinePlugin]
+const plugins = await Promise.all(creators.map((create) => loadPlugin((input) => create(input, {}))))
 
 /** Every order of the three, taken in turn, so that none always runs after another. */
 const ORDERS = [
