@@ -2,13 +2,15 @@
 //! out, in order, and what the last pending list given to the journal held.
 //! A [`Notice`] goes out as an [`Action::Notice`] (unless the host turned
 //! notices off), followed at once by the toasts, log lines and tool result
-//! `render.rs` makes from it. A call
+//! `render.rs` makes from it (a relay's start is worded from its fields,
+//! without the notice, when notices are off). A call
 //! answered before it was done (a branch waiting for its place) gets no
 //! second result: what would have been one is dropped, the log line made
 //! with it stays.
 
 use crate::action::{Action, Request};
 use crate::ids::{ActionId, RelayId, ToolCallId};
+use crate::mode::Mode;
 use crate::notice::Notice;
 use crate::render::{self, Said};
 use std::collections::{HashSet, VecDeque};
@@ -50,24 +52,55 @@ impl Outputs {
             });
         }
         for said in said {
-            if let Said::Reply { call, .. } = &said {
-                if self.answered.remove(call) {
-                    continue;
-                }
+            self.say(said);
+        }
+    }
+
+    /// Queues what is said as the action that says it; a second result for
+    /// a call answered early is dropped.
+    fn say(&mut self, said: Said) {
+        if let Said::Reply { call, .. } = &said {
+            if self.answered.remove(call) {
+                return;
             }
-            self.actions.push_back(match said {
-                Said::Toast {
-                    variant,
-                    title,
-                    message,
-                } => Action::Toast {
-                    variant,
-                    title,
-                    message,
-                },
-                Said::Log { level, message } => Action::Log { level, message },
-                Said::Reply { call, ok, text } => Action::ReplyToTool { call, ok, text },
+        }
+        self.actions.push_back(match said {
+            Said::Toast {
+                variant,
+                title,
+                message,
+            } => Action::Toast {
+                variant,
+                title,
+                message,
+            },
+            Said::Log { level, message } => Action::Log { level, message },
+            Said::Reply { call, ok, text } => Action::ReplyToTool { call, ok, text },
+        });
+    }
+
+    /// A relay starts (its prompt, or a compact relay's summary, goes out):
+    /// [`Notice::RelayStarted`]. The words come from the same fields either
+    /// way; the notice itself is built only for a host that listens, since
+    /// this runs between a turn's end and its prompt on every hand-off.
+    pub fn relay_started(
+        &mut self,
+        relay: RelayId,
+        session_id: &str,
+        caller_agent: &str,
+        agent: &str,
+        mode: Mode,
+    ) {
+        if self.notices {
+            self.notice(Notice::RelayStarted {
+                relay,
+                session_id: session_id.to_owned(),
+                caller_agent: caller_agent.to_owned(),
+                agent: agent.to_owned(),
+                mode,
             });
+        } else {
+            render::relay_started(relay, session_id, mode, agent, |said| self.say(said));
         }
     }
 

@@ -844,13 +844,13 @@ impl Relays {
                 }
             }
         };
-        out.notice(Notice::RelayStarted {
-            relay: relay.id,
-            session_id: session_id.to_owned(),
-            caller_agent: relay.caller_agent.clone(),
-            agent: relay.agent.clone(),
-            mode: relay.mode,
-        });
+        out.relay_started(
+            relay.id,
+            session_id,
+            &relay.caller_agent,
+            &relay.agent,
+            relay.mode,
+        );
         session.active = Some(ActiveRelay { relay, stage });
     }
 

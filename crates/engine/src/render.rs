@@ -97,6 +97,35 @@ impl Line {
     }
 }
 
+/// What is said of a [`Notice::RelayStarted`], from its fields: a relay
+/// starts on every idle edge that hands off, so its words can be made
+/// without the notice when nobody listens to notices (see
+/// [`crate::outputs::Outputs::relay_started`]).
+pub(crate) fn relay_started(
+    relay: RelayId,
+    session_id: &str,
+    mode: Mode,
+    agent: &str,
+    mut say: impl FnMut(Said),
+) {
+    match mode {
+        Mode::Compact => say(Said::toast(
+            ToastVariant::Info,
+            "Compacting session",
+            format!("{agent} will answer once the summary is written."),
+        )),
+        Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => {}
+    }
+    say(Said::log(
+        LogLevel::Info,
+        Line::relay(relay)
+            .text(" starting in ")
+            .text(session_id)
+            .text(": ")
+            .hand_off(mode, agent),
+    ));
+}
+
 /// The toasts, log lines and tool result that tell people and the model
 /// about `notice`, in the order they are shown.
 pub(crate) fn said(notice: &Notice) -> Vec<Said> {
@@ -146,25 +175,9 @@ pub(crate) fn said(notice: &Notice) -> Vec<Said> {
             mode,
             ..
         } => {
-            let log = Said::log(
-                LogLevel::Info,
-                Line::relay(*relay)
-                    .text(" starting in ")
-                    .text(session_id)
-                    .text(": ")
-                    .hand_off(*mode, agent),
-            );
-            match mode {
-                Mode::Compact => vec![
-                    Said::toast(
-                        ToastVariant::Info,
-                        "Compacting session",
-                        format!("{agent} will answer once the summary is written."),
-                    ),
-                    log,
-                ],
-                Mode::Message | Mode::New | Mode::Fork | Mode::Status | Mode::Cancel => vec![log],
-            }
+            let mut said = Vec::with_capacity(2);
+            relay_started(*relay, session_id, *mode, agent, |s| said.push(s));
+            said
         }
         Notice::RelayDelivered {
             relay,

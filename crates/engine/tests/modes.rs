@@ -57,14 +57,23 @@ fn message_waits_for_the_turn_to_end_then_prompts_the_target_agent_once() {
 
 #[test]
 fn with_notices_turned_off_the_same_words_come_without_the_notices() {
+    let words = |actions: &[Action]| -> Vec<Action> {
+        actions
+            .iter()
+            .filter(|action| !matches!(action, Action::Notice { .. }))
+            .cloned()
+            .collect()
+    };
     let run = |notices: bool| {
         let mut sim = Sim::default();
         sim.engine.handle_notices_wanted(notices);
         sim.busy("s1");
         let (_, mut actions) = sim.call_checked("s1", "build", "message", "Review", Some("plan"));
+        // The idle edge: the prompt and the line saying the relay starts.
         sim.event(status("s1", "idle"));
-        let sent = requests(&sim.drain_quiet());
-        actions.extend(sim.drain());
+        let edge = sim.drain();
+        let sent = requests(&edge);
+        actions.extend(edge);
         assert!(sim.outcome(sent[0].0, Outcome::Done));
         sim.busy("s1");
         sim.idle("s1");
@@ -75,13 +84,34 @@ fn with_notices_turned_off_the_same_words_come_without_the_notices() {
     let without = run(false);
     assert!(!notices(&with).is_empty());
     assert!(notices(&without).is_empty(), "{without:#?}");
-    let words = |actions: &[Action]| -> Vec<Action> {
-        actions
-            .iter()
-            .filter(|action| !matches!(action, Action::Notice { .. }))
-            .cloned()
-            .collect()
+    assert!(
+        without.iter().any(|action| matches!(action, Action::Log { message, .. } if message.contains(" starting in s1: message → plan"))),
+        "{without:#?}"
+    );
+    assert_eq!(words(&with), without);
+
+    // A compact relay's start also shows a toast.
+    let compact_edge = |notices: bool| {
+        let mut sim = Sim::default();
+        sim.engine.handle_notices_wanted(notices);
+        sim.busy("s1");
+        sim.call_checked("s1", "build", "compact", "Review", Some("plan"));
+        sim.event(status("s1", "idle"));
+        sim.drain()
     };
+    let with = compact_edge(true);
+    let without = compact_edge(false);
+    assert!(
+        matches!(
+            &without[..],
+            [
+                Action::Request { .. },
+                Action::Toast { .. },
+                Action::Log { .. }
+            ]
+        ),
+        "{without:#?}"
+    );
     assert_eq!(words(&with), without);
 }
 
