@@ -182,6 +182,48 @@ test("an engine told that nobody listens to notices leaves them out, and nothing
   assert.deepEqual(idleEdge(false), { ...all, actions: all.actions.filter((a) => a.type !== "notice") })
 })
 
+test("the bound inputs are the engine's own input methods: the same drains, the same refusals, for that engine only", () => {
+  const NAMES = ["status", "idle", "compacted", "deleted", "sessionError", "stepFinished", "turnEnding", "userMessage", "timeout"]
+  // A relay through the idle edge and its answer, fed through `inputs` or the methods.
+  const relay = (bound) => {
+    const engine = new RelayEngine()
+    const feed = bound ? engine.inputs() : engine
+    const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan" })))
+    const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
+    engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
+    const texts = [feed.status(2, "ses_1", false)]
+    texts.push(engine.outcome(3, JSON.parse(texts[0]).actions[0].id, { type: "done" }))
+    texts.push(feed.status(4, "ses_1", true), feed.status(5, "ses_1", false), feed.idle(6, "ses_1"), feed.timeout(7))
+    return { engine, feed, texts }
+  }
+  const bound = relay(true)
+  assert.deepEqual(Object.keys(bound.feed).sort(), [...NAMES].sort())
+  assert.deepEqual(bound.texts, relay(false).texts)
+  assert.ok(JSON.parse(bound.texts[0]).actions.some((a) => a.type === "request" && a.request.op === "prompt"))
+  // Called without a receiver, or with another engine as one, a bound input feeds its own engine.
+  const { status } = bound.feed
+  const other = new RelayEngine()
+  assert.equal(status.call(other, 8, "ses_2", true), null)
+  assert.equal(bound.engine.stats().sessionsRemembered, 1)
+  assert.equal(other.stats().sessionsRemembered, 0)
+  // Wrong arguments are refused as the methods refuse them.
+  for (const [name, args] of [
+    ["status", [1, "", true]],
+    ["idle", [-1, "ses_1"]],
+    ["timeout", ["soon"]],
+    ["userMessage", ["ses_1", "yes"]],
+  ]) {
+    let methodError
+    try {
+      other[name](...args)
+    } catch (error) {
+      methodError = error.message
+    }
+    assert.ok(methodError, name)
+    assert.throws(() => bound.feed[name](...args), { message: methodError }, name)
+  }
+})
+
 test("an input that changes nothing returns null", () => {
   const engine = parsing(new RelayEngine())
   assert.equal(engine.status(0, "ses_x", true), null)

@@ -9,6 +9,7 @@ import os from "node:os"
 import path from "node:path"
 import { fakeClient } from "../__test__/fake-client.mjs"
 import { RelayEngine } from "../index.js"
+import { bindInputs } from "../lib/driver.js"
 import { createPlugin } from "../lib/plugin.js"
 import { createBaselinePlugin } from "./baseline/plugin.mjs"
 import { emit, load, options } from "./lib/output.mjs"
@@ -80,9 +81,10 @@ const baseline = (await createBaselinePlugin(input)).event
 // far two equal hooks measure apart. (Two closures of one function would not
 // do: V8 optimizes a function with several closures less than one with one.)
 const control = (await (await import("./baseline/plugin.mjs?control")).createBaselinePlugin(input)).event
-const engine = new RelayEngine()
 // Without the filter every event would cross: one call with its session id,
-// the cheapest input the engine takes (a busy session with nothing queued).
+// the cheapest input the engine takes (a busy session with nothing queued),
+// bound as the driver binds it.
+const engine = bindInputs(new RelayEngine())
 const unfiltered = async ({ event }) => {
   const p = event.properties
   return engine.status(0, p.sessionID ?? p.part?.sessionID ?? p.info.sessionID, true)

@@ -8,12 +8,13 @@
 // A diagnostic for the dispatch row, not one of the rows of BENCHMARKS.md.
 
 import { RelayEngine } from "../index.js"
+import { bindInputs } from "../lib/driver.js"
 import { options } from "./lib/output.mjs"
 import { quantile, summarize } from "./lib/stats.mjs"
 
 const opts = options({ samples: 20_000, warmup: 2_000 })
-const engine = new RelayEngine(null)
-// As the driver sets it up: notices off, prompts and log lines as compact lines.
+// As the driver sets it up: inputs bound, notices off, prompts and log lines as compact lines.
+const engine = bindInputs(new RelayEngine(null))
 engine.wantNotices(false)
 engine.compactActions(true)
 

@@ -37,6 +37,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * @param {() => number} [deps.now]
  */
 export function createDriver({ engine, host, journal, onNotice, now = Date.now }) {
+  bindInputs(engine)
   // Notices nobody listens to are not encoded at all.
   engine.wantNotices(onNotice !== undefined)
   // Prompts and log lines come as compact lines, which readDrain reads without JSON.parse.
@@ -253,6 +254,18 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
       timer = undefined
     },
   }
+}
+
+/**
+ * Makes the engine's input methods with primitive arguments (`status`,
+ * `idle`, ...) its own functions, bound to it (`RelayEngine#inputs`): called
+ * so, an input skips napi-rs's lookup of the receiver, most of the cost of an
+ * event that changes nothing.
+ * @param {RelayEngine} engine
+ * @returns {RelayEngine} the same engine
+ */
+export function bindInputs(engine) {
+  return Object.assign(engine, engine.inputs())
 }
 
 // ---- reading drains ----

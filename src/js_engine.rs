@@ -7,7 +7,12 @@
 //! objects built property by property through Node-API (measured: the idle
 //! edge that sends a prompt took about twice as long as typed objects).
 //! Inputs cross as the few primitive fields the engine needs; the host's
-//! adapter reads them from its own objects.
+//! adapter reads them from its own objects. Those with primitive arguments
+//! also come as functions bound to the engine (`inputs`, see
+//! src/bound_inputs.rs), cheaper to call than methods.
+
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -18,10 +23,10 @@ use opencode_sessions_engine::{
 };
 use serde_json::Value;
 
+use crate::bound_inputs::{borrow, inputs_object};
 use crate::decode::{boolean, json, non_empty_string, optional_string, string, whole_number};
 use crate::error::JsInputError;
 use crate::json::{DrainText, DrainWriter};
-use crate::raw_inputs::Running;
 use crate::types::{
     JsAction, JsEngineStats, JsOutcome, JsPendingHandOff, JsSessionsOptions, JsToolMode, JsToolText,
 };
@@ -32,6 +37,14 @@ use crate::types::{
 /// changed. `toolCall` returns the JSON of a `JsToolCallStarted`.
 #[napi(js_name = "RelayEngine")]
 pub struct JsRelayEngine {
+    /// Shared with the input functions of [`JsRelayEngine::inputs`], which
+    /// outlive the object when JS keeps one.
+    state: Rc<RefCell<EngineState>>,
+}
+
+/// What a `RelayEngine` holds; every method of it runs on this, borrowed
+/// for the call.
+pub(crate) struct EngineState {
     engine: RelayEngine,
     /// The time of the next `timeout()` as last returned to the host.
     timeout_at: Option<u64>,
@@ -65,9 +78,11 @@ impl JsRelayEngine {
                 HostLimit::list_from_json(&limits).map_err(JsInputError::Argument)?;
         }
         Ok(JsRelayEngine {
-            engine: RelayEngine::new(config),
-            timeout_at: None,
-            compact_actions: false,
+            state: Rc::new(RefCell::new(EngineState {
+                engine: RelayEngine::new(config),
+                timeout_at: None,
+                compact_actions: false,
+            })),
         })
     }
 
@@ -77,8 +92,9 @@ impl JsRelayEngine {
     /// nothing is encoded that nobody reads (a notice is a third of the JSON
     /// of an idle edge that sends a prompt).
     #[napi]
-    pub fn want_notices(&mut self, want: bool) {
-        self.engine.handle_notices_wanted(want);
+    pub fn want_notices(&self, want: bool) -> Result<()> {
+        self.state()?.want_notices(want);
+        Ok(())
     }
 
     /// Whether the drains of input methods carry prompt requests and log
@@ -88,31 +104,42 @@ impl JsRelayEngine {
     /// edge waits on, and a compact line reads in a fraction of the time
     /// `JSON.parse` takes.
     #[napi]
-    pub fn compact_actions(&mut self, compact: bool) {
-        self.compact_actions = compact;
+    pub fn compact_actions(&self, compact: bool) -> Result<()> {
+        self.state()?.compact_actions(compact);
+        Ok(())
     }
 
     /// The modes the tool offers, in the order it lists them.
     #[napi]
-    pub fn enabled_modes(&self) -> Vec<JsToolMode> {
-        let config = self.engine.config();
-        config
-            .offered_modes()
-            .into_iter()
-            .map(JsToolMode::from)
-            .collect()
+    pub fn enabled_modes(&self) -> Result<Vec<JsToolMode>> {
+        Ok(self.state()?.enabled_modes())
     }
 
     /// What the model reads about the `session` tool, for the modes on offer.
     #[napi]
-    pub fn tool_text(&self) -> JsToolText {
-        tool_text(&self.engine.config().offered_modes()).into()
+    pub fn tool_text(&self) -> Result<JsToolText> {
+        Ok(self.state()?.tool_text())
     }
 
     /// The options the engine runs with, defaults filled in.
     #[napi(getter)]
-    pub fn options(&self) -> JsSessionsOptions {
-        self.engine.config().into()
+    pub fn options(&self) -> Result<JsSessionsOptions> {
+        Ok(self.state()?.options())
+    }
+
+    /// The input methods whose arguments are primitives (the ones the type
+    /// names), as functions bound to this engine that take the same
+    /// arguments. Called without a receiver, a call skips napi-rs's lookup of
+    /// it, most of the cost of a `status` call that changes nothing. The
+    /// driver makes them the engine's own methods.
+    #[napi(
+        ts_return_type = "Pick<RelayEngine, 'status' | 'idle' | 'compacted' | 'deleted' | 'sessionError' | 'stepFinished' | 'turnEnding' | 'userMessage' | 'timeout'>"
+    )]
+    pub fn inputs(&self, env: Env) -> Result<Unknown<'_>> {
+        // SAFETY: the env of this call, on the JS thread.
+        let object = unsafe { inputs_object(env.raw(), &self.state)? };
+        // SAFETY: a live value made in this call's env.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), object) })
     }
 
     /// `session.status` of a session: `busy` is false for idle (`retry` is busy).
@@ -121,6 +148,270 @@ impl JsRelayEngine {
         ts_return_type = "string | null"
     )]
     pub fn status(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        busy: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.status(now_ms, session_id, busy)
+    }
+
+    /// `session.idle`: the end of a turn, often right after `status` idle.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn idle(&self, now_ms: Unknown<'_>, session_id: Unknown<'_>) -> Result<Option<DrainText>> {
+        self.state()?.idle(now_ms, session_id)
+    }
+
+    /// `session.compacted`: a summary now stands in for the history.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn compacted(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.compacted(now_ms, session_id)
+    }
+
+    /// `session.deleted`.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn deleted(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.deleted(now_ms, session_id)
+    }
+
+    /// `session.error`: `name` is the error's class (`MessageAbortedError`
+    /// when a person interrupted), `message` its text; a null or empty
+    /// `sessionId` names no session.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string | null, name: string | null, message: string | null",
+        ts_return_type = "string | null"
+    )]
+    pub fn session_error(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        name: Unknown<'_>,
+        message: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?
+            .session_error(now_ms, session_id, name, message)
+    }
+
+    /// An assistant message completed: one step of a turn ended, for the
+    /// reason `finish` (`stop`, `tool-calls`, ...) or with the error named
+    /// `error` (`MessageAbortedError` when interrupted).
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, finish: string | null, error: string | null",
+        ts_return_type = "string | null"
+    )]
+    pub fn step_finished(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        finish: Unknown<'_>,
+        error: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?
+            .step_finished(now_ms, session_id, finish, error)
+    }
+
+    /// A tool part of a session's turn started (`running`) or ended
+    /// (`message.part.updated` of a tool part): `status` tells what a branch runs.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, partId: string, tool: string, running: boolean",
+        ts_return_type = "string | null"
+    )]
+    pub fn tool_state(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        part_id: Unknown<'_>,
+        tool: Unknown<'_>,
+        running: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?
+            .tool_state(now_ms, session_id, part_id, tool, running)
+    }
+
+    /// A permission prompt or a question waits for a person, or was answered:
+    /// the `permission.*` or `question.*` event as OpenCode sent it (they are
+    /// rare, so they cross whole, and the engine reads what they ask).
+    #[napi(
+        ts_args_type = "nowMs: number, event: { type: string, properties?: unknown }",
+        ts_return_type = "string | null"
+    )]
+    pub fn person_event(
+        &self,
+        now_ms: Unknown<'_>,
+        event: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.person_event(now_ms, event)
+    }
+
+    /// The host process ends at the first idle of the session it was started
+    /// for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
+    /// of an idle edge, and `new`/`fork` calls return once their branch answered.
+    #[napi]
+    pub fn host_ends_with_turn(&self) -> Result<()> {
+        self.state()?.host_ends_with_turn();
+        Ok(())
+    }
+
+    /// A step of the session's turn (the assistant message `stepId`) wrote
+    /// its last text and calls no tool: the turn is about to end, and the
+    /// host holds it open until the requests this returns are done.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, stepId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn turn_ending(
+        &self,
+        now_ms: Unknown<'_>,
+        session_id: Unknown<'_>,
+        step_id: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.turn_ending(now_ms, session_id, step_id)
+    }
+
+    /// A user message was added to a session; `fromPlugin` is true for the
+    /// messages this plugin sent. Any other resets the session's hop count.
+    #[napi(
+        ts_args_type = "sessionId: string, fromPlugin: boolean",
+        ts_return_type = "string | null"
+    )]
+    pub fn user_message(
+        &self,
+        session_id: Unknown<'_>,
+        from_plugin: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.user_message(session_id, from_plugin)
+    }
+
+    /// Starts a `session` tool call. Returns the id its `replyToTool` action
+    /// will carry, and what the call left to do.
+    #[napi(
+        ts_args_type = "nowMs: number, call: JsToolCallInput",
+        ts_return_type = "string"
+    )]
+    pub fn tool_call(&self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<DrainText> {
+        self.state()?.tool_call(now_ms, call)
+    }
+
+    /// Reports what became of request `id`. Null when that changed nothing,
+    /// as for an outcome the engine no longer waits for (it timed out before).
+    #[napi(
+        ts_args_type = "nowMs: number, id: number, outcome: JsOutcome",
+        ts_return_type = "string | null"
+    )]
+    pub fn outcome(
+        &self,
+        now_ms: Unknown<'_>,
+        id: Unknown<'_>,
+        outcome: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.outcome(now_ms, id, outcome)
+    }
+
+    /// Lets time pass: requests past their time limit fail.
+    #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
+    pub fn timeout(&self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
+        self.state()?.timeout(now_ms)
+    }
+
+    /// Hand-offs a stopped host process left on disk: each session is told
+    /// what was not delivered.
+    #[napi(
+        ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]",
+        ts_return_type = "string | null"
+    )]
+    pub fn restored(
+        &self,
+        now_ms: Unknown<'_>,
+        handoffs: Unknown<'_>,
+    ) -> Result<Option<DrainText>> {
+        self.state()?.restored(now_ms, handoffs)
+    }
+
+    /// Relays of a session not yet delivered or reported.
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
+        self.state()?.pending_relays(session_id)
+    }
+
+    /// Agent-to-agent hand-offs since a person last wrote in the session.
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
+        self.state()?.hops(session_id)
+    }
+
+    /// How much is pending, and how many sessions the engine remembers.
+    #[napi]
+    pub fn stats(&self) -> Result<JsEngineStats> {
+        Ok(self.state()?.stats())
+    }
+
+    /// True when no relay, tool call or request is pending.
+    #[napi(getter)]
+    pub fn is_quiet(&self) -> Result<bool> {
+        Ok(self.state()?.is_quiet())
+    }
+
+    /// True when the engine holds nothing about any session.
+    #[napi(getter)]
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.state()?.is_empty())
+    }
+}
+
+impl JsRelayEngine {
+    /// The state for one call; refused while another call runs (a getter
+    /// that the engine set off by reading an argument, calling back into it).
+    fn state(&self) -> Result<RefMut<'_, EngineState>> {
+        borrow(&self.state)
+    }
+}
+
+/// The methods of [`JsRelayEngine`] of the same names, run on the borrowed
+/// state (the input functions of `inputs` run them too).
+impl EngineState {
+    pub(crate) fn want_notices(&mut self, want: bool) {
+        self.engine.handle_notices_wanted(want);
+    }
+
+    pub(crate) fn compact_actions(&mut self, compact: bool) {
+        self.compact_actions = compact;
+    }
+
+    pub(crate) fn enabled_modes(&self) -> Vec<JsToolMode> {
+        let config = self.engine.config();
+        config
+            .offered_modes()
+            .into_iter()
+            .map(JsToolMode::from)
+            .collect()
+    }
+
+    pub(crate) fn tool_text(&self) -> JsToolText {
+        tool_text(&self.engine.config().offered_modes()).into()
+    }
+
+    pub(crate) fn options(&self) -> JsSessionsOptions {
+        self.engine.config().into()
+    }
+
+    pub(crate) fn status(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -132,12 +423,7 @@ impl JsRelayEngine {
         self.event(now, BusEvent::Status { session_id, busy })
     }
 
-    /// `session.idle`: the end of a turn, often right after `status` idle.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string",
-        ts_return_type = "string | null"
-    )]
-    pub fn idle(
+    pub(crate) fn idle(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -147,12 +433,7 @@ impl JsRelayEngine {
         })
     }
 
-    /// `session.compacted`: a summary now stands in for the history.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string",
-        ts_return_type = "string | null"
-    )]
-    pub fn compacted(
+    pub(crate) fn compacted(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -162,12 +443,7 @@ impl JsRelayEngine {
         })
     }
 
-    /// `session.deleted`.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string",
-        ts_return_type = "string | null"
-    )]
-    pub fn deleted(
+    pub(crate) fn deleted(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -177,14 +453,7 @@ impl JsRelayEngine {
         })
     }
 
-    /// `session.error`: `name` is the error's class (`MessageAbortedError`
-    /// when a person interrupted), `message` its text; a null or empty
-    /// `sessionId` names no session.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string | null, name: string | null, message: string | null",
-        ts_return_type = "string | null"
-    )]
-    pub fn session_error(
+    pub(crate) fn session_error(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -207,14 +476,7 @@ impl JsRelayEngine {
         )
     }
 
-    /// An assistant message completed: one step of a turn ended, for the
-    /// reason `finish` (`stop`, `tool-calls`, ...) or with the error named
-    /// `error` (`MessageAbortedError` when interrupted).
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string, finish: string | null, error: string | null",
-        ts_return_type = "string | null"
-    )]
-    pub fn step_finished(
+    pub(crate) fn step_finished(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -235,13 +497,7 @@ impl JsRelayEngine {
         )
     }
 
-    /// A tool part of a session's turn started (`running`) or ended
-    /// (`message.part.updated` of a tool part): `status` tells what a branch runs.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string, partId: string, tool: string, running: boolean",
-        ts_return_type = "string | null"
-    )]
-    pub fn tool_state(
+    pub(crate) fn tool_state(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -265,20 +521,11 @@ impl JsRelayEngine {
         )
     }
 
-    /// A permission prompt or a question waits for a person, or was answered:
-    /// the `permission.*` or `question.*` event as OpenCode sent it (they are
-    /// rare, so they cross whole, and the engine reads what they ask).
-    #[napi(
-        ts_args_type = "nowMs: number, event: { type: string, properties?: unknown }",
-        ts_return_type = "string | null"
-    )]
-    pub fn person_event(
+    pub(crate) fn person_event(
         &mut self,
         now_ms: Unknown<'_>,
         event: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        // Reading the event's properties can run a getter.
-        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let value = json("event", event).map_err(JsInputError::Argument)?;
         let event = BusEvent::from_json(&value).map_err(JsInputError::Argument)?;
@@ -301,22 +548,11 @@ impl JsRelayEngine {
         }
     }
 
-    /// The host process ends at the first idle of the session it was started
-    /// for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
-    /// of an idle edge, and `new`/`fork` calls return once their branch answered.
-    #[napi]
-    pub fn host_ends_with_turn(&mut self) {
+    pub(crate) fn host_ends_with_turn(&mut self) {
         self.engine.handle_host_ends_with_turn();
     }
 
-    /// A step of the session's turn (the assistant message `stepId`) wrote
-    /// its last text and calls no tool: the turn is about to end, and the
-    /// host holds it open until the requests this returns are done.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string, stepId: string",
-        ts_return_type = "string | null"
-    )]
-    pub fn turn_ending(
+    pub(crate) fn turn_ending(
         &mut self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
@@ -329,13 +565,7 @@ impl JsRelayEngine {
         Ok(self.drain(self.compact_actions))
     }
 
-    /// A user message was added to a session; `fromPlugin` is true for the
-    /// messages this plugin sent. Any other resets the session's hop count.
-    #[napi(
-        ts_args_type = "sessionId: string, fromPlugin: boolean",
-        ts_return_type = "string | null"
-    )]
-    pub fn user_message(
+    pub(crate) fn user_message(
         &mut self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
@@ -346,14 +576,11 @@ impl JsRelayEngine {
         Ok(self.drain(self.compact_actions))
     }
 
-    /// Starts a `session` tool call. Returns the id its `replyToTool` action
-    /// will carry, and what the call left to do.
-    #[napi(
-        ts_args_type = "nowMs: number, call: JsToolCallInput",
-        ts_return_type = "string"
-    )]
-    pub fn tool_call(&mut self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<DrainText> {
-        let _running = Running::enter()?;
+    pub(crate) fn tool_call(
+        &mut self,
+        now_ms: Unknown<'_>,
+        call: Unknown<'_>,
+    ) -> Result<DrainText> {
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError::Argument)?;
         let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
@@ -363,19 +590,12 @@ impl JsRelayEngine {
         Ok(DrainText::tool_call_started(id.0, drain))
     }
 
-    /// Reports what became of request `id`. Null when that changed nothing,
-    /// as for an outcome the engine no longer waits for (it timed out before).
-    #[napi(
-        ts_args_type = "nowMs: number, id: number, outcome: JsOutcome",
-        ts_return_type = "string | null"
-    )]
-    pub fn outcome(
+    pub(crate) fn outcome(
         &mut self,
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -394,26 +614,17 @@ impl JsRelayEngine {
         Ok(self.drain(self.compact_actions))
     }
 
-    /// Lets time pass: requests past their time limit fail.
-    #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
-    pub fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
+    pub(crate) fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
         let now = now(now_ms)?;
         self.engine.handle_timeout(now);
         Ok(self.drain(self.compact_actions))
     }
 
-    /// Hand-offs a stopped host process left on disk: each session is told
-    /// what was not delivered.
-    #[napi(
-        ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]",
-        ts_return_type = "string | null"
-    )]
-    pub fn restored(
+    pub(crate) fn restored(
         &mut self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        let _running = Running::enter()?;
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
@@ -421,41 +632,29 @@ impl JsRelayEngine {
         Ok(self.drain(self.compact_actions))
     }
 
-    /// Relays of a session not yet delivered or reported.
-    #[napi(ts_args_type = "sessionId: string")]
-    pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
+    pub(crate) fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let pending = self.engine.pending_relays(&session_id);
         Ok(u32::try_from(pending).unwrap_or(u32::MAX))
     }
 
-    /// Agent-to-agent hand-offs since a person last wrote in the session.
-    #[napi(ts_args_type = "sessionId: string")]
-    pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
+    pub(crate) fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         Ok(self.engine.hops(&session_id))
     }
 
-    /// How much is pending, and how many sessions the engine remembers.
-    #[napi]
-    pub fn stats(&self) -> JsEngineStats {
+    pub(crate) fn stats(&self) -> JsEngineStats {
         self.engine.stats().into()
     }
 
-    /// True when no relay, tool call or request is pending.
-    #[napi(getter)]
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         self.engine.is_quiet()
     }
 
-    /// True when the engine holds nothing about any session.
-    #[napi(getter)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.engine.is_empty()
     }
-}
 
-impl JsRelayEngine {
     /// An event that names only its session.
     fn session_event(
         &mut self,

@@ -4,11 +4,11 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bound_inputs;
 mod decode;
 mod error;
 mod js_engine;
 mod json;
-mod raw_inputs;
 mod types;
 
 pub use js_engine::{
