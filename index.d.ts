@@ -46,13 +46,13 @@ export declare class RelayEngine {
   /** The options the engine runs with, defaults filled in. */
   get options(): JsSessionsOptions
   /**
-   * The input methods whose arguments are primitives (the ones the type
-   * names), as functions bound to this engine that take the same
-   * arguments. Called without a receiver, a call skips napi-rs's lookup of
-   * it, most of the cost of a `status` call that changes nothing. The
-   * driver makes them the engine's own methods.
+   * The input methods (the ones the type names), as functions bound to
+   * this engine that take the same arguments. Called without a receiver,
+   * a call skips napi-rs's lookup of it, most of the cost of a `status`
+   * call that changes nothing. The driver makes them the engine's own
+   * methods.
    */
-  inputs(): Pick<RelayEngine, 'status' | 'idle' | 'compacted' | 'deleted' | 'sessionError' | 'stepFinished' | 'turnEnding' | 'userMessage' | 'timeout'>
+  inputs(): Pick<RelayEngine, 'status' | 'idle' | 'compacted' | 'deleted' | 'sessionError' | 'stepFinished' | 'toolState' | 'personEvent' | 'turnEnding' | 'userMessage' | 'timeout' | 'toolCall' | 'outcome' | 'restored'>
   /** `session.status` of a session: `busy` is false for idle (`retry` is busy). */
   status(nowMs: number, sessionId: string, busy: boolean): string | null
   /** `session.idle`: the end of a turn, often right after `status` idle. */

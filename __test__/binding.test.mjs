@@ -183,23 +183,39 @@ test("an engine told that nobody listens to notices leaves them out, and nothing
 })
 
 test("the bound inputs are the engine's own input methods: the same drains, the same refusals, for that engine only", () => {
-  const NAMES = ["status", "idle", "compacted", "deleted", "sessionError", "stepFinished", "turnEnding", "userMessage", "timeout"]
+  const NAMES = [
+    "status",
+    "idle",
+    "compacted",
+    "deleted",
+    "sessionError",
+    "stepFinished",
+    "toolState",
+    "personEvent",
+    "turnEnding",
+    "userMessage",
+    "timeout",
+    "toolCall",
+    "outcome",
+    "restored",
+  ]
   // A relay through the idle edge and its answer, fed through `inputs` or the methods.
   const relay = (bound) => {
     const engine = new RelayEngine()
     const feed = bound ? engine.inputs() : engine
-    const { drain } = JSON.parse(engine.toolCall(0, call({ agent: "plan" })))
-    const asked = JSON.parse(engine.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] }))
-    engine.outcome(1, asked.actions.find((a) => a.type === "request").id, { type: "done" })
-    const texts = [feed.status(2, "ses_1", false)]
-    texts.push(engine.outcome(3, JSON.parse(texts[0]).actions[0].id, { type: "done" }))
+    const started = feed.toolCall(0, call({ agent: "plan" }))
+    const { drain } = JSON.parse(started)
+    const asked = feed.outcome(1, drain.actions[0].id, { type: "agents", agents: [{ name: "plan", mode: "primary" }] })
+    feed.outcome(1, JSON.parse(asked).actions.find((a) => a.type === "request").id, { type: "done" })
+    const texts = [started, asked, feed.status(2, "ses_1", false)]
+    texts.push(feed.outcome(3, JSON.parse(texts[2]).actions[0].id, { type: "done" }))
     texts.push(feed.status(4, "ses_1", true), feed.status(5, "ses_1", false), feed.idle(6, "ses_1"), feed.timeout(7))
     return { engine, feed, texts }
   }
   const bound = relay(true)
   assert.deepEqual(Object.keys(bound.feed).sort(), [...NAMES].sort())
   assert.deepEqual(bound.texts, relay(false).texts)
-  assert.ok(JSON.parse(bound.texts[0]).actions.some((a) => a.type === "request" && a.request.op === "prompt"))
+  assert.ok(JSON.parse(bound.texts[2]).actions.some((a) => a.type === "request" && a.request.op === "prompt"))
   // Called without a receiver, or with another engine as one, a bound input feeds its own engine.
   const { status } = bound.feed
   const other = new RelayEngine()
@@ -212,6 +228,9 @@ test("the bound inputs are the engine's own input methods: the same drains, the 
     ["idle", [-1, "ses_1"]],
     ["timeout", ["soon"]],
     ["userMessage", ["ses_1", "yes"]],
+    ["toolState", [1, "ses_1", "prt_1", "bash", "running"]],
+    ["outcome", [1, 99, { type: "perhaps" }]],
+    ["toolCall", [1, [call()]]],
   ]) {
     let methodError
     try {

@@ -257,10 +257,10 @@ export function createDriver({ engine, host, journal, onNotice, now = Date.now }
 }
 
 /**
- * Makes the engine's input methods with primitive arguments (`status`,
- * `idle`, ...) its own functions, bound to it (`RelayEngine#inputs`): called
- * so, an input skips napi-rs's lookup of the receiver, most of the cost of an
- * event that changes nothing.
+ * Makes the engine's input methods (`status`, `idle`, `outcome`, ...) its
+ * own functions, bound to it (`RelayEngine#inputs`): called so, an input
+ * skips napi-rs's lookup of the receiver, most of the cost of an event that
+ * changes nothing.
  * @param {RelayEngine} engine
  * @returns {RelayEngine} the same engine
  */

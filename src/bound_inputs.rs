@@ -1,6 +1,6 @@
-//! The input methods OpenCode's events call (thousands in a session) as
-//! plain Node-API functions bound to one engine, which `RelayEngine#inputs`
-//! hands out.
+//! The input methods (OpenCode's events call them thousands of times in a
+//! session) as plain Node-API functions bound to one engine, which
+//! `RelayEngine#inputs` hands out.
 //!
 //! A method call costs napi-rs its receiver: unwrapping it, checking its
 //! class and bookkeeping the borrow (a process-wide lock and map) take most
@@ -23,7 +23,7 @@ use crate::js_engine::EngineState;
 use crate::json::DrainText;
 
 /// Arguments a method reads, at most.
-const MAX_ARGS: usize = 4;
+const MAX_ARGS: usize = 5;
 
 type Args<'a> = [Unknown<'a>; MAX_ARGS];
 
@@ -33,11 +33,12 @@ struct Method {
     run: for<'a> fn(&mut EngineState, Args<'a>) -> Result<Option<DrainText>>,
 }
 
-/// Methods whose arguments are primitives only, so reading them runs no JS.
-static METHODS: [Method; 9] = [
+/// Every input method. Reading an argument object can run JS (a getter),
+/// which cannot re-enter the engine meanwhile (see [`borrow`]).
+static METHODS: [Method; 14] = [
     Method {
         name: c"status",
-        run: |engine, [now, session, busy, _]| engine.status(now, session, busy),
+        run: |engine, [now, session, busy, ..]| engine.status(now, session, busy),
     },
     Method {
         name: c"idle",
@@ -53,19 +54,29 @@ static METHODS: [Method; 9] = [
     },
     Method {
         name: c"sessionError",
-        run: |engine, [now, session, name, message]| {
+        run: |engine, [now, session, name, message, _]| {
             engine.session_error(now, session, name, message)
         },
     },
     Method {
         name: c"stepFinished",
-        run: |engine, [now, session, finish, error]| {
+        run: |engine, [now, session, finish, error, _]| {
             engine.step_finished(now, session, finish, error)
         },
     },
     Method {
+        name: c"toolState",
+        run: |engine, [now, session, part, tool, running]| {
+            engine.tool_state(now, session, part, tool, running)
+        },
+    },
+    Method {
+        name: c"personEvent",
+        run: |engine, [now, event, ..]| engine.person_event(now, event),
+    },
+    Method {
         name: c"turnEnding",
-        run: |engine, [now, session, step, _]| engine.turn_ending(now, session, step),
+        run: |engine, [now, session, step, ..]| engine.turn_ending(now, session, step),
     },
     Method {
         name: c"userMessage",
@@ -74,6 +85,18 @@ static METHODS: [Method; 9] = [
     Method {
         name: c"timeout",
         run: |engine, [now, ..]| engine.timeout(now),
+    },
+    Method {
+        name: c"toolCall",
+        run: |engine, [now, call, ..]| engine.tool_call(now, call).map(Some),
+    },
+    Method {
+        name: c"outcome",
+        run: |engine, [now, id, outcome, ..]| engine.outcome(now, id, outcome),
+    },
+    Method {
+        name: c"restored",
+        run: |engine, [now, handoffs, ..]| engine.restored(now, handoffs),
     },
 ];
 
@@ -196,11 +219,11 @@ unsafe fn run(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::
         .get(bound.method)
         .ok_or_else(|| Error::new(Status::GenericFailure, "unknown RelayEngine input"))?;
     let mut state = borrow(&bound.state)?;
-    let [a, b, c, d] = argv.map(|raw| {
+    let [a, b, c, d, e] = argv.map(|raw| {
         // SAFETY: a live value of this call.
         unsafe { Unknown::from_napi_value(env, raw) }
     });
-    let args = [a?, b?, c?, d?];
+    let args = [a?, b?, c?, d?, e?];
     let output = (method.run)(&mut state, args)?;
     // SAFETY: the env of this call.
     unsafe { Option::<DrainText>::to_napi_value(env, output) }

@@ -7,9 +7,9 @@
 //! objects built property by property through Node-API (measured: the idle
 //! edge that sends a prompt took about twice as long as typed objects).
 //! Inputs cross as the few primitive fields the engine needs; the host's
-//! adapter reads them from its own objects. Those with primitive arguments
-//! also come as functions bound to the engine (`inputs`, see
-//! src/bound_inputs.rs), cheaper to call than methods.
+//! adapter reads them from its own objects. The input methods also come as
+//! functions bound to the engine (`inputs`, see src/bound_inputs.rs),
+//! cheaper to call than methods.
 
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
@@ -127,13 +127,13 @@ impl JsRelayEngine {
         Ok(self.state()?.options())
     }
 
-    /// The input methods whose arguments are primitives (the ones the type
-    /// names), as functions bound to this engine that take the same
-    /// arguments. Called without a receiver, a call skips napi-rs's lookup of
-    /// it, most of the cost of a `status` call that changes nothing. The
-    /// driver makes them the engine's own methods.
+    /// The input methods (the ones the type names), as functions bound to
+    /// this engine that take the same arguments. Called without a receiver,
+    /// a call skips napi-rs's lookup of it, most of the cost of a `status`
+    /// call that changes nothing. The driver makes them the engine's own
+    /// methods.
     #[napi(
-        ts_return_type = "Pick<RelayEngine, 'status' | 'idle' | 'compacted' | 'deleted' | 'sessionError' | 'stepFinished' | 'turnEnding' | 'userMessage' | 'timeout'>"
+        ts_return_type = "Pick<RelayEngine, 'status' | 'idle' | 'compacted' | 'deleted' | 'sessionError' | 'stepFinished' | 'toolState' | 'personEvent' | 'turnEnding' | 'userMessage' | 'timeout' | 'toolCall' | 'outcome' | 'restored'>"
     )]
     pub fn inputs(&self, env: Env) -> Result<Unknown<'_>> {
         // SAFETY: the env of this call, on the JS thread.
