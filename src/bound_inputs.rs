@@ -127,9 +127,9 @@ pub(crate) unsafe fn inputs_object(
             sys::napi_create_object(env, &mut object),
             "could not make the inputs object"
         )?;
-        for (index, method) in METHODS.iter().enumerate() {
+        for method in &METHODS {
             let held = Box::into_raw(Box::new(Bound {
-                method: index,
+                method,
                 state: Rc::clone(state),
             }));
             let mut function = ptr::null_mut();
@@ -171,7 +171,7 @@ pub(crate) unsafe fn inputs_object(
 
 /// What a bound function holds: which method it is, and the engine.
 struct Bound {
-    method: usize,
+    method: &'static Method,
     state: Rc<RefCell<EngineState>>,
 }
 
@@ -215,16 +215,13 @@ unsafe fn run(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::
     // SAFETY: `data` is this function's `Bound`, alive until the function is
     // collected, which cannot happen while it runs.
     let bound = unsafe { &*data.cast::<Bound>().cast_const() };
-    let method = METHODS
-        .get(bound.method)
-        .ok_or_else(|| Error::new(Status::GenericFailure, "unknown RelayEngine input"))?;
     let mut state = borrow(&bound.state)?;
     let [a, b, c, d, e] = argv.map(|raw| {
         // SAFETY: a live value of this call.
         unsafe { Unknown::from_napi_value(env, raw) }
     });
     let args = [a?, b?, c?, d?, e?];
-    let output = (method.run)(&mut state, args)?;
+    let output = (bound.method.run)(&mut state, args)?;
     // SAFETY: the env of this call.
     unsafe { Option::<DrainText>::to_napi_value(env, output) }
 }
