@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { modes, optionNames, RelayEngine, relevantEventTypes } from "../index.js"
 import { parseDrain } from "../lib/driver.js"
-import { parsing, toolCallInput } from "./fake-client.mjs"
+import { INPUT_METHODS, parsing, toolCallInput } from "./fake-client.mjs"
 
 const call = toolCallInput
 
@@ -183,22 +183,6 @@ test("an engine told that nobody listens to notices leaves them out, and nothing
 })
 
 test("the bound inputs are the engine's own input methods: the same drains, the same refusals, for that engine only", () => {
-  const NAMES = [
-    "status",
-    "idle",
-    "compacted",
-    "deleted",
-    "sessionError",
-    "stepFinished",
-    "toolState",
-    "personEvent",
-    "turnEnding",
-    "userMessage",
-    "timeout",
-    "toolCall",
-    "outcome",
-    "restored",
-  ]
   // A relay through the idle edge and its answer, fed through `inputs` or the methods.
   const relay = (bound) => {
     const engine = new RelayEngine()
@@ -213,7 +197,7 @@ test("the bound inputs are the engine's own input methods: the same drains, the 
     return { engine, feed, texts }
   }
   const bound = relay(true)
-  assert.deepEqual(Object.keys(bound.feed).sort(), [...NAMES].sort())
+  assert.deepEqual(Object.keys(bound.feed).sort(), [...INPUT_METHODS].sort())
   assert.deepEqual(bound.texts, relay(false).texts)
   assert.ok(JSON.parse(bound.texts[2]).actions.some((a) => a.type === "request" && a.request.op === "prompt"))
   // Called without a receiver, or with another engine as one, a bound input feeds its own engine.

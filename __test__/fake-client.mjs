@@ -97,20 +97,27 @@ export const toolCallInput = (overrides = {}) => ({
   ...overrides,
 })
 
-/** Input methods of the native engine, which return the JSON of a drain (or null). */
-const RETURNS_JSON = new Set([
+/**
+ * The input methods of the native engine, which `RelayEngine#inputs` binds:
+ * each returns JSON (a drain or null; `toolCall` the call's id and drain).
+ */
+export const INPUT_METHODS = [
   "status",
   "idle",
   "compacted",
   "deleted",
   "sessionError",
   "stepFinished",
+  "toolState",
+  "personEvent",
+  "turnEnding",
   "userMessage",
+  "timeout",
   "toolCall",
   "outcome",
-  "timeout",
   "restored",
-])
+]
+const RETURNS_JSON = new Set(INPUT_METHODS)
 
 /** The engine as tests read it: what its input methods return, parsed. */
 export function parsing(engine) {
