@@ -14,12 +14,11 @@
 use std::cell::{RefCell, RefMut};
 use std::ffi::{c_void, CStr};
 use std::ptr;
-use std::rc::Rc;
 
 use napi::bindgen_prelude::{FromNapiValue, JsError, ToNapiValue, Unknown};
 use napi::{check_status, sys, Error, Result, Status};
 
-use crate::js_engine::EngineState;
+use crate::js_engine::{EngineState, JsRelayEngine};
 use crate::json::DrainText;
 
 /// Arguments a method reads, at most.
@@ -30,7 +29,7 @@ type Args<'a> = [Unknown<'a>; MAX_ARGS];
 /// An input method: its JS name and what it does with the engine and the arguments.
 struct Method {
     name: &'static CStr,
-    run: for<'a> fn(&mut EngineState, Args<'a>) -> Result<Option<DrainText>>,
+    run: for<'a> fn(&JsRelayEngine, Args<'a>) -> Result<Option<DrainText>>,
 }
 
 /// Every input method. Reading an argument object can run JS (a getter),
@@ -118,7 +117,7 @@ pub(crate) fn borrow(state: &RefCell<EngineState>) -> Result<RefMut<'_, EngineSt
 /// `env` is the live env of a call on the JS thread.
 pub(crate) unsafe fn inputs_object(
     env: sys::napi_env,
-    state: &Rc<RefCell<EngineState>>,
+    engine: &JsRelayEngine,
 ) -> Result<sys::napi_value> {
     let mut object = ptr::null_mut();
     // SAFETY: `env` is live (the caller's promise); every out-pointer is a local.
@@ -130,7 +129,7 @@ pub(crate) unsafe fn inputs_object(
         for method in &METHODS {
             let held = Box::into_raw(Box::new(Bound {
                 method,
-                state: Rc::clone(state),
+                engine: engine.share(),
             }));
             let mut function = ptr::null_mut();
             let made = sys::napi_create_function(
@@ -169,10 +168,11 @@ pub(crate) unsafe fn inputs_object(
     Ok(object)
 }
 
-/// What a bound function holds: which method it is, and the engine.
+/// What a bound function holds: which method it is, and a handle on the
+/// engine (sharing its state).
 struct Bound {
     method: &'static Method,
-    state: Rc<RefCell<EngineState>>,
+    engine: JsRelayEngine,
 }
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -215,13 +215,12 @@ unsafe fn run(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::
     // SAFETY: `data` is this function's `Bound`, alive until the function is
     // collected, which cannot happen while it runs.
     let bound = unsafe { &*data.cast::<Bound>().cast_const() };
-    let mut state = borrow(&bound.state)?;
     let [a, b, c, d, e] = argv.map(|raw| {
         // SAFETY: a live value of this call.
         unsafe { Unknown::from_napi_value(env, raw) }
     });
     let args = [a?, b?, c?, d?, e?];
-    let output = (bound.method.run)(&mut state, args)?;
+    let output = (bound.method.run)(&bound.engine, args)?;
     // SAFETY: the env of this call.
     unsafe { Option::<DrainText>::to_napi_value(env, output) }
 }

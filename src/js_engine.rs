@@ -93,7 +93,7 @@ impl JsRelayEngine {
     /// of an idle edge that sends a prompt).
     #[napi]
     pub fn want_notices(&self, want: bool) -> Result<()> {
-        self.state()?.want_notices(want);
+        self.state()?.engine.handle_notices_wanted(want);
         Ok(())
     }
 
@@ -105,26 +105,33 @@ impl JsRelayEngine {
     /// `JSON.parse` takes.
     #[napi]
     pub fn compact_actions(&self, compact: bool) -> Result<()> {
-        self.state()?.compact_actions(compact);
+        self.state()?.compact_actions = compact;
         Ok(())
     }
 
     /// The modes the tool offers, in the order it lists them.
     #[napi]
     pub fn enabled_modes(&self) -> Result<Vec<JsToolMode>> {
-        Ok(self.state()?.enabled_modes())
+        let state = self.state()?;
+        Ok(state
+            .engine
+            .config()
+            .offered_modes()
+            .into_iter()
+            .map(JsToolMode::from)
+            .collect())
     }
 
     /// What the model reads about the `session` tool, for the modes on offer.
     #[napi]
     pub fn tool_text(&self) -> Result<JsToolText> {
-        Ok(self.state()?.tool_text())
+        Ok(tool_text(&self.state()?.engine.config().offered_modes()).into())
     }
 
     /// The options the engine runs with, defaults filled in.
     #[napi(getter)]
     pub fn options(&self) -> Result<JsSessionsOptions> {
-        Ok(self.state()?.options())
+        Ok(self.state()?.engine.config().into())
     }
 
     /// The input methods (the ones the type names), as functions bound to
@@ -137,7 +144,7 @@ impl JsRelayEngine {
     )]
     pub fn inputs(&self, env: Env) -> Result<Unknown<'_>> {
         // SAFETY: the env of this call, on the JS thread.
-        let object = unsafe { inputs_object(env.raw(), &self.state)? };
+        let object = unsafe { inputs_object(env.raw(), self)? };
         // SAFETY: a live value made in this call's env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), object) })
     }
@@ -153,7 +160,12 @@ impl JsRelayEngine {
         session_id: Unknown<'_>,
         busy: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?.status(now_ms, session_id, busy)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let busy = boolean("busy", busy).map_err(JsInputError::Argument)?;
+        state.event(now, BusEvent::Status { session_id, busy })
     }
 
     /// `session.idle`: the end of a turn, often right after `status` idle.
@@ -162,7 +174,11 @@ impl JsRelayEngine {
         ts_return_type = "string | null"
     )]
     pub fn idle(&self, now_ms: Unknown<'_>, session_id: Unknown<'_>) -> Result<Option<DrainText>> {
-        self.state()?.idle(now_ms, session_id)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        state.session_event(now_ms, session_id, |session_id| BusEvent::Idle {
+            session_id,
+        })
     }
 
     /// `session.compacted`: a summary now stands in for the history.
@@ -175,7 +191,11 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?.compacted(now_ms, session_id)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        state.session_event(now_ms, session_id, |session_id| BusEvent::Compacted {
+            session_id,
+        })
     }
 
     /// `session.deleted`.
@@ -188,7 +208,11 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?.deleted(now_ms, session_id)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        state.session_event(now_ms, session_id, |session_id| BusEvent::Deleted {
+            session_id,
+        })
     }
 
     /// `session.error`: `name` is the error's class (`MessageAbortedError`
@@ -205,8 +229,22 @@ impl JsRelayEngine {
         name: Unknown<'_>,
         message: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?
-            .session_error(now_ms, session_id, name, message)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        let now = now(now_ms)?;
+        let session_id = optional_string("sessionId", session_id)
+            .map_err(JsInputError::Argument)?
+            .filter(|id| !id.is_empty());
+        let name = optional_string("name", name).map_err(JsInputError::Argument)?;
+        let message = optional_string("message", message).map_err(JsInputError::Argument)?;
+        state.event(
+            now,
+            BusEvent::Error {
+                session_id,
+                name,
+                message,
+            },
+        )
     }
 
     /// An assistant message completed: one step of a turn ended, for the
@@ -223,8 +261,20 @@ impl JsRelayEngine {
         finish: Unknown<'_>,
         error: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?
-            .step_finished(now_ms, session_id, finish, error)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let finish = optional_string("finish", finish).map_err(JsInputError::Argument)?;
+        let error = optional_string("error", error).map_err(JsInputError::Argument)?;
+        state.event(
+            now,
+            BusEvent::StepFinished {
+                session_id,
+                finish,
+                error,
+            },
+        )
     }
 
     /// A tool part of a session's turn started (`running`) or ended
@@ -241,8 +291,22 @@ impl JsRelayEngine {
         tool: Unknown<'_>,
         running: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?
-            .tool_state(now_ms, session_id, part_id, tool, running)
+        let mut guard = self.state()?;
+        let state = &mut *guard;
+        let now = now(now_ms)?;
+        let session_id = session(session_id)?;
+        let part_id = non_empty_string("partId", part_id).map_err(JsInputError::Argument)?;
+        let tool = non_empty_string("tool", tool).map_err(JsInputError::Argument)?;
+        let running = boolean("running", running).map_err(JsInputError::Argument)?;
+        state.event(
+            now,
+            BusEvent::ToolState {
+                session_id,
+                part_id,
+                tool,
+                running,
+            },
+        )
     }
 
     /// A permission prompt or a question waits for a person, or was answered:
@@ -257,281 +321,14 @@ impl JsRelayEngine {
         now_ms: Unknown<'_>,
         event: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
-        self.state()?.person_event(now_ms, event)
-    }
-
-    /// The host process ends at the first idle of the session it was started
-    /// for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
-    /// of an idle edge, and `new`/`fork` calls return once their branch answered.
-    #[napi]
-    pub fn host_ends_with_turn(&self) -> Result<()> {
-        self.state()?.host_ends_with_turn();
-        Ok(())
-    }
-
-    /// A step of the session's turn (the assistant message `stepId`) wrote
-    /// its last text and calls no tool: the turn is about to end, and the
-    /// host holds it open until the requests this returns are done.
-    #[napi(
-        ts_args_type = "nowMs: number, sessionId: string, stepId: string",
-        ts_return_type = "string | null"
-    )]
-    pub fn turn_ending(
-        &self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-        step_id: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.state()?.turn_ending(now_ms, session_id, step_id)
-    }
-
-    /// A user message was added to a session; `fromPlugin` is true for the
-    /// messages this plugin sent. Any other resets the session's hop count.
-    #[napi(
-        ts_args_type = "sessionId: string, fromPlugin: boolean",
-        ts_return_type = "string | null"
-    )]
-    pub fn user_message(
-        &self,
-        session_id: Unknown<'_>,
-        from_plugin: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.state()?.user_message(session_id, from_plugin)
-    }
-
-    /// Starts a `session` tool call. Returns the id its `replyToTool` action
-    /// will carry, and what the call left to do.
-    #[napi(
-        ts_args_type = "nowMs: number, call: JsToolCallInput",
-        ts_return_type = "string"
-    )]
-    pub fn tool_call(&self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<DrainText> {
-        self.state()?.tool_call(now_ms, call)
-    }
-
-    /// Reports what became of request `id`. Null when that changed nothing,
-    /// as for an outcome the engine no longer waits for (it timed out before).
-    #[napi(
-        ts_args_type = "nowMs: number, id: number, outcome: JsOutcome",
-        ts_return_type = "string | null"
-    )]
-    pub fn outcome(
-        &self,
-        now_ms: Unknown<'_>,
-        id: Unknown<'_>,
-        outcome: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.state()?.outcome(now_ms, id, outcome)
-    }
-
-    /// Lets time pass: requests past their time limit fail.
-    #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
-    pub fn timeout(&self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
-        self.state()?.timeout(now_ms)
-    }
-
-    /// Hand-offs a stopped host process left on disk: each session is told
-    /// what was not delivered.
-    #[napi(
-        ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]",
-        ts_return_type = "string | null"
-    )]
-    pub fn restored(
-        &self,
-        now_ms: Unknown<'_>,
-        handoffs: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.state()?.restored(now_ms, handoffs)
-    }
-
-    /// Relays of a session not yet delivered or reported.
-    #[napi(ts_args_type = "sessionId: string")]
-    pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
-        self.state()?.pending_relays(session_id)
-    }
-
-    /// Agent-to-agent hand-offs since a person last wrote in the session.
-    #[napi(ts_args_type = "sessionId: string")]
-    pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
-        self.state()?.hops(session_id)
-    }
-
-    /// How much is pending, and how many sessions the engine remembers.
-    #[napi]
-    pub fn stats(&self) -> Result<JsEngineStats> {
-        Ok(self.state()?.stats())
-    }
-
-    /// True when no relay, tool call or request is pending.
-    #[napi(getter)]
-    pub fn is_quiet(&self) -> Result<bool> {
-        Ok(self.state()?.is_quiet())
-    }
-
-    /// True when the engine holds nothing about any session.
-    #[napi(getter)]
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.state()?.is_empty())
-    }
-}
-
-impl JsRelayEngine {
-    /// The state for one call; refused while another call runs (a getter
-    /// that the engine set off by reading an argument, calling back into it).
-    fn state(&self) -> Result<RefMut<'_, EngineState>> {
-        borrow(&self.state)
-    }
-}
-
-/// The methods of [`JsRelayEngine`] of the same names, run on the borrowed
-/// state (the input functions of `inputs` run them too).
-impl EngineState {
-    pub(crate) fn want_notices(&mut self, want: bool) {
-        self.engine.handle_notices_wanted(want);
-    }
-
-    pub(crate) fn compact_actions(&mut self, compact: bool) {
-        self.compact_actions = compact;
-    }
-
-    pub(crate) fn enabled_modes(&self) -> Vec<JsToolMode> {
-        let config = self.engine.config();
-        config
-            .offered_modes()
-            .into_iter()
-            .map(JsToolMode::from)
-            .collect()
-    }
-
-    pub(crate) fn tool_text(&self) -> JsToolText {
-        tool_text(&self.engine.config().offered_modes()).into()
-    }
-
-    pub(crate) fn options(&self) -> JsSessionsOptions {
-        self.engine.config().into()
-    }
-
-    pub(crate) fn status(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-        busy: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        let busy = boolean("busy", busy).map_err(JsInputError::Argument)?;
-        self.event(now, BusEvent::Status { session_id, busy })
-    }
-
-    pub(crate) fn idle(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.session_event(now_ms, session_id, |session_id| BusEvent::Idle {
-            session_id,
-        })
-    }
-
-    pub(crate) fn compacted(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.session_event(now_ms, session_id, |session_id| BusEvent::Compacted {
-            session_id,
-        })
-    }
-
-    pub(crate) fn deleted(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        self.session_event(now_ms, session_id, |session_id| BusEvent::Deleted {
-            session_id,
-        })
-    }
-
-    pub(crate) fn session_error(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-        name: Unknown<'_>,
-        message: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        let now = now(now_ms)?;
-        let session_id = optional_string("sessionId", session_id)
-            .map_err(JsInputError::Argument)?
-            .filter(|id| !id.is_empty());
-        let name = optional_string("name", name).map_err(JsInputError::Argument)?;
-        let message = optional_string("message", message).map_err(JsInputError::Argument)?;
-        self.event(
-            now,
-            BusEvent::Error {
-                session_id,
-                name,
-                message,
-            },
-        )
-    }
-
-    pub(crate) fn step_finished(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-        finish: Unknown<'_>,
-        error: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        let finish = optional_string("finish", finish).map_err(JsInputError::Argument)?;
-        let error = optional_string("error", error).map_err(JsInputError::Argument)?;
-        self.event(
-            now,
-            BusEvent::StepFinished {
-                session_id,
-                finish,
-                error,
-            },
-        )
-    }
-
-    pub(crate) fn tool_state(
-        &mut self,
-        now_ms: Unknown<'_>,
-        session_id: Unknown<'_>,
-        part_id: Unknown<'_>,
-        tool: Unknown<'_>,
-        running: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
-        let now = now(now_ms)?;
-        let session_id = session(session_id)?;
-        let part_id = non_empty_string("partId", part_id).map_err(JsInputError::Argument)?;
-        let tool = non_empty_string("tool", tool).map_err(JsInputError::Argument)?;
-        let running = boolean("running", running).map_err(JsInputError::Argument)?;
-        self.event(
-            now,
-            BusEvent::ToolState {
-                session_id,
-                part_id,
-                tool,
-                running,
-            },
-        )
-    }
-
-    pub(crate) fn person_event(
-        &mut self,
-        now_ms: Unknown<'_>,
-        event: Unknown<'_>,
-    ) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
         let value = json("event", event).map_err(JsInputError::Argument)?;
         let event = BusEvent::from_json(&value).map_err(JsInputError::Argument)?;
         match event {
             BusEvent::PersonAsked { .. } | BusEvent::PersonAnswered { .. } => {
-                self.event(now, event)
+                state.event(now, event)
             }
             BusEvent::Status { .. }
             | BusEvent::Idle { .. }
@@ -548,54 +345,88 @@ impl EngineState {
         }
     }
 
-    pub(crate) fn host_ends_with_turn(&mut self) {
-        self.engine.handle_host_ends_with_turn();
+    /// The host process ends at the first idle of the session it was started
+    /// for (OpenCode's `run`): hand-offs go out through `turnEnding` instead
+    /// of an idle edge, and `new`/`fork` calls return once their branch answered.
+    #[napi]
+    pub fn host_ends_with_turn(&self) -> Result<()> {
+        self.state()?.engine.handle_host_ends_with_turn();
+        Ok(())
     }
 
-    pub(crate) fn turn_ending(
-        &mut self,
+    /// A step of the session's turn (the assistant message `stepId`) wrote
+    /// its last text and calls no tool: the turn is about to end, and the
+    /// host holds it open until the requests this returns are done.
+    #[napi(
+        ts_args_type = "nowMs: number, sessionId: string, stepId: string",
+        ts_return_type = "string | null"
+    )]
+    pub fn turn_ending(
+        &self,
         now_ms: Unknown<'_>,
         session_id: Unknown<'_>,
         step_id: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
         let session_id = session(session_id)?;
         let step_id = non_empty_string("stepId", step_id).map_err(JsInputError::Argument)?;
-        self.engine.handle_turn_ending(now, &session_id, &step_id);
-        Ok(self.drain(self.compact_actions))
+        state.engine.handle_turn_ending(now, &session_id, &step_id);
+        Ok(state.drain(state.compact_actions))
     }
 
-    pub(crate) fn user_message(
-        &mut self,
+    /// A user message was added to a session; `fromPlugin` is true for the
+    /// messages this plugin sent. Any other resets the session's hop count.
+    #[napi(
+        ts_args_type = "sessionId: string, fromPlugin: boolean",
+        ts_return_type = "string | null"
+    )]
+    pub fn user_message(
+        &self,
         session_id: Unknown<'_>,
         from_plugin: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let from_plugin = boolean("fromPlugin", from_plugin).map_err(JsInputError::Argument)?;
-        self.engine.handle_user_message(&session_id, from_plugin);
-        Ok(self.drain(self.compact_actions))
+        state.engine.handle_user_message(&session_id, from_plugin);
+        Ok(state.drain(state.compact_actions))
     }
 
-    pub(crate) fn tool_call(
-        &mut self,
-        now_ms: Unknown<'_>,
-        call: Unknown<'_>,
-    ) -> Result<DrainText> {
+    /// Starts a `session` tool call. Returns the id its `replyToTool` action
+    /// will carry, and what the call left to do.
+    #[napi(
+        ts_args_type = "nowMs: number, call: JsToolCallInput",
+        ts_return_type = "string"
+    )]
+    pub fn tool_call(&self, now_ms: Unknown<'_>, call: Unknown<'_>) -> Result<DrainText> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
         let call = json("tool call", call).map_err(JsInputError::Argument)?;
         let call = ToolCall::from_json(call).map_err(JsInputError::Argument)?;
-        let id = self.engine.handle_tool_call(now, call);
+        let id = state.engine.handle_tool_call(now, call);
         // All JSON, whatever `compactActions` says: the host parses it whole.
-        let drain = self.drain(false);
+        let drain = state.drain(false);
         Ok(DrainText::tool_call_started(id.0, drain))
     }
 
-    pub(crate) fn outcome(
-        &mut self,
+    /// Reports what became of request `id`. Null when that changed nothing,
+    /// as for an outcome the engine no longer waits for (it timed out before).
+    #[napi(
+        ts_args_type = "nowMs: number, id: number, outcome: JsOutcome",
+        ts_return_type = "string | null"
+    )]
+    pub fn outcome(
+        &self,
         now_ms: Unknown<'_>,
         id: Unknown<'_>,
         outcome: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
         let id = ActionId(whole_number("action id", id).map_err(JsInputError::Argument)?);
         // Read as JSON when it is not an outcome, for the error that says what is wrong.
@@ -610,51 +441,94 @@ impl EngineState {
                 Outcome::from_json(value).map_err(JsInputError::Argument)?
             }
         };
-        self.engine.handle_outcome(now, id, outcome);
-        Ok(self.drain(self.compact_actions))
+        state.engine.handle_outcome(now, id, outcome);
+        Ok(state.drain(state.compact_actions))
     }
 
-    pub(crate) fn timeout(&mut self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
+    /// Lets time pass: requests past their time limit fail.
+    #[napi(ts_args_type = "nowMs: number", ts_return_type = "string | null")]
+    pub fn timeout(&self, now_ms: Unknown<'_>) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
-        self.engine.handle_timeout(now);
-        Ok(self.drain(self.compact_actions))
+        state.engine.handle_timeout(now);
+        Ok(state.drain(state.compact_actions))
     }
 
-    pub(crate) fn restored(
-        &mut self,
+    /// Hand-offs a stopped host process left on disk: each session is told
+    /// what was not delivered.
+    #[napi(
+        ts_args_type = "nowMs: number, handoffs: JsPendingHandOff[]",
+        ts_return_type = "string | null"
+    )]
+    pub fn restored(
+        &self,
         now_ms: Unknown<'_>,
         handoffs: Unknown<'_>,
     ) -> Result<Option<DrainText>> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let now = now(now_ms)?;
         let handoffs = json("pending hand-offs", handoffs).map_err(JsInputError::Argument)?;
         let handoffs = PendingHandOff::list_from_json(handoffs).map_err(JsInputError::Argument)?;
-        self.engine.handle_restored(now, handoffs);
-        Ok(self.drain(self.compact_actions))
+        state.engine.handle_restored(now, handoffs);
+        Ok(state.drain(state.compact_actions))
     }
 
-    pub(crate) fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
+    /// Relays of a session not yet delivered or reported.
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
-        let pending = self.engine.pending_relays(&session_id);
+        let pending = state.engine.pending_relays(&session_id);
         Ok(u32::try_from(pending).unwrap_or(u32::MAX))
     }
 
-    pub(crate) fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
+    /// Agent-to-agent hand-offs since a person last wrote in the session.
+    #[napi(ts_args_type = "sessionId: string")]
+    pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
+        let mut guard = self.state()?;
+        let state = &mut *guard;
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
-        Ok(self.engine.hops(&session_id))
+        Ok(state.engine.hops(&session_id))
     }
 
-    pub(crate) fn stats(&self) -> JsEngineStats {
-        self.engine.stats().into()
+    /// How much is pending, and how many sessions the engine remembers.
+    #[napi]
+    pub fn stats(&self) -> Result<JsEngineStats> {
+        Ok(self.state()?.engine.stats().into())
     }
 
-    pub(crate) fn is_quiet(&self) -> bool {
-        self.engine.is_quiet()
+    /// True when no relay, tool call or request is pending.
+    #[napi(getter)]
+    pub fn is_quiet(&self) -> Result<bool> {
+        Ok(self.state()?.engine.is_quiet())
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.engine.is_empty()
+    /// True when the engine holds nothing about any session.
+    #[napi(getter)]
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.state()?.engine.is_empty())
+    }
+}
+
+impl JsRelayEngine {
+    /// The state for one call; refused while another call runs (a getter
+    /// that the engine set off by reading an argument, calling back into it).
+    fn state(&self) -> Result<RefMut<'_, EngineState>> {
+        borrow(&self.state)
     }
 
+    /// Another handle on the same engine, for a bound input function.
+    pub(crate) fn share(&self) -> JsRelayEngine {
+        JsRelayEngine {
+            state: Rc::clone(&self.state),
+        }
+    }
+}
+
+impl EngineState {
     /// An event that names only its session.
     fn session_event(
         &mut self,
