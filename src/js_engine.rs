@@ -478,8 +478,7 @@ impl JsRelayEngine {
     /// Relays of a session not yet delivered or reported.
     #[napi(ts_args_type = "sessionId: string")]
     pub fn pending_relays(&self, session_id: Unknown<'_>) -> Result<u32> {
-        let mut guard = self.state()?;
-        let state = &mut *guard;
+        let state = self.state()?;
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         let pending = state.engine.pending_relays(&session_id);
         Ok(u32::try_from(pending).unwrap_or(u32::MAX))
@@ -488,8 +487,7 @@ impl JsRelayEngine {
     /// Agent-to-agent hand-offs since a person last wrote in the session.
     #[napi(ts_args_type = "sessionId: string")]
     pub fn hops(&self, session_id: Unknown<'_>) -> Result<u32> {
-        let mut guard = self.state()?;
-        let state = &mut *guard;
+        let state = self.state()?;
         let session_id = string("sessionId", session_id).map_err(JsInputError::Argument)?;
         Ok(state.engine.hops(&session_id))
     }
